@@ -1,0 +1,191 @@
+//! The command line: argument parsing, output for people and for tools, and exit codes.
+//!
+//! Exit codes: 0 success, 1 the content has errors (or a build could not be made), 2 bad usage
+//! (clap's own code for argument errors, and a refused output directory).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::diagnostics::Diagnostic;
+use crate::{build, init, BuildError, BuildOptions, BuildReport};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_CONTENT_ERRORS: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clinic",
+    version,
+    about = "Build the Release and Rollback Clinic's website from a service repository",
+    long_about = "Build the Release and Rollback Clinic's website from a service repository.\n\n\
+clinic renders the clinic handbook (Markdown in content/) with a Tera theme (theme/). Both are \
+built into the binary; a file at the same path in your repository overrides that one file.\n\n\
+Exit codes: 0 success, 1 the content has errors, 2 bad usage.",
+    after_help = "Start with `clinic build`, then open public/index.html through a web server."
+)]
+pub struct Cli {
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the site into an output directory (default <root>/public).
+    #[command(long_about = "Build the site into an output directory (default <root>/public).\n\n\
+The site is rendered into a temporary directory beside the output and swapped into place, so \
+nobody ever sees a half-written site. clinic refuses an output directory that is /, your home, \
+the root or one of its parents, or a non-empty directory that no earlier build made. Inside an \
+earlier output, .git and CNAME are kept.\n\n\
+A file with errors is reported and left out; the rest of the site is still written, and the \
+exit code is 1.")]
+    Build(BuildArgs),
+    /// Prepare a repository for GitHub Pages: write .github/workflows/pages.yml and .gitignore
+    /// entries (never overwrites a file).
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The repository (site root) to build.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+    /// Where to write the site [default: <root>/public].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The absolute URL the site is served from, e.g. https://someone.github.io/portfolio/
+    /// (overrides base_url in clinic.yaml).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Treat every warning (broken link, unknown key, unknown code language) as an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// Also build pages marked `draft: true`.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Print the result as JSON on standard output (diagnostics included).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repository to prepare.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+}
+
+/// Parses the arguments, runs the command, and returns the exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build(args) => run_build(&args, cli.quiet),
+        Command::Init(args) => run_init(&args, cli.quiet),
+    }
+}
+
+fn run_build(args: &BuildArgs, quiet: bool) -> i32 {
+    let options = BuildOptions {
+        root: args.root.clone(),
+        out: args.out.clone(),
+        base_url: args.base_url.clone(),
+        strict: args.strict,
+        include_drafts: args.drafts,
+    };
+    let started = Instant::now();
+    let show_progress = !quiet && !args.json && std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize| {
+        if show_progress && (done % 250 == 0 || done == total) {
+            eprint!("\rRendering pages: {done}/{total}");
+            if done == total {
+                eprint!("\r\x1b[K");
+            }
+        }
+    };
+    match build(&options, &progress) {
+        Ok(report) => {
+            print_diagnostics(&report.diagnostics, quiet);
+            if args.json {
+                print_json(&report);
+            } else if !quiet {
+                eprintln!("{}", summary(&report, started.elapsed().as_secs_f64()));
+            }
+            if report.error_count() > 0 {
+                EXIT_CONTENT_ERRORS
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            let (d, code) = match e {
+                BuildError::Usage(d) => (d, EXIT_USAGE),
+                BuildError::Fatal(d) => (d, EXIT_CONTENT_ERRORS),
+            };
+            if args.json {
+                print_json(&serde_json::json!({"error": d}));
+            }
+            eprintln!("{d}");
+            code
+        }
+    }
+}
+
+fn summary(report: &BuildReport, seconds: f64) -> String {
+    let index = report.output.join("index.html");
+    let mut line = format!(
+        "Built {} pages in {seconds:.2} s: {}",
+        report.pages,
+        index.display()
+    );
+    match (report.error_count(), report.warning_count()) {
+        (0, 0) => {}
+        (errors, warnings) => line.push_str(&format!(" ({errors} errors, {warnings} warnings)")),
+    }
+    line.push_str(&format!(
+        "\nPreview it with: python3 -m http.server -d {} 8000",
+        report.output.display()
+    ));
+    line
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic], quiet: bool) {
+    let mut stderr = std::io::stderr().lock();
+    for d in diagnostics {
+        if d.is_error() || !quiet {
+            let _ = writeln!(stderr, "{d}");
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{text}");
+}
+
+fn run_init(args: &InitArgs, quiet: bool) -> i32 {
+    match init::run(&args.root) {
+        Ok(report) => {
+            if !quiet {
+                for path in &report.written {
+                    eprintln!("wrote {}", path.display());
+                }
+                for path in &report.kept {
+                    eprintln!("kept {} (already there; clinic never overwrites it)", path.display());
+                }
+                eprintln!("Next: commit these files and set Pages > Source to \"GitHub Actions\" in the repository settings.");
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.root.display());
+            EXIT_CONTENT_ERRORS
+        }
+    }
+}

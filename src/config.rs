@@ -1,0 +1,216 @@
+//! `clinic.yaml`: the optional site configuration at the repository root. Every key is
+//! optional; unknown keys are warnings that name the file and line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::diagnostics::Diagnostic;
+use crate::frontmatter;
+use crate::yaml;
+
+pub const CONFIG_FILE: &str = "clinic.yaml";
+
+/// The settings a build uses, with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub title: String,
+    /// Where the site is served from, always ending in `/` (e.g. `https://x.github.io/p/`).
+    /// `None` means "served from the root of whatever host": links are `/...`.
+    pub base_url: Option<String>,
+    /// Web page of the repository, for commit links; `None` until derived from `origin`.
+    pub repository_url: Option<String>,
+    /// Offset applied to artifact times written without one, in minutes east of UTC.
+    pub utc_offset_minutes: i32,
+    pub release_tag_pattern: String,
+    pub sprint_length_days: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            title: "Release and Rollback Clinic".to_string(),
+            base_url: None,
+            repository_url: None,
+            utc_offset_minutes: 0,
+            release_tag_pattern: "v*".to_string(),
+            sprint_length_days: 14,
+        }
+    }
+}
+
+/// The file as written: every key optional, unknown keys kept for warnings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawConfig {
+    title: Option<String>,
+    base_url: Option<String>,
+    repository_url: Option<String>,
+    time_zone: Option<String>,
+    release_tag_pattern: Option<String>,
+    sprint_length_days: Option<u32>,
+    #[serde(flatten)]
+    extra: BTreeMap<String, serde_json::Value>,
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "base_url",
+    "repository_url",
+    "time_zone",
+    "release_tag_pattern",
+    "sprint_length_days",
+];
+
+/// Loads `<root>/clinic.yaml` if it exists. Errors are returned with warnings so the caller
+/// decides; a broken config falls back to defaults for the keys it could not read.
+pub fn load(root: &Path) -> (Config, Vec<Diagnostic>) {
+    let path = root.join(CONFIG_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => frontmatter::normalise(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Config::default(), vec![]),
+        Err(e) => {
+            let d = Diagnostic::error(format!("cannot read the configuration: {e}"))
+                .in_file(CONFIG_FILE);
+            return (Config::default(), vec![d]);
+        }
+    };
+    let (config, diagnostics) = parse(&text);
+    let diagnostics = diagnostics.into_iter().map(|d| d.in_file(CONFIG_FILE)).collect();
+    (config, diagnostics)
+}
+
+/// Parses configuration text; diagnostics carry lines but no file name.
+pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
+    let raw: RawConfig = match yaml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let d = Diagnostic::error(format!("invalid configuration: {}", e.message))
+                .at_line_opt(e.line)
+                .with_hint("fix the YAML; every key is optional, see the configuration reference");
+            return (Config::default(), vec![d]);
+        }
+    };
+    let mut diagnostics = frontmatter::unknown_key_warnings(text, 1, &raw.extra, KNOWN_KEYS);
+    let mut config = Config::default();
+    let line_of = |key: &str| yaml::top_level_key_line(text, key);
+    if let Some(title) = raw.title {
+        config.title = title;
+    }
+    if let Some(url) = raw.base_url {
+        match normalise_base_url(&url) {
+            Ok(url) => config.base_url = Some(url),
+            Err(hint) => diagnostics.push(
+                Diagnostic::error(format!("`base_url` {url:?} is not an absolute http(s) URL"))
+                    .at_line_opt(line_of("base_url"))
+                    .with_hint(hint),
+            ),
+        }
+    }
+    config.repository_url = raw.repository_url.map(|u| u.trim_end_matches('/').to_string());
+    if let Some(zone) = raw.time_zone {
+        match parse_utc_offset(&zone) {
+            Some(minutes) => config.utc_offset_minutes = minutes,
+            None => diagnostics.push(
+                Diagnostic::error(format!("`time_zone` {zone:?} is not a UTC offset"))
+                    .at_line_opt(line_of("time_zone"))
+                    .with_hint("write `UTC` or an offset such as `+02:00` or `-05:00`"),
+            ),
+        }
+    }
+    if let Some(pattern) = raw.release_tag_pattern.filter(|p| !p.trim().is_empty()) {
+        config.release_tag_pattern = pattern;
+    }
+    match raw.sprint_length_days {
+        Some(0) => diagnostics.push(
+            Diagnostic::error("`sprint_length_days` must be at least 1")
+                .at_line_opt(line_of("sprint_length_days"))
+                .with_hint("the clinic's default sprint is 14 days"),
+        ),
+        Some(days) => config.sprint_length_days = days,
+        None => {}
+    }
+    (config, diagnostics)
+}
+
+/// Accepts `https://host/path` with or without a trailing slash; returns it with one.
+pub fn normalise_base_url(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("write it as https://someone.github.io/portfolio/")?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#', ' ', '"', '<', '>']) {
+        return Err("write it as https://someone.github.io/portfolio/".to_string());
+    }
+    Ok(format!("{}/", url.trim_end_matches('/')))
+}
+
+/// `UTC`, `Z`, `+02:00`, `-0530` -> minutes east of UTC.
+pub fn parse_utc_offset(zone: &str) -> Option<i32> {
+    let zone = zone.trim();
+    if matches!(zone, "UTC" | "utc" | "Z" | "GMT") {
+        return Some(0);
+    }
+    let (sign, digits) = match zone.as_bytes().first()? {
+        b'+' => (1, &zone[1..]),
+        b'-' => (-1, &zone[1..]),
+        _ => return None,
+    };
+    let digits: String = digits.chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..].parse().ok()?;
+    (hours <= 14 && minutes < 60).then_some(sign * (hours * 60 + minutes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_optional() {
+        let (config, diagnostics) = parse("");
+        assert_eq!(config, Config::default());
+        assert!(diagnostics.is_empty());
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let text = "title: My portfolio\nbase_url: https://me.github.io/portfolio\nrepository_url: https://github.com/me/svc/\ntime_zone: \"+02:00\"\nrelease_tag_pattern: release-*\nsprint_length_days: 7\n";
+        let (config, diagnostics) = parse(text);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(config.title, "My portfolio");
+        assert_eq!(config.base_url.as_deref(), Some("https://me.github.io/portfolio/"));
+        assert_eq!(config.repository_url.as_deref(), Some("https://github.com/me/svc"));
+        assert_eq!(config.utc_offset_minutes, 120);
+        assert_eq!(config.release_tag_pattern, "release-*");
+        assert_eq!(config.sprint_length_days, 7);
+    }
+
+    #[test]
+    fn unknown_key_warns_with_line() {
+        let (_, diagnostics) = parse("title: x\nsprint_lenght_days: 7\n");
+        assert_eq!(diagnostics.len(), 1);
+        assert!(!diagnostics[0].is_error());
+        assert_eq!(diagnostics[0].line, Some(2));
+        assert!(diagnostics[0].hint.as_deref().unwrap().contains("sprint_length_days"));
+    }
+
+    #[test]
+    fn bad_values_are_errors_with_lines() {
+        let (_, diagnostics) = parse("time_zone: Europe/Berlin\nbase_url: portfolio\n");
+        let lines: Vec<_> = diagnostics.iter().map(|d| (d.is_error(), d.line)).collect();
+        assert_eq!(lines, vec![(true, Some(2)), (true, Some(1))]);
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_utc_offset("-05:30"), Some(-330));
+        assert_eq!(parse_utc_offset("+0100"), Some(60));
+        assert_eq!(parse_utc_offset("CET"), None);
+    }
+}

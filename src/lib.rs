@@ -1,0 +1,140 @@
+//! `clinic` turns a service repository into the Release and Rollback Clinic's website: the
+//! handbook, and (as the evidence engine lands) the student's portfolio with evidence badges
+//! computed from the git history.
+//!
+//! The pipeline, one module per step:
+//! 1. **load**: [`config`] (`clinic.yaml`), [`content`] (Markdown + front matter through
+//!    [`frontmatter`] and [`yaml`]), merged from the embedded defaults and the root's files by
+//!    [`layers`];
+//! 2. **history** and 3. **evidence**: to come (issue 3);
+//! 4. **render**: [`render`] turns pages into HTML with [`markdown`], [`highlight`] and the Tera
+//!    theme in [`templates`], in parallel;
+//! 5. **write**: [`output`] stages the site beside its target and swaps it in atomically.
+
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod diagnostics;
+pub mod frontmatter;
+pub mod highlight;
+pub mod init;
+pub mod layers;
+pub mod markdown;
+pub mod output;
+pub mod render;
+pub mod templates;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use diagnostics::{Diagnostic, Severity};
+use output::{Output, OutputError};
+use render::{RenderInput, Urls};
+use templates::Theme;
+
+/// What `clinic build` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub root: PathBuf,
+    /// Defaults to `<root>/public`.
+    pub out: Option<PathBuf>,
+    /// Overrides `base_url` from `clinic.yaml`.
+    pub base_url: Option<String>,
+    /// Turns every warning into an error.
+    pub strict: bool,
+    pub include_drafts: bool,
+}
+
+/// What a finished build produced.
+#[derive(Debug, serde::Serialize)]
+pub struct BuildReport {
+    pub output: PathBuf,
+    pub pages: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl BuildReport {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+}
+
+/// A build that could not produce a site at all.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The request itself is wrong (missing root, refused output): exit code 2.
+    #[error("{0}")]
+    Usage(Diagnostic),
+    /// Something the user wrote stops the whole build (a broken template): exit code 1.
+    #[error("{0}")]
+    Fatal(Diagnostic),
+}
+
+impl From<OutputError> for BuildError {
+    fn from(e: OutputError) -> Self {
+        let mut d = Diagnostic::error(e.to_string());
+        if let Some(hint) = e.hint() {
+            d = d.with_hint(hint);
+        }
+        match e {
+            OutputError::Refused { .. } => BuildError::Usage(d),
+            _ => BuildError::Fatal(d),
+        }
+    }
+}
+
+/// Builds the site. Content problems are collected in the report (the rest of the site is
+/// still written); only problems that leave nothing to publish are errors.
+pub fn build(
+    options: &BuildOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<BuildReport, BuildError> {
+    let root = options.root.as_path();
+    if !root.is_dir() {
+        return Err(BuildError::Usage(
+            Diagnostic::error(format!("the site root {} is not a directory", root.display()))
+                .with_hint("pass the repository to build with --root DIR"),
+        ));
+    }
+    let target = options.out.clone().unwrap_or_else(|| root.join("public"));
+    let output = Output::prepare(&target, root)?;
+
+    // 1. load
+    let (config, mut diagnostics) = config::load(root);
+    let base_url = match &options.base_url {
+        Some(url) => Some(config::normalise_base_url(url).map_err(|hint| {
+            BuildError::Usage(
+                Diagnostic::error(format!("--base-url {url:?} is not an absolute http(s) URL"))
+                    .with_hint(hint),
+            )
+        })?),
+        None => config.base_url.clone(),
+    };
+    let urls = Urls::new(base_url.as_deref());
+    let (content, content_diagnostics) = content::load(root, options.include_drafts);
+    diagnostics.extend(content_diagnostics);
+
+    // 4. render and 5. write
+    let (theme, theme_diagnostics) = Theme::load(root, &urls.base_path).map_err(BuildError::Fatal)?;
+    diagnostics.extend(theme_diagnostics);
+    let input = RenderInput { config: &config, urls: &urls, theme: &theme, progress };
+    diagnostics.extend(render::render_site(&content, &input, &output)?);
+    let output = output.commit()?;
+
+    if options.strict {
+        for d in &mut diagnostics {
+            d.severity = Severity::Error;
+        }
+    }
+    diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    Ok(BuildReport { output, pages: content.pages.len(), diagnostics })
+}
+
+/// The directory a user means by `--root`, for messages.
+pub fn shown(path: &Path) -> String {
+    path.display().to_string()
+}

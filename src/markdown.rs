@@ -1,0 +1,334 @@
+//! Markdown to HTML with pulldown-cmark: heading ids with anchor links, a table of contents,
+//! highlighted code blocks, and links checked and rewritten by the caller's resolver.
+
+use std::collections::HashMap;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+use crate::diagnostics::Diagnostic;
+use crate::highlight;
+
+/// What the caller decided about one link or image target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// External, in-page, or otherwise left as written.
+    Keep,
+    /// An internal target, rewritten to its URL.
+    Rewrite(String),
+    /// Points nowhere; the message says why.
+    Broken(String),
+}
+
+/// One heading in the on-page table of contents (h2, with its h3 children).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TocEntry {
+    pub level: u8,
+    pub id: String,
+    pub title: String,
+    pub children: Vec<TocEntry>,
+}
+
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub html: String,
+    pub toc: Vec<TocEntry>,
+    /// Problems with file lines but no file name: the caller knows the file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn parser_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_SMART_PUNCTUATION
+}
+
+/// Renders `body`, whose first line is line `first_line` of its file.
+pub fn render(body: &str, first_line: usize, resolve: &dyn Fn(&str) -> Link) -> Rendered {
+    let mut renderer = Renderer {
+        lines: LineIndex::new(body, first_line),
+        resolve,
+        out: Rendered::default(),
+        events: Vec::new(),
+        ids: HashMap::new(),
+        headings: Vec::new(),
+        block: Block::None,
+    };
+    for (event, range) in Parser::new_ext(body, parser_options()).into_offset_iter() {
+        renderer.event(event, range.start);
+    }
+    renderer.finish()
+}
+
+/// A construct whose events are gathered before they are turned into HTML.
+enum Block<'a> {
+    None,
+    Heading {
+        level: HeadingLevel,
+        id: Option<String>,
+        events: Vec<Event<'a>>,
+        text: String,
+    },
+    Code {
+        lang: String,
+        line: usize,
+        code: String,
+    },
+}
+
+struct Renderer<'a, 'r> {
+    lines: LineIndex,
+    resolve: &'r dyn Fn(&str) -> Link,
+    out: Rendered,
+    events: Vec<Event<'a>>,
+    ids: HashMap<String, usize>,
+    headings: Vec<(u8, String, String)>,
+    block: Block<'a>,
+}
+
+impl<'a> Renderer<'a, '_> {
+    fn event(&mut self, event: Event<'a>, offset: usize) {
+        let event = self.rewrite_links(event, offset);
+        match (&mut self.block, event) {
+            (Block::None, Event::Start(Tag::Heading { level, id, .. })) => {
+                self.block = Block::Heading {
+                    level,
+                    id: id.map(|id| id.to_string()),
+                    events: Vec::new(),
+                    text: String::new(),
+                };
+            }
+            (Block::Heading { .. }, Event::End(TagEnd::Heading(_))) => self.finish_heading(),
+            (Block::Heading { events, text, .. }, event) => {
+                if let Event::Text(t) | Event::Code(t) = &event {
+                    text.push_str(t);
+                }
+                events.push(event);
+            }
+            (Block::None, Event::Start(Tag::CodeBlock(kind))) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => {
+                        info.split([' ', ',', '{']).next().unwrap_or("").to_string()
+                    }
+                    CodeBlockKind::Indented => String::new(),
+                };
+                self.block = Block::Code {
+                    lang,
+                    line: self.lines.line(offset),
+                    code: String::new(),
+                };
+            }
+            (Block::Code { code, .. }, Event::Text(t)) => code.push_str(&t),
+            (Block::Code { .. }, Event::End(TagEnd::CodeBlock)) => self.finish_code(),
+            (_, event) => self.events.push(event),
+        }
+    }
+
+    fn rewrite_links(&mut self, event: Event<'a>, offset: usize) -> Event<'a> {
+        match event {
+            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+                let dest_url = self.check_target(dest_url, offset, "link");
+                Event::Start(Tag::Link { link_type, dest_url, title, id })
+            }
+            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+                let dest_url = self.check_target(dest_url, offset, "image");
+                Event::Start(Tag::Image { link_type, dest_url, title, id })
+            }
+            other => other,
+        }
+    }
+
+    fn check_target(&mut self, dest: CowStr<'a>, offset: usize, what: &str) -> CowStr<'a> {
+        match (self.resolve)(&dest) {
+            Link::Keep => dest,
+            Link::Rewrite(url) => url.into(),
+            Link::Broken(why) => {
+                self.out.diagnostics.push(
+                    Diagnostic::warning(format!("{what} to `{dest}` points nowhere: {why}"))
+                        .at_line(self.lines.line(offset))
+                        .with_hint("link to an existing .md file, relative to this file"),
+                );
+                dest
+            }
+        }
+    }
+
+    fn finish_heading(&mut self) {
+        let Block::Heading { level, id, events, text } =
+            std::mem::replace(&mut self.block, Block::None)
+        else {
+            return;
+        };
+        let id = self.unique_id(id.unwrap_or_else(|| slugify(&text)));
+        let mut inner = String::new();
+        pulldown_cmark::html::push_html(&mut inner, events.into_iter());
+        let n = level as u8;
+        let title = text.trim().to_string();
+        self.events.push(Event::Html(
+            format!(
+                "<h{n} id=\"{id}\">{inner} <a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a></h{n}>\n"
+            )
+            .into(),
+        ));
+        self.headings.push((n, id, title));
+    }
+
+    fn finish_code(&mut self) {
+        let Block::Code { lang, line, code } = std::mem::replace(&mut self.block, Block::None)
+        else {
+            return;
+        };
+        let highlighted = highlight::highlight_block(&code, &lang);
+        if !highlighted.known_language {
+            self.out.diagnostics.push(
+                Diagnostic::warning(format!("unknown code language `{lang}`, shown as plain text"))
+                    .at_line(line)
+                    .with_hint("use a known name such as sql, bash, yaml, json, diff or text"),
+            );
+        }
+        self.events.push(Event::Html(highlighted.html.into()));
+    }
+
+    /// Ids must be unique on a page; a repeat gets `-1`, `-2`, ... like GitHub.
+    fn unique_id(&mut self, base: String) -> String {
+        let base = if base.is_empty() { "section".to_string() } else { base };
+        let count = self.ids.entry(base.clone()).or_insert(0);
+        let id = if *count == 0 { base.clone() } else { format!("{base}-{count}") };
+        *count += 1;
+        id
+    }
+
+    fn finish(mut self) -> Rendered {
+        pulldown_cmark::html::push_html(&mut self.out.html, self.events.into_iter());
+        self.out.toc = nest_toc(&self.headings);
+        self.out
+    }
+}
+
+/// GitHub-style heading ids: lowercase, spaces to `-`, other punctuation dropped.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    for c in text.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '_' {
+            slug.push(c);
+        } else if (c == '-' || c.is_whitespace()) && !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
+/// h2 entries with the h3s that follow them as children; deeper levels stay out of the TOC.
+fn nest_toc(headings: &[(u8, String, String)]) -> Vec<TocEntry> {
+    let mut toc: Vec<TocEntry> = Vec::new();
+    for (level, id, title) in headings {
+        let entry = TocEntry {
+            level: *level,
+            id: id.clone(),
+            title: title.clone(),
+            children: Vec::new(),
+        };
+        match (level, toc.last_mut()) {
+            (2, _) => toc.push(entry),
+            (3, Some(parent)) if parent.level == 2 => parent.children.push(entry),
+            (3, _) => toc.push(entry),
+            _ => {}
+        }
+    }
+    toc
+}
+
+/// Byte offset to 1-based file line.
+struct LineIndex {
+    starts: Vec<usize>,
+    first_line: usize,
+}
+
+impl LineIndex {
+    fn new(text: &str, first_line: usize) -> Self {
+        let starts = std::iter::once(0)
+            .chain(newline_offsets(text).map(|i| i + 1))
+            .collect();
+        LineIndex { starts, first_line }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        let index = self.starts.partition_point(|&start| start <= offset);
+        self.first_line + index.saturating_sub(1)
+    }
+}
+
+fn newline_offsets(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keep(_: &str) -> Link {
+        Link::Keep
+    }
+
+    #[test]
+    fn headings_get_ids_anchors_and_toc() {
+        let out = render("## Rollback rehearsal\n\n### Why?\n\n## Rollback rehearsal\n", 1, &keep);
+        assert!(out.html.contains("<h2 id=\"rollback-rehearsal\">Rollback rehearsal <a class=\"anchor\" href=\"#rollback-rehearsal\""), "{}", out.html);
+        assert!(out.html.contains("id=\"rollback-rehearsal-1\""));
+        assert_eq!(out.toc.len(), 2);
+        assert_eq!(out.toc[0].children[0].id, "why");
+    }
+
+    #[test]
+    fn explicit_heading_id_wins() {
+        let out = render("## Title {#custom}\n", 1, &keep);
+        assert!(out.html.contains("id=\"custom\""), "{}", out.html);
+    }
+
+    #[test]
+    fn slugs_follow_github() {
+        assert_eq!(slugify("evidence.json"), "evidencejson");
+        assert_eq!(slugify("Rollback vs roll-forward"), "rollback-vs-roll-forward");
+        assert_eq!(slugify("  Why `--rollback`?  "), "why-rollback");
+    }
+
+    #[test]
+    fn gfm_extensions_render() {
+        let out = render(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ \"quoted\"\n\n- [x] done\n\nNote[^1].\n\n[^1]: The note.\n",
+            1,
+            &keep,
+        );
+        for needle in ["<table>", "<del>old</del>", "\u{201c}quoted\u{201d}", "type=\"checkbox\"", "footnote-definition"] {
+            assert!(out.html.contains(needle), "missing {needle} in {}", out.html);
+        }
+    }
+
+    #[test]
+    fn links_are_rewritten_and_broken_ones_reported_with_file_line() {
+        let resolve = |href: &str| match href {
+            "ok.md" => Link::Rewrite("/ok/".into()),
+            "gone.md" => Link::Broken("no such file".into()),
+            _ => Link::Keep,
+        };
+        let out = render("Intro\n\n[a](ok.md) and\n[b](gone.md)\n", 5, &resolve);
+        assert!(out.html.contains("href=\"/ok/\""));
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].line, Some(8));
+        assert!(out.diagnostics[0].message.contains("gone.md"));
+    }
+
+    #[test]
+    fn code_is_highlighted_and_unknown_language_warns() {
+        let out = render("text\n\n```sql\nSELECT 1;\n```\n\n```klingon\nqapla'\n```\n", 1, &keep);
+        assert!(out.html.contains("hl-"));
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].line, Some(7));
+    }
+}

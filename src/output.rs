@@ -1,0 +1,299 @@
+//! The output directory, written atomically: a build renders into a temporary sibling
+//! directory and swaps it into place, so a reader never sees a half-written site. Before
+//! touching anything it refuses any directory it might destroy: `/`, the home directory, the
+//! site root or one of its ancestors, and any non-empty directory that no earlier build made.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use tempfile::TempDir;
+
+/// The file that marks a directory as written by `clinic build`.
+pub const MARKER: &str = ".clinic-build";
+const MARKER_TEXT: &str = "This directory is written by `clinic build` and replaced on every build.\nDo not keep anything here: only .git and CNAME survive a rebuild.\n";
+/// What an earlier output keeps across builds (branch deploys push `public/` as a repository).
+const KEPT: &[&str] = &[".git", "CNAME"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("refusing to build into {path}: {why}")]
+    Refused { path: PathBuf, why: String, hint: String },
+    #[error("cannot write the output {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("refusing to write {rel:?}: the path would land outside the output")]
+    Escapes { rel: String },
+}
+
+impl OutputError {
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            OutputError::Refused { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io { path: path.to_path_buf(), source }
+}
+
+/// A build in progress: files go to the staging directory until `commit`.
+pub struct Output {
+    target: PathBuf,
+    staging: TempDir,
+}
+
+impl Output {
+    /// Checks `target` against everything it must never be, then creates the staging
+    /// directory beside it. Nothing existing is modified.
+    pub fn prepare(target: &Path, site_root: &Path) -> Result<Output, OutputError> {
+        let target = absolute(target).map_err(io_error(target))?;
+        check_target(&target, site_root)?;
+        let parent = target.parent().ok_or_else(|| refused(&target, "it has no parent directory"))?;
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}.clinic-new-"))
+            .tempdir_in(parent)
+            .map_err(io_error(parent))?;
+        std::fs::write(staging.path().join(MARKER), MARKER_TEXT).map_err(io_error(staging.path()))?;
+        Ok(Output { target, staging })
+    }
+
+    /// The final location of the site.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Writes one file at a `/`-separated path inside the output.
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        let path = self.path_of(rel)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        }
+        std::fs::write(&path, bytes).map_err(io_error(&path))
+    }
+
+    /// Where `rel` lands in the staging directory, refusing anything that climbs out.
+    fn path_of(&self, rel: &str) -> Result<PathBuf, OutputError> {
+        let escapes = || OutputError::Escapes { rel: rel.to_string() };
+        let relative = Path::new(rel);
+        if rel.is_empty() || rel.contains('\\') || rel.contains('\0') {
+            return Err(escapes());
+        }
+        if !relative.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(escapes());
+        }
+        Ok(self.staging.path().join(relative))
+    }
+
+    /// Makes every file world-readable, carries over `.git` and `CNAME`, and swaps the new
+    /// site into place. The previous output is removed only after the swap.
+    pub fn commit(self) -> Result<PathBuf, OutputError> {
+        let staging = self.staging.keep();
+        let result = publish(&staging, &self.target);
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        result.map(|()| self.target)
+    }
+}
+
+fn publish(staging: &Path, target: &Path) -> Result<(), OutputError> {
+    make_world_readable(staging)?;
+    if !target.exists() {
+        return std::fs::rename(staging, target).map_err(io_error(target));
+    }
+    for kept in KEPT {
+        let old = target.join(kept);
+        if old.symlink_metadata().is_ok() {
+            std::fs::rename(&old, staging.join(kept)).map_err(io_error(&old))?;
+        }
+    }
+    swap(staging, target)?;
+    // `staging` now holds the previous site.
+    std::fs::remove_dir_all(staging).map_err(io_error(staging))
+}
+
+/// Exchanges two directories: atomically on Linux, by two renames elsewhere.
+fn swap(a: &Path, b: &Path) -> Result<(), OutputError> {
+    #[cfg(target_os = "linux")]
+    if exchange(a, b).is_ok() {
+        return Ok(());
+    }
+    let mut aside = OsString::from(b.as_os_str());
+    aside.push(".clinic-old");
+    let aside = PathBuf::from(aside);
+    std::fs::rename(b, &aside).map_err(io_error(b))?;
+    if let Err(e) = std::fs::rename(a, b) {
+        let _ = std::fs::rename(&aside, b);
+        return Err(io_error(b)(e));
+    }
+    std::fs::rename(&aside, a).map_err(io_error(a))
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// GitHub Pages refuses files that are not world-readable; a strict umask would make them so.
+fn make_world_readable(dir: &Path) -> Result<(), OutputError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in walkdir::WalkDir::new(dir) {
+            let entry = entry.map_err(|e| io_error(dir)(e.into()))?;
+            let mode = if entry.file_type().is_dir() { 0o755 } else { 0o644 };
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))
+                .map_err(io_error(entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+fn refused(path: &Path, why: &str) -> OutputError {
+    OutputError::Refused {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+        hint: "choose an empty or new directory with --out, such as <root>/public".to_string(),
+    }
+}
+
+fn check_target(target: &Path, site_root: &Path) -> Result<(), OutputError> {
+    let root = absolute(site_root).map_err(io_error(site_root))?;
+    if target.parent().is_none() {
+        return Err(refused(target, "it is the file-system root"));
+    }
+    if let Some(home) = std::env::var_os("HOME").and_then(|h| absolute(Path::new(&h)).ok()) {
+        if target == home {
+            return Err(refused(target, "it is your home directory"));
+        }
+    }
+    if target == root {
+        return Err(refused(target, "it is the site root, which holds your sources"));
+    }
+    if root.starts_with(target) {
+        return Err(refused(target, "it contains the site root, which holds your sources"));
+    }
+    let metadata = match target.symlink_metadata() {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error(target)(e)),
+    };
+    if metadata.file_type().is_symlink() {
+        return Err(refused(target, "it is a symbolic link"));
+    }
+    if !metadata.is_dir() {
+        return Err(refused(target, "it is a file, not a directory"));
+    }
+    let mut entries = std::fs::read_dir(target).map_err(io_error(target))?;
+    let empty = entries.next().is_none();
+    if !empty && !target.join(MARKER).is_file() {
+        return Err(OutputError::Refused {
+            path: target.to_path_buf(),
+            why: format!("it is not empty and no earlier `clinic build` made it (no {MARKER} file)"),
+            hint: "choose an empty or new directory with --out; clinic never deletes files it did not write".to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// An absolute, lexically normalised path; symlinks in existing ancestors are resolved so that
+/// `public -> /` style tricks are seen for what they are.
+fn absolute(path: &Path) -> io::Result<PathBuf> {
+    let path = std::path::absolute(path)?;
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                normal.pop();
+            }
+            Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    // Canonicalise the longest existing ancestor, keep the rest as written.
+    let mut existing = normal.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = if existing.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) && rest.is_empty() {
+        // Keep a final symlink itself so check_target can refuse it.
+        match existing.parent() {
+            Some(parent) => parent.canonicalize()?.join(existing.file_name().unwrap_or_default()),
+            None => existing,
+        }
+    } else {
+        existing.canonicalize().unwrap_or(existing)
+    };
+    for name in rest.into_iter().rev() {
+        resolved.push(name);
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_swaps_keeping_git_and_cname() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("public");
+        let out = Output::prepare(&target, root.path()).unwrap();
+        out.write("index.html", b"one").unwrap();
+        out.commit().unwrap();
+        std::fs::create_dir(target.join(".git")).unwrap();
+        std::fs::write(target.join("CNAME"), "example.org").unwrap();
+        std::fs::write(target.join("stale.html"), "old").unwrap();
+
+        let out = Output::prepare(&target, root.path()).unwrap();
+        out.write("index.html", b"two").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(target.join("index.html")).unwrap(), "two");
+        assert!(target.join(".git").is_dir());
+        assert_eq!(std::fs::read_to_string(target.join("CNAME")).unwrap(), "example.org");
+        assert!(!target.join("stale.html").exists());
+        let leftovers: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, vec![OsString::from("public")]);
+    }
+
+    #[test]
+    fn refuses_paths_that_escape() {
+        let root = tempfile::tempdir().unwrap();
+        let out = Output::prepare(&root.path().join("public"), root.path()).unwrap();
+        for rel in ["../x", "/etc/x", "a/../../x", "a\\..\\x", ""] {
+            assert!(matches!(out.write(rel, b"x"), Err(OutputError::Escapes { .. })), "{rel}");
+        }
+    }
+
+    #[test]
+    fn dropping_an_uncommitted_build_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let out = Output::prepare(&root.path().join("public"), root.path()).unwrap();
+        out.write("a.html", b"x").unwrap();
+        drop(out);
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,386 @@
+//! Renders the loaded site through the theme into the output: every page in parallel, each
+//! written and dropped at once (the whole site's HTML is never held in memory), then the
+//! section-independent files: `404.html`, `sitemap.xml`, stylesheets, assets, `.nojekyll`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use tera::Context;
+
+use crate::config::Config;
+use crate::content::{parent_of, Content, Page};
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::highlight;
+use crate::markdown::{self, Link};
+use crate::output::{Output, OutputError};
+use crate::templates::{join_url, Theme};
+
+/// Sections with more pages than this are not expanded in the navigation (a 10,000-page
+/// section would otherwise put 10,000 links on every page).
+const NAV_CHILDREN_LIMIT: usize = 50;
+
+/// How pages are addressed: site-relative paths become URLs and permalinks.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// `/` or `/portfolio/`.
+    pub base_path: String,
+    /// `https://x.github.io/portfolio/`, when known.
+    pub base_url: Option<String>,
+}
+
+impl Urls {
+    pub fn new(base_url: Option<&str>) -> Urls {
+        let base_path = base_url
+            .and_then(|u| u.split("://").nth(1))
+            .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
+            .unwrap_or_else(|| "/".to_string());
+        Urls { base_path, base_url: base_url.map(str::to_string) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        join_url(&self.base_path, path)
+    }
+
+    pub fn permalink(&self, path: &str) -> String {
+        match &self.base_url {
+            Some(base) => format!("{base}{}", path.trim_start_matches('/')),
+            None => self.url(path),
+        }
+    }
+}
+
+/// The site's structure, computed once before the parallel render.
+struct Structure<'a> {
+    pages: &'a [Page],
+    /// For each section path, the indexes of its direct children in display order.
+    children: HashMap<&'a str, Vec<usize>>,
+    by_source: HashMap<&'a str, usize>,
+    assets: HashSet<&'a str>,
+}
+
+impl<'a> Structure<'a> {
+    fn new(content: &'a Content) -> Structure<'a> {
+        let pages = content.pages.as_slice();
+        let sections: HashSet<&str> =
+            pages.iter().filter(|p| p.is_section).map(|p| p.path.as_str()).collect();
+        let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, page) in pages.iter().enumerate() {
+            if !page.path.is_empty() {
+                // content::load adds a section for every folder, so the parent is always there.
+                let parent = sections.get(parent_of(&page.path).as_str()).copied().unwrap_or("");
+                children.entry(parent).or_default().push(i);
+            }
+        }
+        for list in children.values_mut() {
+            list.sort_by(|&a, &b| {
+                let (a, b) = (&pages[a], &pages[b]);
+                (a.weight, &a.title, &a.path).cmp(&(b.weight, &b.title, &b.path))
+            });
+        }
+        Structure {
+            pages,
+            children,
+            by_source: pages.iter().enumerate().map(|(i, p)| (p.source.as_str(), i)).collect(),
+            assets: content.assets.iter().map(|a| a.rel.as_str()).collect(),
+        }
+    }
+
+    fn children_of(&self, section: &str) -> &[usize] {
+        self.children.get(section).map_or(&[], Vec::as_slice)
+    }
+
+    /// The sibling before and after `index` in its section's order.
+    fn neighbours(&self, index: usize) -> (Option<usize>, Option<usize>) {
+        let page = &self.pages[index];
+        if page.path.is_empty() {
+            return (None, None);
+        }
+        let siblings = self.children_of(self.parent_section(index));
+        let Some(at) = siblings.iter().position(|&i| i == index) else {
+            return (None, None);
+        };
+        (at.checked_sub(1).map(|p| siblings[p]), siblings.get(at + 1).copied())
+    }
+
+    fn parent_section(&self, index: usize) -> &str {
+        let parent = parent_of(&self.pages[index].path);
+        self.children
+            .get_key_value(parent.as_str())
+            .map_or("", |(key, _)| *key)
+    }
+
+    /// Resolves a link written in `from` (a path inside `content/`).
+    fn resolve(&self, urls: &Urls, from: &str, href: &str) -> Link {
+        if href.is_empty() || href.starts_with('#') || href.starts_with("//") || has_scheme(href) {
+            return Link::Keep;
+        }
+        let split_at = href.find(['#', '?']).unwrap_or(href.len());
+        let (target, suffix) = href.split_at(split_at);
+        if let Some(site_path) = target.strip_prefix('/') {
+            return Link::Rewrite(format!("{}{suffix}", urls.url(site_path)));
+        }
+        let Some(resolved) = join_relative(&parent_of_file(from), target) else {
+            return Link::Broken("it climbs out of content/".to_string());
+        };
+        if let Some(&i) = self.by_source.get(resolved.as_str()) {
+            return Link::Rewrite(format!("{}{suffix}", urls.url(&self.pages[i].path)));
+        }
+        if self.assets.contains(resolved.as_str()) {
+            return Link::Rewrite(format!("{}{suffix}", urls.url(&resolved)));
+        }
+        let as_section = format!("{}/_index.md", resolved.trim_end_matches('/'));
+        if let Some(&i) = self.by_source.get(as_section.as_str()) {
+            return Link::Rewrite(format!("{}{suffix}", urls.url(&self.pages[i].path)));
+        }
+        let folder = format!("{}/", resolved.trim_end_matches('/'));
+        if self.children.contains_key(folder.as_str()) {
+            return Link::Rewrite(format!("{}{suffix}", urls.url(&folder)));
+        }
+        Link::Broken(format!("there is no content/{resolved}"))
+    }
+}
+
+fn has_scheme(href: &str) -> bool {
+    match href.find(':') {
+        Some(i) => {
+            let scheme = &href[..i];
+            !scheme.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }
+        None => false,
+    }
+}
+
+fn parent_of_file(source: &str) -> String {
+    match source.rfind('/') {
+        Some(i) => source[..=i].to_string(),
+        None => String::new(),
+    }
+}
+
+/// `patterns/` + `../mistakes/x.md` -> `mistakes/x.md`; `None` when it climbs above the root.
+fn join_relative(dir: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Everything the render needs besides the content.
+pub struct RenderInput<'a> {
+    pub config: &'a Config,
+    pub urls: &'a Urls,
+    pub theme: &'a Theme,
+    pub progress: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+/// Renders and writes the whole site. Problems are collected; a page that fails is reported
+/// and skipped, the rest are still written.
+pub fn render_site(
+    content: &Content,
+    input: &RenderInput<'_>,
+    output: &Output,
+) -> Result<Vec<Diagnostic>, OutputError> {
+    let structure = Structure::new(content);
+    let site = site_value(input);
+    let nav = nav_value(&structure, input.urls);
+    let diagnostics = Diagnostics::default();
+    let done = AtomicUsize::new(0);
+    let total = content.pages.len();
+    (0..total).into_par_iter().try_for_each(|index| {
+        let page = &content.pages[index];
+        let rendered = render_page(&structure, index, input, &site, &nav);
+        diagnostics.extend(rendered.diagnostics);
+        if let Some(html) = rendered.html {
+            output.write(&format!("{}index.html", page.path), html.as_bytes())?;
+        }
+        (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        Ok::<(), OutputError>(())
+    })?;
+    write_site_files(content, input, output, &site, &nav, &diagnostics)?;
+    Ok(diagnostics.into_sorted())
+}
+
+struct RenderedPage {
+    html: Option<String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn render_page(
+    structure: &Structure<'_>,
+    index: usize,
+    input: &RenderInput<'_>,
+    site: &Value,
+    nav: &Value,
+) -> RenderedPage {
+    let page = &structure.pages[index];
+    let resolve = |href: &str| structure.resolve(input.urls, &page.source, href);
+    let markdown = markdown::render(&page.body, page.body_first_line, &resolve);
+    let mut diagnostics: Vec<Diagnostic> = markdown
+        .diagnostics
+        .into_iter()
+        .map(|d| d.in_file(&page.shown_path))
+        .collect();
+    let summary = |i: usize| {
+        let p = &structure.pages[i];
+        json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})
+    };
+    let (prev, next) = structure.neighbours(index);
+    let children = if page.is_section { structure.children_of(&page.path) } else { &[] };
+    let (sections, pages): (Vec<usize>, Vec<usize>) =
+        children.iter().partition(|&&i| structure.pages[i].is_section);
+    let page_value = json!({
+        "title": page.title,
+        "description": page.description,
+        "path": page.path,
+        "url": input.urls.url(&page.path),
+        "permalink": input.urls.permalink(&page.path),
+        "content": markdown.html,
+        "toc": markdown.toc,
+        "source": page.shown_path.to_string_lossy(),
+        "is_section": page.is_section,
+        "pages": pages.into_iter().map(summary).collect::<Vec<_>>(),
+        "subsections": sections.into_iter().map(summary).collect::<Vec<_>>(),
+        "prev": prev.map(summary),
+        "next": next.map(summary),
+        "extra": page.extra,
+    });
+    let mut context = Context::new();
+    context.insert("site", site);
+    context.insert("nav", nav);
+    context.insert("current_path", &page.path);
+    context.insert("page", &page_value);
+    let template = match (page.path.is_empty(), page.is_section) {
+        (true, _) => "index.html",
+        (false, true) => "section.html",
+        (false, false) => "page.html",
+    };
+    match input.theme.render(template, &context) {
+        Ok(html) => RenderedPage { html: Some(html), diagnostics },
+        Err(e) => {
+            diagnostics.push(Diagnostic {
+                message: format!("{} (while rendering {})", e.message, page.shown_path.display()),
+                ..e
+            });
+            RenderedPage { html: None, diagnostics }
+        }
+    }
+}
+
+fn site_value(input: &RenderInput<'_>) -> Value {
+    json!({
+        "title": input.config.title,
+        "description": "Handbook and evidence portfolio of the Release and Rollback Clinic",
+        "base_url": input.urls.permalink(""),
+        "base_path": input.urls.base_path,
+        "language": "en",
+    })
+}
+
+/// Top-level pages and sections, each section with its pages (one level, bounded).
+fn nav_value(structure: &Structure<'_>, urls: &Urls) -> Value {
+    let item = |i: usize, children: Vec<Value>| {
+        let p = &structure.pages[i];
+        json!({"title": p.title, "url": urls.url(&p.path), "path": p.path, "children": children})
+    };
+    let items: Vec<Value> = structure
+        .children_of("")
+        .iter()
+        .map(|&i| {
+            let kids = structure.children_of(&structure.pages[i].path);
+            let children = if structure.pages[i].is_section && kids.len() <= NAV_CHILDREN_LIMIT {
+                kids.iter().map(|&k| item(k, Vec::new())).collect()
+            } else {
+                Vec::new()
+            };
+            item(i, children)
+        })
+        .collect();
+    Value::Array(items)
+}
+
+fn write_site_files(
+    content: &Content,
+    input: &RenderInput<'_>,
+    output: &Output,
+    site: &Value,
+    nav: &Value,
+    diagnostics: &Diagnostics,
+) -> Result<(), OutputError> {
+    let mut context = Context::new();
+    context.insert("site", site);
+    context.insert("nav", nav);
+    context.insert("current_path", "");
+    match input.theme.render("404.html", &context) {
+        Ok(html) => output.write("404.html", html.as_bytes())?,
+        Err(e) => diagnostics.push(e),
+    }
+    output.write("sitemap.xml", sitemap(content, input.urls).as_bytes())?;
+    output.write(".nojekyll", b"")?;
+    let (light, dark) = highlight::stylesheets();
+    output.write("static/syntax-light.css", light.as_bytes())?;
+    output.write("static/syntax-dark.css", dark.as_bytes())?;
+    let files = input.theme.static_files.iter().map(|f| (f, "theme")).chain(content.assets.iter().map(|f| (f, "content")));
+    for (file, layer) in files {
+        match file.read() {
+            Ok(bytes) => output.write(&file.rel, &bytes)?,
+            Err(e) => diagnostics.push(
+                Diagnostic::error(format!("cannot read: {e}")).in_file(format!("{layer}/{}", file.rel)),
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn sitemap(content: &Content, urls: &Urls) -> String {
+    let mut locs: BTreeMap<&str, String> = BTreeMap::new();
+    for page in &content.pages {
+        locs.insert(&page.path, highlight::escape(&urls.permalink(&page.path)));
+    }
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    for loc in locs.values() {
+        xml.push_str(&format!("  <url><loc>{loc}</loc></url>\n"));
+    }
+    xml.push_str("</urlset>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_path_from_base_url() {
+        let urls = Urls::new(Some("https://someone.github.io/portfolio/"));
+        assert_eq!(urls.base_path, "/portfolio/");
+        assert_eq!(urls.url("a/"), "/portfolio/a/");
+        assert_eq!(urls.permalink("a/"), "https://someone.github.io/portfolio/a/");
+        assert_eq!(Urls::new(Some("https://x.org/")).base_path, "/");
+        assert_eq!(Urls::new(None).permalink("a/"), "/a/");
+    }
+
+    #[test]
+    fn relative_joins() {
+        assert_eq!(join_relative("patterns/", "../mistakes/x.md").as_deref(), Some("mistakes/x.md"));
+        assert_eq!(join_relative("", "./a.md").as_deref(), Some("a.md"));
+        assert_eq!(join_relative("", "../a.md"), None);
+    }
+
+    #[test]
+    fn schemes() {
+        assert!(has_scheme("https://x"));
+        assert!(has_scheme("mailto:a@b"));
+        assert!(!has_scheme("a.md"));
+        assert!(!has_scheme("dir/a:b.md"));
+    }
+}

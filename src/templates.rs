@@ -1,0 +1,153 @@
+//! The Tera theme: embedded default templates overridden file by file from `<root>/theme/`,
+//! and the `url` function that every template uses for links and assets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use tera::{Context, Tera, Value};
+
+use crate::diagnostics::Diagnostic;
+use crate::layers::{self, Layer, LayerFile};
+
+const TEMPLATE_DIR: &str = "templates/";
+
+/// The loaded theme: templates, plus the static files to copy into the output.
+pub struct Theme {
+    tera: Tera,
+    pub static_files: Vec<LayerFile>,
+}
+
+impl Theme {
+    /// Loads the merged theme. A template that does not parse is an error naming the template
+    /// and the line Tera reports.
+    pub fn load(root: &Path, base_path: &str) -> Result<(Theme, Vec<Diagnostic>), Diagnostic> {
+        let (files, mut diagnostics) = layers::files(root, Layer::Theme);
+        let mut templates = Vec::new();
+        let mut static_files = Vec::new();
+        for file in files.into_values() {
+            if let Some(name) = file.rel.strip_prefix(TEMPLATE_DIR) {
+                let text = read_template(&file)?;
+                templates.push((name.to_string(), text));
+            } else if file.rel.starts_with("static/") {
+                static_files.push(file);
+            } else {
+                diagnostics.push(
+                    Diagnostic::warning("theme file is neither a template nor a static file, ignored")
+                        .in_file(file.display_path(Layer::Theme))
+                        .with_hint("put templates under theme/templates/ and assets under theme/static/"),
+                );
+            }
+        }
+        let mut tera = Tera::default();
+        // Escape everything rendered into HTML and SVG, whatever the template is called.
+        tera.autoescape_on(vec![".html", ".htm", ".xml", ".svg", ""]);
+        tera.add_raw_templates(templates).map_err(template_error)?;
+        tera.register_function("url", UrlFunction { base_path: base_path.to_string() });
+        Ok((Theme { tera, static_files }, diagnostics))
+    }
+
+    /// Renders one template; errors name the template.
+    pub fn render(&self, template: &str, context: &Context) -> Result<String, Diagnostic> {
+        self.tera.render(template, context).map_err(template_error)
+    }
+
+    pub fn has_template(&self, name: &str) -> bool {
+        self.tera.get_template_names().any(|n| n == name)
+    }
+}
+
+fn read_template(file: &LayerFile) -> Result<String, Diagnostic> {
+    let shown = file.display_path(Layer::Theme);
+    let bytes = file
+        .read()
+        .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&shown))?;
+    String::from_utf8(bytes.into_owned())
+        .map_err(|_| Diagnostic::error("template is not valid UTF-8").in_file(&shown))
+}
+
+/// Tera's errors nest their causes (`Failed to render 'page.html'` -> `Variable ... not found`);
+/// a user needs all of them, and the parse errors carry `--> line:column`.
+fn template_error(error: tera::Error) -> Diagnostic {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let template = message
+        .split('\'')
+        .nth(1)
+        .map(|name| format!("theme/templates/{name}"));
+    let line = message
+        .split("--> ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.trim().parse().ok());
+    let mut d = Diagnostic::error(format!("template error: {}", message.trim()))
+        .at_line_opt(line)
+        .with_hint("fix the template, or delete your override to use the default");
+    if let Some(template) = template {
+        d = d.in_file(template);
+    }
+    d
+}
+
+/// `url(path="static/style.css")` -> `/portfolio/static/style.css`: absolute from the site
+/// root, so it works at any depth and in `404.html`.
+struct UrlFunction {
+    base_path: String,
+}
+
+impl tera::Function for UrlFunction {
+    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
+        let path = args
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("url() needs a `path` string argument"))?;
+        Ok(Value::String(join_url(&self.base_path, path)))
+    }
+
+    fn is_safe(&self) -> bool {
+        true
+    }
+}
+
+/// Joins a base path (`/` or `/portfolio/`) and a site-relative path.
+pub fn join_url(base_path: &str, path: &str) -> String {
+    format!("{base_path}{}", path.trim_start_matches('/'))
+}
+
+/// Builds a Tera context from named serialisable values.
+pub fn context(values: BTreeMap<&str, serde_json::Value>) -> Context {
+    let mut context = Context::new();
+    for (key, value) in values {
+        context.insert(key, &value);
+    }
+    context
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_theme_loads_and_url_uses_base_path() {
+        let (theme, _) = Theme::load(Path::new("/nonexistent"), "/portfolio/").unwrap();
+        let mut tera = theme.tera;
+        tera.add_raw_template("t.html", "{{ url(path=\"static/a.css\") }}").unwrap();
+        let out = tera.render("t.html", &Context::new()).unwrap();
+        assert_eq!(out, "/portfolio/static/a.css");
+    }
+
+    #[test]
+    fn broken_override_names_template_and_line() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("theme/templates/partials");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("footer.html"), "<footer>\n{{ site.title \n</footer>").unwrap();
+        let err = Theme::load(root.path(), "/").err().unwrap();
+        assert_eq!(err.file.as_deref(), Some(Path::new("theme/templates/partials/footer.html")));
+        assert!(err.line.is_some(), "{err}");
+    }
+}
