@@ -10,6 +10,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diagnostics::Diagnostic;
+use crate::evidence::{Evidence, State};
 use crate::{build, init, BuildError, BuildOptions, BuildReport};
 
 pub const EXIT_OK: i32 = 0;
@@ -47,6 +48,18 @@ earlier output, .git and CNAME are kept.\n\n\
 A file with errors is reported and left out; the rest of the site is still written, and the \
 exit code is 1.")]
     Build(BuildArgs),
+    /// Print the four evidence badges and their reasons; exit 0 only when all four are
+    /// verified, so CI can gate on it.
+    #[command(long_about = "Print the four evidence badges (rehearsal, migration, smoke, flag) and \
+the reasons each is not verified, checked against the repository's git history.\n\n\
+Exit codes: 0 all four verified, 1 at least one is not, 2 bad usage. With --json, prints the same \
+document as the site's evidence.json.")]
+    Check(CheckArgs),
+    /// Write an example student repository in which all four badges verify, and build its site.
+    #[command(long_about = "Write an example student repository (a small orders-api service with a \
+semester of dated commits and releases, in which all four evidence badges verify) into DIR, then \
+build its site into DIR/public.\n\nDIR must be new or empty; nothing is ever overwritten.")]
+    Demo(DemoArgs),
     /// Prepare a repository for GitHub Pages: write .github/workflows/pages.yml and .gitignore
     /// entries (never overwrites a file).
     Init(InitArgs),
@@ -73,6 +86,32 @@ pub struct BuildArgs {
     /// Print the result as JSON on standard output (diagnostics included).
     #[arg(long)]
     pub json: bool,
+    /// Ignore the history cache in <root>/.clinic/cache/ and rewrite it.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The repository to check.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+    /// Print evidence.json on standard output instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Ignore the history cache in <root>/.clinic/cache/ and rewrite it.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the example repository.
+    #[arg(value_name = "DIR", default_value = "clinic-demo")]
+    pub dir: PathBuf,
+    /// Only write the repository; do not build its site.
+    #[arg(long)]
+    pub no_build: bool,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +127,8 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Build(args) => run_build(&args, cli.quiet),
         Command::Init(args) => run_init(&args, cli.quiet),
+        Command::Check(args) => run_check(&args, cli.quiet),
+        Command::Demo(args) => run_demo(&args, cli.quiet),
     }
 }
 
@@ -98,6 +139,7 @@ fn run_build(args: &BuildArgs, quiet: bool) -> i32 {
         base_url: args.base_url.clone(),
         strict: args.strict,
         include_drafts: args.drafts,
+        no_cache: args.no_cache,
     };
     let started = Instant::now();
     let show_progress = !quiet && !args.json && std::io::stderr().is_terminal();
@@ -137,6 +179,45 @@ fn run_build(args: &BuildArgs, quiet: bool) -> i32 {
     }
 }
 
+fn run_check(args: &CheckArgs, quiet: bool) -> i32 {
+    match crate::check(&args.root, args.no_cache) {
+        Ok((evidence, diagnostics)) => {
+            print_diagnostics(&diagnostics, quiet || args.json);
+            if args.json {
+                print_json(&evidence);
+            } else if !quiet {
+                print!("{}", badge_summary(&evidence));
+            }
+            if evidence.badges.all_verified() {
+                EXIT_OK
+            } else {
+                EXIT_CONTENT_ERRORS
+            }
+        }
+        Err(BuildError::Usage(d)) | Err(BuildError::Fatal(d)) => {
+            eprintln!("{d}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// `rehearsal  verified` lines, each followed by its reasons.
+pub fn badge_summary(evidence: &Evidence) -> String {
+    let mut out = String::new();
+    for (name, badge) in evidence.badges.iter() {
+        let mark = match badge.state {
+            State::Verified => "ok",
+            State::Incomplete => "!!",
+            State::Missing => "--",
+        };
+        out.push_str(&format!("{mark} {name:<10} {}\n", badge.state.as_str()));
+        for reason in &badge.reasons {
+            out.push_str(&format!("     - {reason}\n"));
+        }
+    }
+    out
+}
+
 fn summary(report: &BuildReport, seconds: f64) -> String {
     let index = report.output.join("index.html");
     let mut line = format!(
@@ -167,6 +248,45 @@ fn print_diagnostics(diagnostics: &[Diagnostic], quiet: bool) {
 fn print_json<T: serde::Serialize>(value: &T) {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     println!("{text}");
+}
+
+fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
+    let report = match crate::demo::write(&args.dir) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return match e {
+                crate::demo::DemoError::NotEmpty(_) => EXIT_USAGE,
+                _ => EXIT_CONTENT_ERRORS,
+            };
+        }
+    };
+    if !quiet {
+        eprintln!(
+            "Wrote the demo repository {} ({} commits, releases {}).",
+            args.dir.display(),
+            report.commits,
+            report.releases.join(", ")
+        );
+    }
+    if args.no_build {
+        return EXIT_OK;
+    }
+    let options = BuildOptions { root: args.dir.clone(), ..BuildOptions::default() };
+    match build(&options, &|_, _| {}) {
+        Ok(report) => {
+            print_diagnostics(&report.diagnostics, quiet);
+            if !quiet {
+                eprint!("{}", badge_summary(&report.evidence));
+                eprintln!("{}", summary(&report, 0.0).replacen(" in 0.00 s", "", 1));
+            }
+            if report.error_count() > 0 { EXIT_CONTENT_ERRORS } else { EXIT_OK }
+        }
+        Err(BuildError::Usage(d)) | Err(BuildError::Fatal(d)) => {
+            eprintln!("{d}");
+            EXIT_CONTENT_ERRORS
+        }
+    }
 }
 
 fn run_init(args: &InitArgs, quiet: bool) -> i32 {

@@ -85,6 +85,9 @@ pub fn load(root: &std::path::Path, include_drafts: bool) -> (Content, Vec<Diagn
     }
     add_missing_sections(&mut content.pages);
     diagnostics.extend(find_collisions(&content.pages));
+    // The file in error is left out, so the first to claim a URL keeps it (no racing writes).
+    let mut claimed = std::collections::HashSet::new();
+    content.pages.retain(|page| claimed.insert(page.path.to_lowercase()));
     (content, diagnostics)
 }
 

@@ -6,28 +6,37 @@
 //! 1. **load**: [`config`] (`clinic.yaml`), [`content`] (Markdown + front matter through
 //!    [`frontmatter`] and [`yaml`]), merged from the embedded defaults and the root's files by
 //!    [`layers`];
-//! 2. **history** and 3. **evidence**: to come (issue 3);
+//! 2. **history**: [`history`] indexes the git history in one walk (cached on disk);
+//! 3. **evidence**: [`evidence`] checks the artifacts in `library/raw/` against it and computes
+//!    the four badges (with [`sql`] classifying migrations);
 //! 4. **render**: [`render`] turns pages into HTML with [`markdown`], [`highlight`] and the Tera
 //!    theme in [`templates`], in parallel;
 //! 5. **write**: [`output`] stages the site beside its target and swaps it in atomically.
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod content;
 pub mod diagnostics;
+pub mod evidence;
 pub mod frontmatter;
 pub mod highlight;
+pub mod history;
 pub mod init;
 pub mod layers;
 pub mod markdown;
 pub mod output;
 pub mod render;
+pub mod sql;
 pub mod templates;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
+use config::Config;
 use diagnostics::{Diagnostic, Severity};
+use evidence::Evidence;
+use history::{History, HistoryOptions, RepoError};
 use output::{Output, OutputError};
 use render::{RenderInput, Urls};
 use templates::Theme;
@@ -43,6 +52,8 @@ pub struct BuildOptions {
     /// Turns every warning into an error.
     pub strict: bool,
     pub include_drafts: bool,
+    /// Ignore the history cache (and rewrite it).
+    pub no_cache: bool,
 }
 
 /// What a finished build produced.
@@ -51,6 +62,8 @@ pub struct BuildReport {
     pub output: PathBuf,
     pub pages: usize,
     pub diagnostics: Vec<Diagnostic>,
+    #[serde(skip)]
+    pub evidence: Evidence,
 }
 
 impl BuildReport {
@@ -118,10 +131,14 @@ pub fn build(
     let (content, content_diagnostics) = content::load(root, options.include_drafts);
     diagnostics.extend(content_diagnostics);
 
+    // 2. history and 3. evidence
+    let (evidence, evidence_diagnostics) = gather_evidence(root, &config, options.no_cache);
+    diagnostics.extend(evidence_diagnostics);
+
     // 4. render and 5. write
     let (theme, theme_diagnostics) = Theme::load(root, &urls.base_path).map_err(BuildError::Fatal)?;
     diagnostics.extend(theme_diagnostics);
-    let input = RenderInput { config: &config, urls: &urls, theme: &theme, progress };
+    let input = RenderInput { config: &config, urls: &urls, theme: &theme, evidence: &evidence, progress };
     diagnostics.extend(render::render_site(&content, &input, &output)?);
     let output = output.commit()?;
 
@@ -131,7 +148,44 @@ pub fn build(
         }
     }
     diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    Ok(BuildReport { output, pages: content.pages.len(), diagnostics })
+    Ok(BuildReport { output, pages: content.pages.len(), diagnostics, evidence })
+}
+
+/// Steps 2 and 3: the history (when there is one) and the badges. Never fails: a missing or
+/// shallow history becomes reasons on the badges and a warning here.
+pub fn gather_evidence(root: &Path, config: &Config, no_cache: bool) -> (Evidence, Vec<Diagnostic>) {
+    let options = HistoryOptions {
+        release_tag_pattern: config.release_tag_pattern.clone(),
+        flag_keys: evidence::flag_keys(root),
+        use_cache: !no_cache,
+    };
+    let history = History::load(root, &options);
+    let mut diagnostics = Vec::new();
+    match &history {
+        Err(e) => diagnostics.push(Diagnostic::warning(format!("history: {e}")).with_hint(e.hint())),
+        Ok(h) if h.shallow => diagnostics.push(
+            Diagnostic::warning("history: this is a shallow clone, so the evidence badges cannot be verified")
+                .with_hint("fetch the whole history with `git fetch --unshallow`, or set `fetch-depth: 0` on actions/checkout"),
+        ),
+        Ok(_) => {}
+    }
+    let evidence = evidence::compute(root, config, history.as_ref().map_err(|e: &RepoError| e));
+    diagnostics.extend(evidence.warnings.iter().map(|w| Diagnostic::warning(w.clone())));
+    (evidence, diagnostics)
+}
+
+/// `clinic check`: the badges without building a site.
+pub fn check(root: &Path, no_cache: bool) -> Result<(Evidence, Vec<Diagnostic>), BuildError> {
+    if !root.is_dir() {
+        return Err(BuildError::Usage(
+            Diagnostic::error(format!("the repository {} is not a directory", root.display()))
+                .with_hint("pass the repository to check with --root DIR"),
+        ));
+    }
+    let (config, mut diagnostics) = config::load(root);
+    let (evidence, more) = gather_evidence(root, &config, no_cache);
+    diagnostics.extend(more);
+    Ok((evidence, diagnostics))
 }
 
 /// The directory a user means by `--root`, for messages.

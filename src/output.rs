@@ -174,11 +174,11 @@ fn refused(path: &Path, why: &str) -> OutputError {
 }
 
 fn check_target(target: &Path, site_root: &Path) -> Result<(), OutputError> {
-    let root = absolute(site_root).map_err(io_error(site_root))?;
+    let root = site_root.canonicalize().map_err(io_error(site_root))?;
     if target.parent().is_none() {
         return Err(refused(target, "it is the file-system root"));
     }
-    if let Some(home) = std::env::var_os("HOME").and_then(|h| absolute(Path::new(&h)).ok()) {
+    if let Some(home) = std::env::var_os("HOME").and_then(|h| Path::new(&h).canonicalize().ok()) {
         if target == home {
             return Err(refused(target, "it is your home directory"));
         }

@@ -181,6 +181,7 @@ pub struct RenderInput<'a> {
     pub config: &'a Config,
     pub urls: &'a Urls,
     pub theme: &'a Theme,
+    pub evidence: &'a crate::evidence::Evidence,
     pub progress: &'a (dyn Fn(usize, usize) + Sync),
 }
 
@@ -326,6 +327,8 @@ fn write_site_files(
         Err(e) => diagnostics.push(e),
     }
     output.write("sitemap.xml", sitemap(content, input.urls).as_bytes())?;
+    let evidence = serde_json::to_vec_pretty(input.evidence).unwrap_or_default();
+    output.write("evidence.json", &evidence)?;
     output.write(".nojekyll", b"")?;
     let (light, dark) = highlight::stylesheets();
     output.write("static/syntax-light.css", light.as_bytes())?;

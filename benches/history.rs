@@ -1,0 +1,111 @@
+//! History index benchmark (issue 3): building the index from cold against
+//! `git log --name-status` over the same repository, measured in one run, and the cached
+//! index's update after one new commit.
+//!
+//!     cargo bench --bench history
+//!
+//! The repository comes from `../shared/bench/make-history.sh 20000 DIR` (made on first use;
+//! set CLINIC_BENCH_HISTORY=DIR to reuse one). It is copied before commits are added, so the
+//! generated repository stays pristine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clinic::history::{CacheUse, History, HistoryOptions};
+
+const RUNS: usize = 5;
+
+fn main() {
+    let source = PathBuf::from(std::env::var("CLINIC_BENCH_HISTORY").unwrap_or_else(|_| "/tmp/bench-history".into()));
+    if !source.join(".git").is_dir() {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/make-history.sh");
+        eprintln!("making {} with {}", source.display(), script.display());
+        let ok = Command::new("bash").arg(&script).arg("20000").arg(&source).status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok, "make-history.sh failed; is ../shared/bench/ there?");
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let repo_dir = work.path().join("repo");
+    let copied = Command::new("cp").arg("-a").arg(&source).arg(&repo_dir).status().expect("cp");
+    assert!(copied.success());
+
+    let options = |use_cache| HistoryOptions {
+        release_tag_pattern: "v*".into(),
+        flag_keys: vec!["new_checkout".into()],
+        use_cache,
+    };
+    let options_no_keys = HistoryOptions { flag_keys: Vec::new(), ..options(false) };
+
+    let mut cold = Vec::new();
+    let mut cold_no_keys = Vec::new();
+    let mut git_log = Vec::new();
+    for _ in 0..RUNS {
+        git_log.push(time(|| {
+            let out = Command::new("git")
+                .args(["log", "--name-status", "--format=%H%x09%at%x09%s"])
+                .current_dir(&repo_dir)
+                .output()
+                .expect("git log");
+            assert!(out.status.success());
+        }));
+        cold_no_keys.push(time(|| {
+            let h = History::load(&repo_dir, &options_no_keys).expect("history");
+            assert_eq!(h.cache_use, CacheUse::Cold);
+        }));
+        cold.push(time(|| {
+            let h = History::load(&repo_dir, &options(false)).expect("history");
+            assert_eq!(h.cache_use, CacheUse::Cold);
+        }));
+    }
+    let commits = History::load(&repo_dir, &options(true)).expect("history").commit_count();
+
+    let mut incremental = Vec::new();
+    let mut hit = Vec::new();
+    for i in 0..RUNS {
+        commit_one(&repo_dir, i);
+        incremental.push(time(|| {
+            let h = History::load(&repo_dir, &options(true)).expect("history");
+            assert_eq!(h.cache_use, CacheUse::Incremental { new_commits: 1 });
+        }));
+        hit.push(time(|| {
+            let h = History::load(&repo_dir, &options(true)).expect("history");
+            assert_eq!(h.cache_use, CacheUse::Hit);
+        }));
+    }
+
+    let (log, c, cn) = (median(&git_log), median(&cold), median(&cold_no_keys));
+    println!("history index over {commits} commits, medians of {RUNS} interleaved runs");
+    println!("  git log --name-status           {:>8.1} ms", ms(log));
+    println!("  clinic index, cold, no flag key {:>8.1} ms  ({:.2}x git log)", ms(cn), ms(cn) / ms(log));
+    println!("  clinic index, cold, one flag key{:>8.1} ms  ({:.2}x git log)", ms(c), ms(c) / ms(log));
+    println!("  clinic index, one new commit    {:>8.1} ms", ms(median(&incremental)));
+    println!("  clinic index, unchanged (hit)   {:>8.1} ms", ms(median(&hit)));
+}
+
+fn commit_one(repo_dir: &Path, i: usize) {
+    let repo = git2::Repository::open(repo_dir).expect("open");
+    std::fs::write(repo_dir.join("README.md"), format!("bench commit {i}\n")).expect("write");
+    let mut index = repo.index().expect("index");
+    index.add_path(Path::new("README.md")).expect("add");
+    index.write().expect("index write");
+    let tree = repo.find_tree(index.write_tree().expect("tree")).expect("tree");
+    let parent = repo.head().and_then(|h| h.peel_to_commit()).expect("head");
+    let sig = git2::Signature::now("bench", "bench@example.org").expect("sig");
+    repo.commit(Some("HEAD"), &sig, &sig, &format!("bench {i}"), &tree, &[&parent]).expect("commit");
+}
+
+fn time(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,273 @@
+//! Feature-flag lifecycles: `library/raw/flags/<name>.md` names a key; everything else comes
+//! from the history of files outside `library/` and docs: introduced off, flipped on, retired
+//! in one change, within two sprints.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::artifacts::{self, Artifact};
+use super::{history_problem, Badge, CommitRef, Item, Problem};
+use crate::config::Config;
+use crate::history::walk::KeyLines;
+use crate::history::{History, RepoError};
+
+pub const DIR: &str = "library/raw/flags";
+const KNOWN: &[&str] = &["flag", "kind", "title"];
+const KINDS: &[&str] = &["release", "ops", "experiment", "permission"];
+const OFF: &[&str] = &["false", "off", "0", "disabled", "no"];
+const ON: &[&str] = &["true", "on", "1", "enabled", "yes"];
+const SPRINTS: i64 = 2;
+const CONFIG_EXTENSIONS: &[&str] = &[".yaml", ".yml", ".toml", ".json", ".env", ".ini", ".properties", ".conf", ".cfg"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Flag {
+    pub flag: Option<String>,
+    pub kind: Option<String>,
+    pub title: Option<String>,
+}
+
+/// The keys named by flag artifacts, for the history walk. Unreadable artifacts are skipped
+/// here; the badge reports them.
+pub fn keys(root: &Path) -> Vec<String> {
+    let mut ignored = Vec::new();
+    artifacts::list(root, DIR, &mut ignored)
+        .iter()
+        .filter_map(|path| artifacts::load::<Flag>(root, path, KNOWN, &mut ignored).ok())
+        .filter_map(|a| a.data.flag.map(|k| k.trim().to_string()))
+        .filter(|k| is_scannable_key(k))
+        .collect()
+}
+
+/// A key short enough or odd enough would match everywhere; it must look like a flag name.
+fn is_scannable_key(key: &str) -> bool {
+    key.len() >= 3 && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/'))
+}
+
+pub fn badge(root: &Path, config: &Config, history: Result<&History, &RepoError>, warnings: &mut Vec<String>) -> Badge {
+    let items = artifacts::list(root, DIR, warnings)
+        .into_iter()
+        .map(|path| match artifacts::load::<Flag>(root, &path, KNOWN, warnings) {
+            Ok(artifact) => check(&artifact, config, history),
+            Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
+        })
+        .collect();
+    let missing = Problem::new(
+        "flag.missing",
+        format!("no feature flag yet ({DIR}/ is empty)"),
+        format!("introduce a flag off, flip it on, retire it, and describe it in {DIR}/<name>.md"),
+    );
+    Badge::from_items(items, missing, Vec::new())
+}
+
+/// The value a line gives the key: `new_checkout: false`, `"new_checkout" = on`, ...
+pub fn value_of(line: &str, key: &str) -> Option<bool> {
+    let at = line.rfind(key)? + key.len();
+    let rest = line[at..].trim_start_matches(|c: char| c.is_whitespace() || "\"'`:=,)(".contains(c));
+    let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    if OFF.contains(&word.as_str()) {
+        Some(false)
+    } else if ON.contains(&word.as_str()) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+fn check(a: &Artifact<Flag>, config: &Config, history: Result<&History, &RepoError>) -> Item {
+    let f = &a.data;
+    let mut problems = Vec::new();
+    let key = f.flag.as_deref().map(str::trim).unwrap_or("");
+    let title = if key.is_empty() { a.path.clone() } else { key.to_string() };
+    let kind = f.kind.as_deref().map(str::trim).unwrap_or("");
+    if key.is_empty() {
+        problems.push(Problem::new("flag.key", "`flag` is missing", "write the key exactly as it appears in code and config").at(&a.path, a.line_of("flag").or(Some(1))));
+    } else if !is_scannable_key(key) {
+        problems.push(Problem::new("flag.key", format!("`{key}` does not look like a flag key"), "use the key as written in code: letters, digits, `_`, `-` or `.`, at least 3 characters").at(&a.path, a.line_of("flag")));
+    }
+    if !KINDS.contains(&kind) {
+        problems.push(Problem::new("flag.kind", format!("`kind: {kind}` is not one of release, ops, experiment, permission"), "pick the flag's kind").at(&a.path, a.line_of("kind").or(Some(1))));
+    }
+    let limit_days = SPRINTS * i64::from(config.sprint_length_days);
+    let mut facts = json!({"key": key, "kind": kind, "limit_days": limit_days});
+    match history {
+        Ok(h) if history_problem(history).is_none() && problems.is_empty() => {
+            Lifecycle::new(h, key, kind, limit_days, a).check(&mut problems, &mut facts)
+        }
+        Ok(_) if !problems.is_empty() => {}
+        _ => problems.extend(history_problem(history)),
+    }
+    Item::new(&a.path, title, problems, facts)
+}
+
+struct Lifecycle<'a> {
+    h: &'a History,
+    key: &'a str,
+    kind: &'a str,
+    limit_days: i64,
+    artifact: &'a Artifact<Flag>,
+    /// Events of commits that HEAD reaches, not merges (a merge repeats its pull request).
+    own: Vec<&'a KeyLines>,
+}
+
+impl<'a> Lifecycle<'a> {
+    fn new(h: &'a History, key: &'a str, kind: &'a str, limit_days: i64, artifact: &'a Artifact<Flag>) -> Self {
+        let own = h
+            .key_lines(key)
+            .iter()
+            .filter(|e| h.reachable_from_head(e.commit as usize) && !h.is_merge(e.commit as usize))
+            .collect();
+        Lifecycle { h, key, kind, limit_days, artifact, own }
+    }
+
+    fn problem(&self, rule: &'static str, message: String, fix: &str) -> Problem {
+        Problem::new(rule, message, fix).at(&self.artifact.path, self.artifact.line_of("flag"))
+    }
+
+    fn days(&self, from: usize, to: usize) -> f64 {
+        let seconds = self.h.commit(to).time - self.h.commit(from).time;
+        (seconds as f64 / 86_400.0 * 10.0).round() / 10.0
+    }
+
+    fn check(&self, problems: &mut Vec<Problem>, facts: &mut serde_json::Value) {
+        let (h, key) = (self.h, self.key);
+        let Some(introduced) = self.own.iter().find(|e| !e.added.is_empty()) else {
+            problems.push(self.problem("flag.never-introduced", format!("the key `{key}` never appears in the code or config (outside library/ and docs)"), "write the key exactly as the code spells it"));
+            return;
+        };
+        let intro = introduced.commit as usize;
+        facts["introduced"] = json!(CommitRef::of(h, intro));
+        // The introducing commit may add the key in several files (config and code).
+        let values: Vec<Option<bool>> = self
+            .own
+            .iter()
+            .filter(|e| e.commit == introduced.commit)
+            .flat_map(|e| e.added.iter().map(|l| value_of(l, key)))
+            .collect();
+        if values.contains(&Some(true)) {
+            problems.push(self.problem("flag.introduced-on", format!("the commit that introduced `{key}` ({}) set it on; a new flag ships off", h.commit(intro).id.short()), "introduce the flag with its value off, and flip it in a later commit"));
+        } else if !values.contains(&Some(false)) {
+            problems.push(self.problem("flag.no-off-value", format!("the commit that introduced `{key}` ({}) gives it no off value (`false`, `off`, `0`, `disabled`)", h.commit(intro).id.short()), "set the flag's value to off in the same commit that introduces it"));
+        } else {
+            let release = h.releases.iter().find(|r| h.index_of(r.commit).is_some_and(|t| h.is_ancestor(intro, t)));
+            facts["deployed_off"] = json!({"commit": CommitRef::of(h, intro), "release": release.map(|r| &r.name)});
+        }
+        let flip = self.own.iter().find(|e| {
+            e.commit > introduced.commit
+                && e.removed.iter().any(|l| value_of(l, key) == Some(false))
+                && e.added.iter().any(|l| value_of(l, key) == Some(true))
+        });
+        let Some(flip) = flip.map(|e| e.commit as usize) else {
+            problems.push(self.problem("flag.never-flipped", format!("no commit changes `{key}` from off to on"), "flip the flag on in its own commit once the off release is deployed"));
+            self.stale(intro, problems, facts);
+            return;
+        };
+        facts["flipped"] = json!(CommitRef::of(h, flip));
+        facts["days_to_flip"] = json!(self.days(intro, flip));
+        self.check_retirement(intro, flip, problems, facts);
+    }
+
+    /// References left at HEAD: the running count of key lines along the main line.
+    fn count_at_head(&self) -> (i64, Option<usize>) {
+        let mut count = 0i64;
+        let mut zeroed_at = None;
+        for e in self.h.key_lines(self.key).iter().filter(|e| self.h.is_on_main_line(e.commit as usize)) {
+            count += e.added.len() as i64 - e.removed.len() as i64;
+            if count <= 0 && !e.removed.is_empty() {
+                zeroed_at = Some(e.commit as usize);
+            } else if count > 0 {
+                zeroed_at = None;
+            }
+        }
+        (count, zeroed_at)
+    }
+
+    fn check_retirement(&self, intro: usize, flip: usize, problems: &mut Vec<Problem>, facts: &mut serde_json::Value) {
+        let (h, key) = (self.h, self.key);
+        let (count, retired) = self.count_at_head();
+        let Some(retired) = retired.filter(|_| count <= 0) else {
+            problems.push(
+                self.problem("flag.not-retired", format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs)"), "retire it: delete the toggle point, the off branch and the flag's config in one change")
+                    .mistake("a flag left in place"),
+            );
+            self.stale(intro, problems, facts);
+            return;
+        };
+        facts["retired"] = json!(CommitRef::of(h, retired));
+        facts["days_to_retire"] = json!(self.days(flip, retired));
+        let lifetime = self.days(intro, retired);
+        facts["lifetime_days"] = json!(lifetime);
+        if !(intro < flip && h.is_ancestor(flip, retired)) {
+            problems.push(self.problem("flag.order", "the flag was retired before it was flipped on".into(), "introduce off, flip on, then retire"));
+        }
+        // Every commit that lowered the count must belong to one change.
+        let removals: Vec<&KeyLines> = self.own.iter().copied().filter(|e| e.removed.len() > e.added.len() && e.commit as usize != flip).collect();
+        let changes: BTreeSet<usize> = removals.iter().map(|e| self.change_of(e.commit as usize)).collect();
+        if changes.len() > 1 {
+            let list: Vec<String> = changes.iter().map(|&c| format!("{} {}", h.commit(c).id.short(), h.commit(c).summary)).collect();
+            problems.push(
+                self.problem("flag.split-removal", format!("references to `{key}` were removed in {} separate changes ({})", changes.len(), list.join("; ")), "retire a flag in one change: one commit or one merged pull request that deletes both branches")
+                    .mistake("a flag retired piecemeal"),
+            );
+        } else {
+            let removed: Vec<&String> = removals.iter().flat_map(|e| e.removed.iter()).collect();
+            let on_value = removed.iter().any(|l| value_of(l, key) == Some(true));
+            let toggle_point = removals.iter().any(|e| !is_config(h.path(e.path)) && e.removed.iter().any(|l| value_of(l, key).is_none()));
+            if !(on_value && toggle_point) {
+                let missing = if on_value { "the toggle point in code (the off branch)" } else { "the flag's on value in config (the on branch)" };
+                problems.push(self.problem("flag.branches", format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
+            }
+            facts["removal_commits"] = json!(removals.iter().map(|e| CommitRef::of(h, e.commit as usize)).collect::<Vec<_>>());
+        }
+        if lifetime > self.limit_days as f64 {
+            problems.push(
+                self.problem("flag.retired-late", format!("`{key}` lived {lifetime} days from introduction to retirement, more than two sprints ({} days)", self.limit_days), "retire release flags within two sprints; plan the retirement when you introduce the flag")
+                    .mistake("a flag left in place too long"),
+            );
+        }
+    }
+
+    /// The change a commit belongs to: the merge that brought it in, or itself.
+    fn change_of(&self, commit: usize) -> usize {
+        match self.h.merged_by(commit) {
+            Some(merge) if self.h.is_merge(merge) && merge != commit => merge,
+            _ => commit,
+        }
+    }
+
+    /// A release flag alive past two sprints (at HEAD's time) is stale.
+    fn stale(&self, intro: usize, problems: &mut Vec<Problem>, facts: &mut serde_json::Value) {
+        let Some(head) = self.h.head_index() else { return };
+        let age = self.days(intro, head);
+        facts["age_days"] = json!(age);
+        let stale = self.kind == "release" && age > self.limit_days as f64;
+        facts["stale"] = json!(stale);
+        if stale {
+            problems.push(
+                self.problem("flag.stale", format!("release flag `{}` is stale: {age} days old, past two sprints ({} days)", self.key, self.limit_days), "flip and retire it now")
+                    .mistake("a flag left in place"),
+            );
+        }
+    }
+}
+
+fn is_config(path: &str) -> bool {
+    CONFIG_EXTENSIONS.iter().any(|ext| path.ends_with(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_read_after_the_key() {
+        assert_eq!(value_of("new_checkout: false", "new_checkout"), Some(false));
+        assert_eq!(value_of("\"new_checkout\" = true,", "new_checkout"), Some(true));
+        assert_eq!(value_of("NEW_CHECKOUT=0", "NEW_CHECKOUT"), Some(false));
+        assert_eq!(value_of("if flags.enabled(\"new_checkout\"):", "new_checkout"), None);
+        assert_eq!(value_of("new_checkout: disabled  # until launch", "new_checkout"), Some(false));
+    }
+}

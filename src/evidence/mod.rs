@@ -1,0 +1,273 @@
+//! The evidence engine: reads the four kinds of artifacts under `library/raw/`, checks every
+//! rule of the contract (`shared/spec/artifacts.md`, documented for students in
+//! `content/reference/artifacts.md`) against the files and the git history, and computes one
+//! badge per skill. A broken artifact only fails itself; a badge is verified when at least one of
+//! its artifacts is.
+
+pub mod artifacts;
+pub mod flag;
+pub mod migration;
+pub mod rehearsal;
+pub mod smoke;
+pub mod time;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::history::{History, RepoError};
+
+/// The state of one badge or one artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Verified,
+    Incomplete,
+    Missing,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Verified => "verified",
+            State::Incomplete => "incomplete",
+            State::Missing => "missing",
+        }
+    }
+}
+
+/// One failed rule: what is wrong, where, and what would fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Repository-relative file the problem is in.
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    /// A stable id of the rule, e.g. `rehearsal.rollforward`.
+    pub rule: &'static str,
+    pub message: String,
+    pub fix: String,
+    /// The clinic's common mistake this is, when it is one.
+    pub mistake: Option<&'static str>,
+}
+
+impl Problem {
+    pub fn new(rule: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+        Problem { file: None, line: None, rule, message: message.into(), fix: fix.into(), mistake: None }
+    }
+
+    pub fn at(mut self, file: &str, line: Option<usize>) -> Problem {
+        self.file = Some(file.to_string());
+        self.line = line;
+        self
+    }
+
+    pub fn mistake(mut self, name: &'static str) -> Problem {
+        self.mistake = Some(name);
+        self
+    }
+
+    /// `library/raw/x.md:4: message (common mistake: ...). Fix: ...`, the form used in
+    /// `evidence.json`'s `reasons` and on the terminal.
+    pub fn sentence(&self) -> String {
+        let mut s = String::new();
+        if let Some(file) = &self.file {
+            s.push_str(file);
+            if let Some(line) = self.line {
+                s.push_str(&format!(":{line}"));
+            }
+            s.push_str(": ");
+        }
+        if let Some(mistake) = self.mistake {
+            s.push_str(&format!("common mistake, {mistake}: "));
+        }
+        s.push_str(&self.message);
+        if !self.fix.is_empty() {
+            s.push_str(". Fix: ");
+            s.push_str(&self.fix);
+        }
+        s
+    }
+}
+
+/// A commit as evidence pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitRef {
+    pub id: String,
+    pub short: String,
+    pub summary: String,
+    pub time: i64,
+    /// `2026-10-02 14:03 +02:00`, in the committer's offset.
+    pub when: String,
+}
+
+impl CommitRef {
+    pub fn of(history: &History, index: usize) -> CommitRef {
+        let c = history.commit(index);
+        CommitRef {
+            id: c.id.to_string(),
+            short: c.id.short(),
+            summary: c.summary.clone(),
+            time: c.time,
+            when: time::format(c.time, c.offset_minutes),
+        }
+    }
+}
+
+/// One artifact's verdict, with the facts its page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// Repository-relative path of the artifact.
+    pub artifact: String,
+    pub title: String,
+    pub state: State,
+    pub problems: Vec<Problem>,
+    /// Rule-specific facts (commits, times, durations) for pages and tools.
+    pub facts: serde_json::Value,
+}
+
+impl Item {
+    pub fn new(artifact: &str, title: String, problems: Vec<Problem>, facts: serde_json::Value) -> Item {
+        let state = if problems.is_empty() { State::Verified } else { State::Incomplete };
+        Item { artifact: artifact.to_string(), title, state, problems, facts }
+    }
+}
+
+/// A badge: its state, the reasons it is not verified, and its artifacts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Badge {
+    pub state: State,
+    pub reasons: Vec<String>,
+    pub artifacts: Vec<String>,
+    pub items: Vec<Item>,
+}
+
+impl Badge {
+    /// Verified when one item is; missing when there is nothing; otherwise incomplete with
+    /// every item's reasons (a broken artifact never hides a good one).
+    pub fn from_items(items: Vec<Item>, missing_reason: Problem, extra: Vec<Problem>) -> Badge {
+        let artifacts = items.iter().map(|i| i.artifact.clone()).collect();
+        let state = if items.iter().any(|i| i.state == State::Verified) {
+            State::Verified
+        } else if items.is_empty() && extra.is_empty() {
+            State::Missing
+        } else {
+            State::Incomplete
+        };
+        let reasons = match state {
+            State::Verified => Vec::new(),
+            State::Missing => vec![missing_reason.sentence()],
+            State::Incomplete => extra
+                .iter()
+                .chain(items.iter().flat_map(|i| i.problems.iter()))
+                .map(Problem::sentence)
+                .collect(),
+        };
+        Badge { state, reasons, artifacts, items }
+    }
+}
+
+/// The four badges.
+#[derive(Debug, Clone, Serialize)]
+pub struct Badges {
+    pub rehearsal: Badge,
+    pub migration: Badge,
+    pub smoke: Badge,
+    pub flag: Badge,
+}
+
+impl Badges {
+    pub fn iter(&self) -> [(&'static str, &Badge); 4] {
+        [
+            ("rehearsal", &self.rehearsal),
+            ("migration", &self.migration),
+            ("smoke", &self.smoke),
+            ("flag", &self.flag),
+        ]
+    }
+
+    pub fn all_verified(&self) -> bool {
+        self.iter().iter().all(|(_, b)| b.state == State::Verified)
+    }
+}
+
+/// What the history looked like, for `evidence.json` and pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositorySummary {
+    pub head: Option<String>,
+    pub commits: usize,
+    pub shallow: bool,
+    pub releases: Vec<ReleaseRef>,
+    /// Why the history could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseRef {
+    pub name: String,
+    pub commit: String,
+    pub time: i64,
+    pub date: String,
+}
+
+/// Everything the engine computed: `evidence.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub generator: String,
+    pub repository: RepositorySummary,
+    pub badges: Badges,
+    /// Every migration file at HEAD, each statement classified.
+    pub migrations: Vec<migration::ClassifiedFile>,
+    /// Problems reading artifacts that belong to no badge (unknown keys are warnings).
+    pub warnings: Vec<String>,
+}
+
+/// Why history-based rules cannot pass, when the history is missing or incomplete.
+pub fn history_problem(history: Result<&History, &RepoError>) -> Option<Problem> {
+    match history {
+        Err(e) => Some(Problem::new("history.unavailable", e.to_string(), e.hint())),
+        Ok(h) if h.shallow => Some(Problem::new(
+            "history.shallow",
+            "the repository is a shallow clone, so its history is cut off and cannot prove anything",
+            "fetch the whole history: `git fetch --unshallow`, or in GitHub Actions set `fetch-depth: 0` on actions/checkout",
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// The flag keys the artifacts name, so the history walk can look for them.
+pub fn flag_keys(root: &Path) -> Vec<String> {
+    flag::keys(root)
+}
+
+/// Computes all four badges. Never fails: every problem becomes a reason.
+pub fn compute(root: &Path, config: &Config, history: Result<&History, &RepoError>) -> Evidence {
+    let mut warnings = Vec::new();
+    let badges = Badges {
+        rehearsal: rehearsal::badge(root, config, history, &mut warnings),
+        migration: migration::badge(root, config, history, &mut warnings),
+        smoke: smoke::badge(root, history, &mut warnings),
+        flag: flag::badge(root, config, history, &mut warnings),
+    };
+    let repository = match history {
+        Ok(h) => RepositorySummary {
+            head: Some(h.head.to_string()),
+            commits: h.commit_count(),
+            shallow: h.shallow,
+            releases: h
+                .releases
+                .iter()
+                .map(|r| ReleaseRef { name: r.name.clone(), commit: r.commit.to_string(), time: r.time, date: time::date(r.time) })
+                .collect(),
+            error: None,
+        },
+        Err(e) => RepositorySummary { head: None, commits: 0, shallow: false, releases: Vec::new(), error: Some(e.to_string()) },
+    };
+    Evidence {
+        generator: format!("clinic {}", env!("CARGO_PKG_VERSION")),
+        repository,
+        badges,
+        migrations: history.ok().map(migration::classify_all).unwrap_or_default(),
+        warnings,
+    }
+}

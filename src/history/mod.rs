@@ -1,0 +1,358 @@
+//! The history index: one walk over the repository with git2 that serves all four badges.
+//! It holds every commit reachable from HEAD and the release tags (parents, times, author,
+//! summary, whether it is on the first-parent main line and which merge brought it in), the
+//! release tags, for every path the commit that first added it and the commits that changed it,
+//! and the lines containing each flag key that each commit added or removed.
+
+pub mod cache;
+pub mod repo;
+pub mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid, Repository};
+use serde::{Deserialize, Serialize};
+
+pub use repo::RepoError;
+use walk::{Change, CommitInfo, KeyLines, Walked};
+
+/// A commit id, stored compactly (the cache holds tens of thousands).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Id(pub [u8; 20]);
+
+impl From<Oid> for Id {
+    fn from(oid: Oid) -> Self {
+        let mut bytes = [0; 20];
+        bytes.copy_from_slice(oid.as_bytes());
+        Id(bytes)
+    }
+}
+
+impl From<Id> for Oid {
+    fn from(id: Id) -> Self {
+        Oid::from_bytes(&id.0).expect("20 bytes make an oid")
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", &self.to_string()[..10])
+    }
+}
+
+impl Id {
+    pub fn short(&self) -> String {
+        self.to_string()[..7].to_string()
+    }
+}
+
+/// Paths that document work rather than do it: the evidence folder, docs and Markdown. Flag
+/// references there do not keep a flag alive, and a smoke drill's break must touch something
+/// else.
+pub fn is_documentation(path: &str) -> bool {
+    path.starts_with("library/")
+        || path.starts_with("docs/")
+        || path.starts_with("content/")
+        || path.ends_with(".md")
+        || path.ends_with(".markdown")
+}
+
+/// A release: a tag matching the configured pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Release {
+    pub name: String,
+    pub commit: Id,
+    /// Tagger time for annotated tags, the commit's time for lightweight ones.
+    pub time: i64,
+}
+
+/// How the index was obtained, for progress messages and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    Cold,
+    Hit,
+    Incremental { new_commits: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    pub release_tag_pattern: String,
+    pub flag_keys: Vec<String>,
+    pub use_cache: bool,
+}
+
+/// The repository and its index. Holds the open repository for ancestry questions and file
+/// reads, which libgit2 answers from the commit-graph without another walk.
+pub struct History {
+    repo: Repository,
+    root: PathBuf,
+    walked: Walked,
+    by_id: HashMap<Id, usize>,
+    path_ids: HashMap<String, u32>,
+    first_added: HashMap<u32, usize>,
+    on_main_line: Vec<bool>,
+    merged_by: Vec<Option<usize>>,
+    pub releases: Vec<Release>,
+    pub head: Id,
+    pub head_is_detached: bool,
+    pub shallow: bool,
+    pub cache_use: CacheUse,
+}
+
+impl History {
+    /// Opens the repository at `root` and builds (or loads) the index.
+    pub fn load(root: &Path, options: &HistoryOptions) -> Result<History, RepoError> {
+        let repo = repo::open(root)?;
+        let other = |e: git2::Error| RepoError::Other { message: e.message().to_string() };
+        let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(other)?.id();
+        let releases = read_releases(&repo, &options.release_tag_pattern).map_err(other)?;
+        let mut tips: Vec<Id> = std::iter::once(Id::from(head))
+            .chain(releases.iter().map(|r| r.commit))
+            .collect();
+        tips.sort();
+        tips.dedup();
+        let mut keys = options.flag_keys.clone();
+        keys.sort();
+        keys.dedup();
+        let (walked, cache_use) =
+            walk_or_reuse(&repo, root, &tips, &keys, options.use_cache).map_err(other)?;
+        let mut history = History {
+            head_is_detached: repo.head_detached().unwrap_or(false),
+            shallow: repo.is_shallow(),
+            repo,
+            root: root.to_path_buf(),
+            by_id: HashMap::new(),
+            path_ids: HashMap::new(),
+            first_added: HashMap::new(),
+            on_main_line: Vec::new(),
+            merged_by: Vec::new(),
+            walked,
+            releases,
+            head: Id::from(head),
+            cache_use,
+        };
+        history.index();
+        Ok(history)
+    }
+
+    fn index(&mut self) {
+        let walked = &self.walked;
+        self.by_id = walked.commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        self.path_ids = walked.paths.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
+        for (index, changes) in walked.changes.iter().enumerate() {
+            for change in changes {
+                if change.old.is_none() {
+                    self.first_added.entry(change.path).or_insert(index);
+                }
+            }
+        }
+        self.on_main_line = vec![false; walked.commits.len()];
+        let mut main_line = Vec::new();
+        let mut cursor = self.by_id.get(&self.head).copied();
+        while let Some(index) = cursor {
+            self.on_main_line[index] = true;
+            main_line.push(index);
+            cursor = walked.commits[index].parents.first().and_then(|p| self.by_id.get(p)).copied();
+        }
+        self.merged_by = vec![None; walked.commits.len()];
+        for &merge in main_line.iter().rev() {
+            self.merged_by[merge] = Some(merge);
+            let mut stack: Vec<usize> = walked.commits[merge].parents.iter().skip(1)
+                .filter_map(|p| self.by_id.get(p).copied())
+                .collect();
+            while let Some(index) = stack.pop() {
+                if self.on_main_line[index] || self.merged_by[index].is_some() {
+                    continue;
+                }
+                self.merged_by[index] = Some(merge);
+                stack.extend(walked.commits[index].parents.iter().filter_map(|p| self.by_id.get(p).copied()));
+            }
+        }
+    }
+
+    pub fn repo(&self) -> &Repository {
+        &self.repo
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn commit_count(&self) -> usize {
+        self.walked.commits.len()
+    }
+
+    pub fn commit(&self, index: usize) -> &CommitInfo {
+        &self.walked.commits[index]
+    }
+
+    pub fn index_of(&self, id: Id) -> Option<usize> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// Resolves a student's commit reference (SHA, tag or branch) to an indexed commit.
+    pub fn resolve(&self, reference: &str) -> Option<usize> {
+        repo::resolve_commit(&self.repo, reference).and_then(|oid| self.index_of(Id::from(oid)))
+    }
+
+    pub fn is_merge(&self, index: usize) -> bool {
+        self.walked.commits[index].parents.len() > 1
+    }
+
+    pub fn is_on_main_line(&self, index: usize) -> bool {
+        self.on_main_line[index]
+    }
+
+    /// The first-parent commit on the main line that brought `index` into HEAD: itself for a
+    /// commit made on the main line, the merge for a pull request's commits; `None` when HEAD
+    /// cannot reach it.
+    pub fn merged_by(&self, index: usize) -> Option<usize> {
+        self.merged_by[index]
+    }
+
+    pub fn reachable_from_head(&self, index: usize) -> bool {
+        self.merged_by[index].is_some()
+    }
+
+    /// True when `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: usize, descendant: usize) -> bool {
+        let (a, d) = (self.walked.commits[ancestor].id, self.walked.commits[descendant].id);
+        a == d || self.repo.graph_descendant_of(d.into(), a.into()).unwrap_or(false)
+    }
+
+    /// The commit that first added `path` (in topological order).
+    pub fn first_added(&self, path: &str) -> Option<usize> {
+        self.path_ids.get(path).and_then(|id| self.first_added.get(id)).copied()
+    }
+
+    pub fn changes(&self, index: usize) -> &[Change] {
+        &self.walked.changes[index]
+    }
+
+    pub fn path(&self, id: u32) -> &str {
+        &self.walked.paths[id as usize]
+    }
+
+    /// Every path the history ever held.
+    pub fn paths(&self) -> &[String] {
+        &self.walked.paths
+    }
+
+    pub fn key_lines(&self, key: &str) -> &[KeyLines] {
+        self.walked.key_lines.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// A file's bytes and mode at a commit.
+    pub fn file_at(&self, index: usize, path: &str) -> Option<(Vec<u8>, u32)> {
+        let commit = self.repo.find_commit(self.walked.commits[index].id.into()).ok()?;
+        let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+        let blob = entry.to_object(&self.repo).ok()?.into_blob().ok()?;
+        Some((blob.content().to_vec(), entry.filemode() as u32))
+    }
+
+    /// Paths of the files under `dir` (e.g. `.github/workflows/`) at a commit.
+    pub fn files_under(&self, index: usize, dir: &str) -> Vec<String> {
+        let Ok(commit) = self.repo.find_commit(self.walked.commits[index].id.into()) else {
+            return Vec::new();
+        };
+        let Ok(tree) = commit.tree() else { return Vec::new() };
+        let mut paths = Vec::new();
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                let path = format!("{parent}{}", entry.name().unwrap_or(""));
+                if path.starts_with(dir) {
+                    paths.push(path);
+                }
+            }
+            git2::TreeWalkResult::Ok
+        });
+        paths
+    }
+
+    pub fn head_index(&self) -> Option<usize> {
+        self.index_of(self.head)
+    }
+}
+
+fn read_releases(repo: &Repository, pattern: &str) -> Result<Vec<Release>, git2::Error> {
+    let mut releases = Vec::new();
+    for name in repo.tag_names(Some(pattern))?.iter().flatten() {
+        let Ok(reference) = repo.find_reference(&format!("refs/tags/{name}")) else {
+            continue;
+        };
+        let Ok(commit) = reference.peel_to_commit() else { continue };
+        let tagger_time = reference
+            .peel(ObjectType::Tag)
+            .ok()
+            .and_then(|o| o.into_tag().ok())
+            .and_then(|tag| tag.tagger().map(|t| t.when().seconds()));
+        releases.push(Release {
+            name: name.to_string(),
+            commit: Id::from(commit.id()),
+            time: tagger_time.unwrap_or_else(|| commit.committer().when().seconds()),
+        });
+    }
+    releases.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
+    Ok(releases)
+}
+
+/// Reuses the cache when its tips are still in the history, walking only what is new.
+fn walk_or_reuse(
+    repo: &Repository,
+    root: &Path,
+    tips: &[Id],
+    keys: &[String],
+    use_cache: bool,
+) -> Result<(Walked, CacheUse), git2::Error> {
+    let repo_path = repo.path();
+    let tip_oids: Vec<Oid> = tips.iter().map(|&t| t.into()).collect();
+    let cached = if use_cache { cache::load(root) } else { None };
+    if let Some(cached) = cached.filter(|c| still_reachable(repo, &c.tips, tips)) {
+        let mut walked = cached.walked;
+        let missing: Vec<String> = keys.iter().filter(|k| !cached.keys.contains(k)).cloned().collect();
+        if cached.tips == tips && missing.is_empty() {
+            return Ok((walked, CacheUse::Hit));
+        }
+        if !missing.is_empty() {
+            walk::scan_keys(repo_path, &missing, &mut walked)?;
+        }
+        let before = walked.commits.len();
+        let known: Vec<Oid> = cached.tips.iter().map(|&t| t.into()).collect();
+        walk::walk(repo_path, &tip_oids, &known, keys, &mut walked)?;
+        let new_commits = walked.commits.len() - before;
+        let mut all_keys: Vec<String> = cached.keys.into_iter().chain(missing).collect();
+        all_keys.sort();
+        all_keys.dedup();
+        let walked = cache::store(root, tips.to_vec(), all_keys, walked);
+        return Ok((walked, CacheUse::Incremental { new_commits }));
+    }
+    let mut walked = Walked::default();
+    walk::walk(repo_path, &tip_oids, &[], keys, &mut walked)?;
+    for key in keys {
+        walked.key_lines.entry(key.clone()).or_default();
+    }
+    // `--no-cache` ignores the old cache but still rewrites it for the next build.
+    let walked = cache::store(root, tips.to_vec(), keys.to_vec(), walked);
+    Ok((walked, CacheUse::Cold))
+}
+
+/// A cache is usable when each tip it was walked from is still an ancestor of a current tip;
+/// an amended or rebased history starts over.
+fn still_reachable(repo: &Repository, old: &[Id], new: &[Id]) -> bool {
+    let new: HashSet<Id> = new.iter().copied().collect();
+    old.iter().all(|&o| {
+        new.contains(&o)
+            || new.iter().any(|&n| repo.graph_descendant_of(n.into(), o.into()).unwrap_or(false))
+    })
+}
