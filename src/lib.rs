@@ -19,6 +19,7 @@ pub mod demo;
 pub mod content;
 pub mod diagnostics;
 pub mod evidence;
+pub mod forge;
 pub mod frontmatter;
 pub mod highlight;
 pub mod history;
@@ -26,8 +27,10 @@ pub mod init;
 pub mod layers;
 pub mod markdown;
 pub mod output;
+pub mod portfolio;
 pub mod render;
 pub mod sql;
+pub mod svg;
 pub mod templates;
 pub mod yaml;
 
@@ -138,7 +141,7 @@ pub fn build(
     // 4. render and 5. write
     let (theme, theme_diagnostics) = Theme::load(root, &urls.base_path).map_err(BuildError::Fatal)?;
     diagnostics.extend(theme_diagnostics);
-    let input = RenderInput { config: &config, urls: &urls, theme: &theme, evidence: &evidence, progress };
+    let input = RenderInput { root, config: &config, urls: &urls, theme: &theme, evidence: &evidence, progress };
     diagnostics.extend(render::render_site(&content, &input, &output)?);
     let output = output.commit()?;
 
@@ -159,7 +162,10 @@ pub fn gather_evidence(root: &Path, config: &Config, no_cache: bool) -> (Evidenc
         flag_keys: evidence::flag_keys(root),
         use_cache: !no_cache,
     };
-    let history = History::load(root, &options);
+    let mut history = History::load(root, &options);
+    if let (Ok(h), Some(url)) = (&mut history, &config.repository_url) {
+        h.web = forge::WebHost::parse(url);
+    }
     let mut diagnostics = Vec::new();
     match &history {
         Err(e) => diagnostics.push(Diagnostic::warning(format!("history: {e}")).with_hint(e.hint())),

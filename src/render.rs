@@ -15,6 +15,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::highlight;
 use crate::markdown::{self, Link};
 use crate::output::{Output, OutputError};
+use crate::portfolio::{self, VirtualPage};
 use crate::templates::{join_url, Theme};
 
 /// Sections with more pages than this are not expanded in the navigation (a 10,000-page
@@ -178,11 +179,30 @@ fn join_relative(dir: &str, target: &str) -> Option<String> {
 
 /// Everything the render needs besides the content.
 pub struct RenderInput<'a> {
+    pub root: &'a std::path::Path,
     pub config: &'a Config,
     pub urls: &'a Urls,
     pub theme: &'a Theme,
     pub evidence: &'a crate::evidence::Evidence,
     pub progress: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+/// The values every template gets, computed once.
+struct Shared {
+    site: Value,
+    nav: Value,
+    portfolio: Value,
+}
+
+impl Shared {
+    fn context(&self, current_path: &str) -> Context {
+        let mut context = Context::new();
+        context.insert("site", &self.site);
+        context.insert("nav", &self.nav);
+        context.insert("portfolio", &self.portfolio);
+        context.insert("current_path", current_path);
+        context
+    }
 }
 
 /// Renders and writes the whole site. Problems are collected; a page that fails is reported
@@ -193,14 +213,17 @@ pub fn render_site(
     output: &Output,
 ) -> Result<Vec<Diagnostic>, OutputError> {
     let structure = Structure::new(content);
-    let site = site_value(input);
-    let nav = nav_value(&structure, input.urls);
+    let shared = Shared {
+        site: site_value(input),
+        nav: nav_value(&structure, input.urls),
+        portfolio: portfolio::summary(input.evidence, input.urls),
+    };
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
     (0..total).into_par_iter().try_for_each(|index| {
         let page = &content.pages[index];
-        let rendered = render_page(&structure, index, input, &site, &nav);
+        let rendered = render_page(&structure, index, input, &shared);
         diagnostics.extend(rendered.diagnostics);
         if let Some(html) = rendered.html {
             output.write(&format!("{}index.html", page.path), html.as_bytes())?;
@@ -208,8 +231,35 @@ pub fn render_site(
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
-    write_site_files(content, input, output, &site, &nav, &diagnostics)?;
+    let virtual_pages = portfolio::pages(input.root, input.evidence, input.config.utc_offset_minutes);
+    for page in &virtual_pages {
+        match render_virtual(page, input, &shared) {
+            Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
+            Err(e) => diagnostics.push(e),
+        }
+    }
+    for (path, svg) in portfolio::badge_files(input.evidence) {
+        output.write(&path, svg.as_bytes())?;
+    }
+    write_site_files(content, &virtual_pages, input, output, &shared, &diagnostics)?;
     Ok(diagnostics.into_sorted())
+}
+
+fn render_virtual(page: &VirtualPage, input: &RenderInput<'_>, shared: &Shared) -> Result<String, Diagnostic> {
+    let mut context = shared.context(&page.path);
+    context.insert(
+        "page",
+        &json!({
+            "title": page.title, "description": "", "path": page.path,
+            "url": input.urls.url(&page.path), "permalink": input.urls.permalink(&page.path),
+            "content": "", "toc": [], "extra": {}, "is_section": false,
+            "pages": [], "subsections": [], "prev": null, "next": null,
+        }),
+    );
+    for (key, value) in &page.values {
+        context.insert(key.as_str(), value);
+    }
+    input.theme.render(page.template, &context)
 }
 
 struct RenderedPage {
@@ -217,13 +267,7 @@ struct RenderedPage {
     diagnostics: Vec<Diagnostic>,
 }
 
-fn render_page(
-    structure: &Structure<'_>,
-    index: usize,
-    input: &RenderInput<'_>,
-    site: &Value,
-    nav: &Value,
-) -> RenderedPage {
+fn render_page(structure: &Structure<'_>, index: usize, input: &RenderInput<'_>, shared: &Shared) -> RenderedPage {
     let page = &structure.pages[index];
     let resolve = |href: &str| structure.resolve(input.urls, &page.source, href);
     let markdown = markdown::render(&page.body, page.body_first_line, &resolve);
@@ -256,10 +300,7 @@ fn render_page(
         "next": next.map(summary),
         "extra": page.extra,
     });
-    let mut context = Context::new();
-    context.insert("site", site);
-    context.insert("nav", nav);
-    context.insert("current_path", &page.path);
+    let mut context = shared.context(&page.path);
     context.insert("page", &page_value);
     let template = match (page.path.is_empty(), page.is_section) {
         (true, _) => "index.html",
@@ -307,26 +348,24 @@ fn nav_value(structure: &Structure<'_>, urls: &Urls) -> Value {
             item(i, children)
         })
         .collect();
-    Value::Array(items)
+    let portfolio = json!({"title": "Portfolio", "url": urls.url(portfolio::PORTFOLIO), "path": portfolio::PORTFOLIO, "children": []});
+    Value::Array(std::iter::once(portfolio).chain(items).collect())
 }
 
 fn write_site_files(
     content: &Content,
+    virtual_pages: &[VirtualPage],
     input: &RenderInput<'_>,
     output: &Output,
-    site: &Value,
-    nav: &Value,
+    shared: &Shared,
     diagnostics: &Diagnostics,
 ) -> Result<(), OutputError> {
-    let mut context = Context::new();
-    context.insert("site", site);
-    context.insert("nav", nav);
-    context.insert("current_path", "");
-    match input.theme.render("404.html", &context) {
+    match input.theme.render("404.html", &shared.context("")) {
         Ok(html) => output.write("404.html", html.as_bytes())?,
         Err(e) => diagnostics.push(e),
     }
-    output.write("sitemap.xml", sitemap(content, input.urls).as_bytes())?;
+    let paths = content.pages.iter().map(|p| p.path.as_str()).chain(virtual_pages.iter().map(|p| p.path.as_str()));
+    output.write("sitemap.xml", sitemap(paths, input.urls).as_bytes())?;
     let evidence = serde_json::to_vec_pretty(input.evidence).unwrap_or_default();
     output.write("evidence.json", &evidence)?;
     output.write(".nojekyll", b"")?;
@@ -345,10 +384,10 @@ fn write_site_files(
     Ok(())
 }
 
-fn sitemap(content: &Content, urls: &Urls) -> String {
+fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
     let mut locs: BTreeMap<&str, String> = BTreeMap::new();
-    for page in &content.pages {
-        locs.insert(&page.path, highlight::escape(&urls.permalink(&page.path)));
+    for path in paths {
+        locs.insert(path, highlight::escape(&urls.permalink(path)));
     }
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
     for loc in locs.values() {

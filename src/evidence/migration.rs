@@ -182,7 +182,7 @@ fn check_history(
         ),
         Some(release) => {
             let overlap_seconds = h.commit(contract).time - release.time;
-            facts["release_between"] = json!({"name": release.name, "commit": release.commit.to_string(), "date": time::date(release.time)});
+            facts["release_between"] = json!({"name": release.name, "commit": release.commit.to_string(), "time": release.time, "date": time::date(release.time), "url": h.release_url(&release.name)});
             facts["overlap_days"] = json!((overlap_seconds as f64 / 86_400.0 * 10.0).round() / 10.0);
         }
     }

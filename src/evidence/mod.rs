@@ -99,6 +99,8 @@ pub struct CommitRef {
     pub time: i64,
     /// `2026-10-02 14:03 +02:00`, in the committer's offset.
     pub when: String,
+    /// The commit's page on the repository's web host, when there is one.
+    pub url: Option<String>,
 }
 
 impl CommitRef {
@@ -110,6 +112,7 @@ impl CommitRef {
             summary: c.summary.clone(),
             time: c.time,
             when: time::format(c.time, c.offset_minutes),
+            url: history.commit_url(c.id),
         }
     }
 }
@@ -195,6 +198,8 @@ impl Badges {
 #[derive(Debug, Clone, Serialize)]
 pub struct RepositorySummary {
     pub head: Option<String>,
+    /// The repository's web page, for links.
+    pub web_url: Option<String>,
     pub commits: usize,
     pub shallow: bool,
     pub releases: Vec<ReleaseRef>,
@@ -208,6 +213,7 @@ pub struct ReleaseRef {
     pub commit: String,
     pub time: i64,
     pub date: String,
+    pub url: Option<String>,
 }
 
 /// Everything the engine computed: `evidence.json`.
@@ -252,16 +258,23 @@ pub fn compute(root: &Path, config: &Config, history: Result<&History, &RepoErro
     let repository = match history {
         Ok(h) => RepositorySummary {
             head: Some(h.head.to_string()),
+            web_url: h.web.as_ref().map(|w| w.url.clone()),
             commits: h.commit_count(),
             shallow: h.shallow,
             releases: h
                 .releases
                 .iter()
-                .map(|r| ReleaseRef { name: r.name.clone(), commit: r.commit.to_string(), time: r.time, date: time::date(r.time) })
+                .map(|r| ReleaseRef {
+                    name: r.name.clone(),
+                    commit: r.commit.to_string(),
+                    time: r.time,
+                    date: time::date(r.time),
+                    url: h.release_url(&r.name),
+                })
                 .collect(),
             error: None,
         },
-        Err(e) => RepositorySummary { head: None, commits: 0, shallow: false, releases: Vec::new(), error: Some(e.to_string()) },
+        Err(e) => RepositorySummary { head: None, web_url: None, commits: 0, shallow: false, releases: Vec::new(), error: Some(e.to_string()) },
     };
     Evidence {
         generator: format!("clinic {}", env!("CARGO_PKG_VERSION")),

@@ -86,7 +86,8 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
 
     // The timeline.
     let timeline = parse_timeline(a, config, &mut problems);
-    let find = |mark: &str| timeline.iter().find(|t| t.mark.eq_ignore_ascii_case(mark)).map(|t| t.time);
+    let entry = |mark: &str| timeline.iter().find(|t| t.mark.eq_ignore_ascii_case(mark));
+    let find = |mark: &str| entry(mark).map(|t| t.time);
     let (deployed, detected, restored) = (find("deployed"), find("detected"), find("restored"));
     for (name, found) in [("deployed", deployed), ("restored", restored)] {
         if found.is_none() {
@@ -135,7 +136,7 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
         "self_attested": true,
     });
     match history {
-        Ok(h) if history_problem(history).is_none() => check_history(a, h, deployed, restored, &mut problems, &mut facts),
+        Ok(h) if history_problem(history).is_none() => check_history(a, h, entry("deployed"), entry("restored"), &mut problems, &mut facts),
         _ => problems.extend(history_problem(history)),
     }
     Item::new(&a.path, title, problems, facts)
@@ -161,8 +162,8 @@ fn parse_timeline<'a>(a: &'a Artifact<Rehearsal>, config: &Config, problems: &mu
 fn check_history(
     a: &Artifact<Rehearsal>,
     h: &History,
-    deployed: Option<i64>,
-    restored: Option<i64>,
+    deployed: Option<&Timed<'_>>,
+    restored: Option<&Timed<'_>>,
     problems: &mut Vec<Problem>,
     facts: &mut serde_json::Value,
 ) {
@@ -201,14 +202,14 @@ fn check_history(
     }
     if let (Some(bad), Some(deployed)) = (bad, deployed) {
         let commit_time = h.commit(bad).time;
-        if deployed < commit_time {
+        if deployed.time < commit_time {
             problems.push(
                 Problem::new(
                     "rehearsal.deployed-before-commit",
                     format!("the `deployed` time is before the bad release's commit ({})", time::format(commit_time, h.commit(bad).offset_minutes)),
                     "a release cannot be deployed before it was committed: check the time and its offset",
                 )
-                .at(&a.path, a.line_containing("deployed")),
+                .at(&a.path, deployed.line),
             );
         }
     }
@@ -219,14 +220,14 @@ fn check_history(
         Some(first) => {
             facts["written"] = json!(CommitRef::of(h, first));
             if let Some(restored) = restored {
-                if h.commit(first).time < restored {
+                if h.commit(first).time < restored.time {
                     problems.push(
                         Problem::new(
                             "rehearsal.predates",
                             format!("the write-up was first committed ({}) before the `restored` time: a write-up cannot predate the event", CommitRef::of(h, first).when),
                             "check the timeline's times and offsets; commit the write-up after the rehearsal",
                         )
-                        .at(&a.path, a.line_containing("restored")),
+                        .at(&a.path, restored.line),
                     );
                 }
             }

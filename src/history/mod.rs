@@ -108,6 +108,8 @@ pub struct History {
     pub head_is_detached: bool,
     pub shallow: bool,
     pub cache_use: CacheUse,
+    /// The repository's web page, from the `origin` remote (config may override it).
+    pub web: Option<crate::forge::WebHost>,
 }
 
 impl History {
@@ -127,7 +129,12 @@ impl History {
         keys.dedup();
         let (walked, cache_use) =
             walk_or_reuse(&repo, root, &tips, &keys, options.use_cache).map_err(other)?;
+        let web = repo
+            .find_remote("origin")
+            .ok()
+            .and_then(|r| r.url().and_then(crate::forge::WebHost::parse));
         let mut history = History {
+            web,
             head_is_detached: repo.head_detached().unwrap_or(false),
             shallow: repo.is_shallow(),
             repo,
@@ -280,6 +287,14 @@ impl History {
         paths
     }
 
+    pub fn commit_url(&self, id: Id) -> Option<String> {
+        self.web.as_ref().map(|w| w.commit_url(&id.to_string()))
+    }
+
+    pub fn release_url(&self, name: &str) -> Option<String> {
+        self.web.as_ref().map(|w| w.release_url(name))
+    }
+
     pub fn head_index(&self) -> Option<usize> {
         self.index_of(self.head)
     }
@@ -327,13 +342,15 @@ fn walk_or_reuse(
         if !missing.is_empty() {
             walk::scan_keys(repo_path, &missing, &mut walked)?;
         }
-        let before = walked.commits.len();
-        let known: Vec<Oid> = cached.tips.iter().map(|&t| t.into()).collect();
-        walk::walk(repo_path, &tip_oids, &known, keys, &mut walked)?;
-        let new_commits = walked.commits.len() - before;
         let mut all_keys: Vec<String> = cached.keys.into_iter().chain(missing).collect();
         all_keys.sort();
         all_keys.dedup();
+        let before = walked.commits.len();
+        let known: Vec<Oid> = cached.tips.iter().map(|&t| t.into()).collect();
+        // New commits are scanned for every key the cache will claim to hold, not only today's:
+        // a key whose artifact is away now must still be complete when the artifact comes back.
+        walk::walk(repo_path, &tip_oids, &known, &all_keys, &mut walked)?;
+        let new_commits = walked.commits.len() - before;
         let walked = cache::store(root, tips.to_vec(), all_keys, walked);
         return Ok((walked, CacheUse::Incremental { new_commits }));
     }
