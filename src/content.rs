@@ -52,7 +52,9 @@ struct FrontMatter {
     extra: BTreeMap<String, serde_json::Value>,
 }
 
-const KNOWN_KEYS: &[&str] = &["title", "description", "weight", "draft", "slug"];
+/// Keys the generator or the default theme reads. `badge` (one of the four badge keys) and
+/// `evidence_checklist` stay in `extra` for the theme: they show the student's live evidence.
+const KNOWN_KEYS: &[&str] = &["title", "description", "weight", "draft", "slug", "badge", "evidence_checklist"];
 
 /// Everything under `content/`.
 #[derive(Debug, Default)]

@@ -86,7 +86,8 @@ pub fn parse<T: DeserializeOwned>(split: &Split<'_>) -> Result<T, Diagnostic> {
     })
 }
 
-/// Warnings for unknown keys, with their file line and a suggestion when one is close.
+/// Warnings for the keys of `extra` that are not `known`, with their file line and a
+/// suggestion when a known key is close.
 pub fn unknown_key_warnings(
     yaml_text: &str,
     yaml_first_line: usize,
@@ -95,6 +96,7 @@ pub fn unknown_key_warnings(
 ) -> Vec<Diagnostic> {
     extra
         .keys()
+        .filter(|key| !known.contains(&key.as_str()))
         .map(|key| {
             let line = yaml::top_level_key_line(yaml_text, key).map(|l| l + yaml_first_line - 1);
             let hint = match closest(key, known) {

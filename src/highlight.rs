@@ -1,11 +1,13 @@
 //! Code highlighting with syntect into CSS classes (`hl-` prefixed), plus the generated light
 //! and dark stylesheets. The syntax set is loaded once per process and shared by all threads.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use syntect::highlighting::ThemeSet;
-use syntect::html::{css_for_theme_with_class_style, ClassStyle, ClassedHTMLGenerator};
-use syntect::parsing::{SyntaxReference, SyntaxSet};
+use syntect::html::{css_for_theme_with_class_style, line_tokens_to_classed_spans, ClassStyle};
+use syntect::parsing::{ParseState, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
@@ -64,16 +66,73 @@ fn find_syntax(lang: &str) -> Option<&'static SyntaxReference> {
     set.find_syntax_by_token(alias(lang))
 }
 
-fn classed_html(code: &str, syntax: &SyntaxReference) -> String {
-    let mut generator =
-        ClassedHTMLGenerator::new_with_class_style(syntax, syntax_set(), CLASS_STYLE);
-    for line in LinesWithEndings::from(code) {
-        if generator.parse_html_for_line_which_includes_newline(line).is_err() {
-            // A grammar that fails mid-block: plain text is better than a broken page.
-            return escape(code);
+type Ops = Vec<(usize, ScopeStackOp)>;
+
+/// Per-thread memo of syntect's line parse: (state before, line) -> (ops, state after). It is
+/// exact (the parse of a line depends only on the state and the text) and bounded: each
+/// thread's memo is cleared when it holds its share of `MEMO_BUDGET` entries (about 0.9 KiB
+/// each), so the total stays near 55 MiB whatever the number of threads.
+#[derive(Default)]
+struct LineMemo {
+    lines: HashMap<String, Vec<(ParseState, Ops, ParseState)>>,
+    entries: usize,
+}
+
+const MEMO_BUDGET: usize = 64 * 1024;
+
+fn memo_limit() -> usize {
+    MEMO_BUDGET / rayon::current_num_threads().max(1)
+}
+
+thread_local! {
+    static MEMO: RefCell<LineMemo> = RefCell::new(LineMemo::default());
+}
+
+impl LineMemo {
+    fn parse(&mut self, state: &mut ParseState, line: &str) -> Option<Ops> {
+        if let Some(bucket) = self.lines.get(line) {
+            if let Some((_, ops, after)) = bucket.iter().find(|(before, _, _)| before == state) {
+                *state = after.clone();
+                return Some(ops.clone());
+            }
         }
+        let before = state.clone();
+        let ops = state.parse_line(line, syntax_set()).ok()?;
+        if self.entries >= memo_limit() {
+            self.lines.clear();
+            self.entries = 0;
+        }
+        self.entries += 1;
+        self.lines.entry(line.to_string()).or_default().push((before, ops.clone(), state.clone()));
+        Some(ops)
     }
-    generator.finalize()
+}
+
+fn classed_html(code: &str, syntax: &SyntaxReference) -> String {
+    let mut state = ParseState::new(syntax);
+    let mut stack = ScopeStack::new();
+    let mut html = String::with_capacity(code.len() * 3);
+    let mut open_spans: isize = 0;
+    let ok = MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        for line in LinesWithEndings::from(code) {
+            let Some(ops) = memo.parse(&mut state, line) else { return false };
+            let Ok((formatted, delta)) = line_tokens_to_classed_spans(line, &ops, CLASS_STYLE, &mut stack) else {
+                return false;
+            };
+            open_spans += delta;
+            html.push_str(&formatted);
+        }
+        true
+    });
+    if !ok {
+        // A grammar that fails mid-block: plain text is better than a broken page.
+        return escape(code);
+    }
+    for _ in 0..open_spans {
+        html.push_str("</span>");
+    }
+    html
 }
 
 /// Minimal HTML escaping for text and attribute values.
