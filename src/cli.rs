@@ -63,6 +63,20 @@ build its site into DIR/public.\n\nDIR must be new or empty; nothing is ever ove
     /// Prepare a repository for GitHub Pages: write .github/workflows/pages.yml and .gitignore
     /// entries (never overwrites a file).
     Init(InitArgs),
+    /// Build the site, serve it on 127.0.0.1, and rebuild and reload the browser on every save
+    /// and every commit.
+    #[command(long_about = "Build the site, serve it on http://127.0.0.1:PORT/ (under the base \
+path of --base-url or clinic.yaml), and rebuild on every change: content/, theme/, library/, \
+clinic.yaml, scripts/, .github/workflows/, the migration folders, and the repository's refs (a \
+commit, a checkout or a new tag updates the badges). Open pages reload by themselves once the new \
+build is in place.\n\n\
+Builds go to <root>/.clinic/serve/ (disposable, never watched). A build with errors keeps the last \
+good site and shows the errors over every page until they are fixed. Editing only the text of a \
+page re-renders just that page.\n\n\
+The preview answers only this machine (GET and HEAD, Host checked). The URL is printed on standard \
+output; --quiet silences everything else except errors. Ctrl-C stops it (exit code 0).\n\n\
+If file changes are not seen (WSL, Docker, network file systems), use --poll.")]
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +135,34 @@ pub struct InitArgs {
     pub root: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The repository (site root) to preview.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+    /// The port to listen on; 0 picks a free one (the URL printed says which).
+    #[arg(long, value_name = "N", default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on. Anything but a loopback address (127.0.0.1, ::1) makes the
+    /// preview reachable from other machines, and prints a warning.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// The absolute URL the site is published at, e.g. https://someone.github.io/portfolio/
+    /// (overrides base_url in clinic.yaml): the preview serves it under the same path.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Look for changes by polling instead of file-system events (for WSL, Docker and network
+    /// file systems, or when the inotify watch limit is reached).
+    #[arg(long)]
+    pub poll: bool,
+    /// Wait this long after a change for more changes before rebuilding.
+    #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub debounce: u64,
+    /// Also build pages marked `draft: true`.
+    #[arg(long)]
+    pub drafts: bool,
+}
+
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
@@ -129,6 +171,7 @@ pub fn run() -> i32 {
         Command::Init(args) => run_init(&args, cli.quiet),
         Command::Check(args) => run_check(&args, cli.quiet),
         Command::Demo(args) => run_demo(&args, cli.quiet),
+        Command::Serve(args) => run_serve(&args, cli.quiet),
     }
 }
 
@@ -144,7 +187,7 @@ fn run_build(args: &BuildArgs, quiet: bool) -> i32 {
     let started = Instant::now();
     let show_progress = !quiet && !args.json && std::io::stderr().is_terminal();
     let progress = move |done: usize, total: usize| {
-        if show_progress && (done % 250 == 0 || done == total) {
+        if show_progress && (done.is_multiple_of(250) || done == total) {
             eprint!("\rRendering pages: {done}/{total}");
             if done == total {
                 eprint!("\r\x1b[K");
@@ -283,6 +326,31 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
             if report.error_count() > 0 { EXIT_CONTENT_ERRORS } else { EXIT_OK }
         }
         Err(BuildError::Usage(d)) | Err(BuildError::Fatal(d)) => {
+            eprintln!("{d}");
+            EXIT_CONTENT_ERRORS
+        }
+    }
+}
+
+/// Runs until stopped: Ctrl-C exits 0 from the signal thread; returning means it could not start.
+fn run_serve(args: &ServeArgs, quiet: bool) -> i32 {
+    let options = crate::serve::ServeOptions {
+        root: args.root.clone(),
+        bind: args.bind,
+        port: args.port,
+        base_url: args.base_url.clone(),
+        poll: args.poll,
+        debounce: std::time::Duration::from_millis(args.debounce),
+        include_drafts: args.drafts,
+        quiet,
+    };
+    match crate::serve::run(&options) {
+        Ok(()) => EXIT_OK,
+        Err(crate::serve::ServeError::Usage(d)) => {
+            eprintln!("{d}");
+            EXIT_USAGE
+        }
+        Err(crate::serve::ServeError::Failed(d)) => {
             eprintln!("{d}");
             EXIT_CONTENT_ERRORS
         }

@@ -282,7 +282,8 @@ fn request_targets(body: &str) -> Vec<String> {
     let mut targets = Vec::new();
     for line in body.lines().filter(|l| l.contains("curl") || l.contains("wget")) {
         for word in line.split_whitespace() {
-            let word = word.trim_matches(|c| c == '"' || c == '\'');
+            // Shell punctuation after a URL (`"$BASE/healthz";`, `...)`, `...|grep`) is not part of it.
+            let word = word.trim_end_matches([';', ')', '&', '|']).trim_matches(|c| c == '"' || c == '\'');
             if let Some(i) = word.find("://") {
                 let rest = &word[i + 3..];
                 targets.push(rest.find('/').map_or("/".to_string(), |j| rest[j..].to_string()));
