@@ -209,6 +209,7 @@ fn title_from_path(rel: &str) -> String {
 }
 
 /// Every folder that holds pages is a section, with or without an `_index.md`, and so is home.
+/// A page of the folder's own name (`notes.md` beside `notes/`) becomes its index.
 fn add_missing_sections(pages: &mut Vec<Page>) {
     let existing: std::collections::HashSet<String> =
         pages.iter().filter(|p| p.is_section).map(|p| p.path.clone()).collect();
@@ -229,6 +230,11 @@ fn add_missing_sections(pages: &mut Vec<Page>) {
         needed.push(String::new());
     }
     for path in needed {
+        // `notes.md` beside a `notes/` folder without `_index.md` is that folder's index.
+        if let Some(page) = pages.iter_mut().find(|p| p.path == path) {
+            page.is_section = true;
+            continue;
+        }
         let rel = format!("{path}_index.md");
         pages.push(Page {
             title: if path.is_empty() { "Home".to_string() } else { title_from_path(path.trim_end_matches('/')) },

@@ -169,6 +169,9 @@ fn artifact_page(root: &Path, key: &str, name: &str, item: &Item, offset_minutes
         _ => {
             let mut events = Vec::new();
             push_commit(&mut events, &facts["introduced"], "introduced (off)", "flag");
+            if let (Some(t), Some(name)) = (facts["deployed_off"]["release_time"].as_i64(), facts["deployed_off"]["release"].as_str()) {
+                events.push(Event { time: t, label: format!("deployed off in {name}"), class: "release" });
+            }
             push_commit(&mut events, &facts["flipped"], "flipped on", "flag");
             push_commit(&mut events, &facts["retired"], "retired", "flag");
             drawing = svg::timeline("Flag lifetime", &events, &day);

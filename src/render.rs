@@ -245,6 +245,35 @@ pub fn render_site(
     Ok(diagnostics.into_sorted())
 }
 
+/// Renders only the pages at `indexes` (into `content.pages`) and returns each one's output
+/// path and HTML without writing anything. `clinic serve` uses it after an edit that changed
+/// only what a page shows itself (its body), not what other pages show of it (title, order,
+/// URL): the HTML is then the same as a whole build's. A page that fails is reported and left
+/// out of the result.
+pub fn render_pages(
+    content: &Content,
+    input: &RenderInput<'_>,
+    indexes: &[usize],
+) -> (Vec<(String, String)>, Vec<Diagnostic>) {
+    let structure = Structure::new(content);
+    let shared = Shared {
+        site: site_value(input),
+        nav: nav_value(&structure, input.urls),
+        portfolio: portfolio::summary(input.evidence, input.urls),
+    };
+    let diagnostics = Diagnostics::default();
+    let files = indexes
+        .par_iter()
+        .filter_map(|&index| {
+            let rendered = render_page(&structure, index, input, &shared);
+            diagnostics.extend(rendered.diagnostics);
+            let path = format!("{}index.html", content.pages[index].path);
+            rendered.html.map(|html| (path, html))
+        })
+        .collect();
+    (files, diagnostics.into_sorted())
+}
+
 fn render_virtual(page: &VirtualPage, input: &RenderInput<'_>, shared: &Shared) -> Result<String, Diagnostic> {
     let mut context = shared.context(&page.path);
     context.insert(

@@ -153,7 +153,12 @@ impl<'a> Lifecycle<'a> {
             problems.push(self.problem("flag.no-off-value", format!("the commit that introduced `{key}` ({}) gives it no off value (`false`, `off`, `0`, `disabled`)", h.commit(intro).id.short()), "set the flag's value to off in the same commit that introduces it"));
         } else {
             let release = h.releases.iter().find(|r| h.index_of(r.commit).is_some_and(|t| h.is_ancestor(intro, t)));
-            facts["deployed_off"] = json!({"commit": CommitRef::of(h, intro), "release": release.map(|r| &r.name)});
+            facts["deployed_off"] = json!({
+                "commit": CommitRef::of(h, intro),
+                "release": release.map(|r| &r.name),
+                "release_time": release.map(|r| r.time),
+                "release_url": release.and_then(|r| h.release_url(&r.name)),
+            });
         }
         let flip = self.own.iter().find(|e| {
             e.commit > introduced.commit

@@ -89,7 +89,8 @@ pub fn badge(root: &Path, history: Result<&History, &RepoError>, warnings: &mut 
 
 fn check_drill(a: &Artifact<Drill>, history: Result<&History, &RepoError>, head_problems: &[Problem], head_facts: &Value) -> Item {
     let d = &a.data;
-    let title = d.title.clone().unwrap_or_else(|| a.path.clone());
+    let stem = a.path.rsplit('/').next().unwrap_or(&a.path).trim_end_matches(".md");
+    let title = d.title.clone().unwrap_or_else(|| format!("Smoke drill {stem}"));
     let mut problems: Vec<Problem> = head_problems.to_vec();
     for (key, value, fix) in [
         ("ci_run", &d.ci_run, "link the CI run in which the gate stopped the promotion"),
