@@ -17,16 +17,29 @@ use clinic::history::{CacheUse, History, HistoryOptions};
 const RUNS: usize = 5;
 
 fn main() {
-    let source = PathBuf::from(std::env::var("CLINIC_BENCH_HISTORY").unwrap_or_else(|_| "/tmp/bench-history".into()));
+    let source = PathBuf::from(
+        std::env::var("CLINIC_BENCH_HISTORY").unwrap_or_else(|_| "/tmp/bench-history".into()),
+    );
     if !source.join(".git").is_dir() {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/make-history.sh");
         eprintln!("making {} with {}", source.display(), script.display());
-        let ok = Command::new("bash").arg(&script).arg("20000").arg(&source).status().map(|s| s.success()).unwrap_or(false);
+        let ok = Command::new("bash")
+            .arg(&script)
+            .arg("20000")
+            .arg(&source)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         assert!(ok, "make-history.sh failed; is ../shared/bench/ there?");
     }
     let work = tempfile::tempdir().expect("temp dir");
     let repo_dir = work.path().join("repo");
-    let copied = Command::new("cp").arg("-a").arg(&source).arg(&repo_dir).status().expect("cp");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(&source)
+        .arg(&repo_dir)
+        .status()
+        .expect("cp");
     assert!(copied.success());
 
     let options = |use_cache| HistoryOptions {
@@ -34,7 +47,10 @@ fn main() {
         flag_keys: vec!["new_checkout".into()],
         use_cache,
     };
-    let options_no_keys = HistoryOptions { flag_keys: Vec::new(), ..options(false) };
+    let options_no_keys = HistoryOptions {
+        flag_keys: Vec::new(),
+        ..options(false)
+    };
 
     let mut cold = Vec::new();
     let mut cold_no_keys = Vec::new();
@@ -57,7 +73,9 @@ fn main() {
             assert_eq!(h.cache_use, CacheUse::Cold);
         }));
     }
-    let commits = History::load(&repo_dir, &options(true)).expect("history").commit_count();
+    let commits = History::load(&repo_dir, &options(true))
+        .expect("history")
+        .commit_count();
 
     let mut incremental = Vec::new();
     let mut hit = Vec::new();
@@ -76,10 +94,24 @@ fn main() {
     let (log, c, cn) = (median(&git_log), median(&cold), median(&cold_no_keys));
     println!("history index over {commits} commits, medians of {RUNS} interleaved runs");
     println!("  git log --name-status           {:>8.1} ms", ms(log));
-    println!("  clinic index, cold, no flag key {:>8.1} ms  ({:.2}x git log)", ms(cn), ms(cn) / ms(log));
-    println!("  clinic index, cold, one flag key{:>8.1} ms  ({:.2}x git log)", ms(c), ms(c) / ms(log));
-    println!("  clinic index, one new commit    {:>8.1} ms", ms(median(&incremental)));
-    println!("  clinic index, unchanged (hit)   {:>8.1} ms", ms(median(&hit)));
+    println!(
+        "  clinic index, cold, no flag key {:>8.1} ms  ({:.2}x git log)",
+        ms(cn),
+        ms(cn) / ms(log)
+    );
+    println!(
+        "  clinic index, cold, one flag key{:>8.1} ms  ({:.2}x git log)",
+        ms(c),
+        ms(c) / ms(log)
+    );
+    println!(
+        "  clinic index, one new commit    {:>8.1} ms",
+        ms(median(&incremental))
+    );
+    println!(
+        "  clinic index, unchanged (hit)   {:>8.1} ms",
+        ms(median(&hit))
+    );
 }
 
 fn commit_one(repo_dir: &Path, i: usize) {
@@ -88,10 +120,20 @@ fn commit_one(repo_dir: &Path, i: usize) {
     let mut index = repo.index().expect("index");
     index.add_path(Path::new("README.md")).expect("add");
     index.write().expect("index write");
-    let tree = repo.find_tree(index.write_tree().expect("tree")).expect("tree");
+    let tree = repo
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
     let parent = repo.head().and_then(|h| h.peel_to_commit()).expect("head");
     let sig = git2::Signature::now("bench", "bench@example.org").expect("sig");
-    repo.commit(Some("HEAD"), &sig, &sig, &format!("bench {i}"), &tree, &[&parent]).expect("commit");
+    repo.commit(
+        Some("HEAD"),
+        &sig,
+        &sig,
+        &format!("bench {i}"),
+        &tree,
+        &[&parent],
+    )
+    .expect("commit");
 }
 
 fn time(f: impl FnOnce()) -> Duration {

@@ -40,32 +40,39 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build the site into an output directory (default <root>/public).
-    #[command(long_about = "Build the site into an output directory (default <root>/public).\n\n\
+    #[command(
+        long_about = "Build the site into an output directory (default <root>/public).\n\n\
 The site is rendered into a temporary directory beside the output and swapped into place, so \
 nobody ever sees a half-written site. clinic refuses an output directory that is /, your home, \
 the root or one of its parents, or a non-empty directory that no earlier build made. Inside an \
 earlier output, .git and CNAME are kept.\n\n\
 A file with errors is reported and left out; the rest of the site is still written, and the \
-exit code is 1.")]
+exit code is 1."
+    )]
     Build(BuildArgs),
     /// Print the four evidence badges and their reasons; exit 0 only when all four are
     /// verified, so CI can gate on it.
-    #[command(long_about = "Print the four evidence badges (rehearsal, migration, smoke, flag) and \
+    #[command(
+        long_about = "Print the four evidence badges (rehearsal, migration, smoke, flag) and \
 the reasons each is not verified, checked against the repository's git history.\n\n\
 Exit codes: 0 all four verified, 1 at least one is not, 2 bad usage. With --json, prints the same \
-document as the site's evidence.json.")]
+document as the site's evidence.json."
+    )]
     Check(CheckArgs),
     /// Write an example student repository in which all four badges verify, and build its site.
-    #[command(long_about = "Write an example student repository (a small orders-api service with a \
+    #[command(
+        long_about = "Write an example student repository (a small orders-api service with a \
 semester of dated commits and releases, in which all four evidence badges verify) into DIR, then \
-build its site into DIR/public.\n\nDIR must be new or empty; nothing is ever overwritten.")]
+build its site into DIR/public.\n\nDIR must be new or empty; nothing is ever overwritten."
+    )]
     Demo(DemoArgs),
     /// Prepare a repository for GitHub Pages: write .github/workflows/pages.yml and .gitignore
     /// entries (never overwrites a file).
     Init(InitArgs),
     /// Build the site, serve it on 127.0.0.1, and rebuild and reload the browser on every save
     /// and every commit.
-    #[command(long_about = "Build the site, serve it on http://127.0.0.1:PORT/ (under the base \
+    #[command(
+        long_about = "Build the site, serve it on http://127.0.0.1:PORT/ (under the base \
 path of --base-url or clinic.yaml), and rebuild on every change: content/, theme/, library/, \
 clinic.yaml, scripts/, .github/workflows/, the migration folders, and the repository's refs (a \
 commit, a checkout or a new tag updates the badges). Open pages reload by themselves once the new \
@@ -75,7 +82,8 @@ good site and shows the errors over every page until they are fixed. Editing onl
 page re-renders just that page.\n\n\
 The preview answers only this machine (GET and HEAD, Host checked). The URL is printed on standard \
 output; --quiet silences everything else except errors. Ctrl-C stops it (exit code 0).\n\n\
-If file changes are not seen (WSL, Docker, network file systems), use --poll.")]
+If file changes are not seen (WSL, Docker, network file systems), use --poll."
+    )]
     Serve(ServeArgs),
 }
 
@@ -315,7 +323,10 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
     if args.no_build {
         return EXIT_OK;
     }
-    let options = BuildOptions { root: args.dir.clone(), ..BuildOptions::default() };
+    let options = BuildOptions {
+        root: args.dir.clone(),
+        ..BuildOptions::default()
+    };
     match build(&options, &|_, _| {}) {
         Ok(report) => {
             print_diagnostics(&report.diagnostics, quiet);
@@ -323,7 +334,11 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
                 eprint!("{}", badge_summary(&report.evidence));
                 eprintln!("{}", summary(&report, 0.0).replacen(" in 0.00 s", "", 1));
             }
-            if report.error_count() > 0 { EXIT_CONTENT_ERRORS } else { EXIT_OK }
+            if report.error_count() > 0 {
+                EXIT_CONTENT_ERRORS
+            } else {
+                EXIT_OK
+            }
         }
         Err(BuildError::Usage(d)) | Err(BuildError::Fatal(d)) => {
             eprintln!("{d}");
@@ -365,7 +380,10 @@ fn run_init(args: &InitArgs, quiet: bool) -> i32 {
                     eprintln!("wrote {}", path.display());
                 }
                 for path in &report.kept {
-                    eprintln!("kept {} (already there; clinic never overwrites it)", path.display());
+                    eprintln!(
+                        "kept {} (already there; clinic never overwrites it)",
+                        path.display()
+                    );
                 }
                 eprintln!("Next: commit these files and set Pages > Source to \"GitHub Actions\" in the repository settings.");
             }

@@ -77,7 +77,10 @@ pub fn load(root: &Path) -> (Config, Vec<Diagnostic>) {
         }
     };
     let (config, diagnostics) = parse(&text);
-    let diagnostics = diagnostics.into_iter().map(|d| d.in_file(CONFIG_FILE)).collect();
+    let diagnostics = diagnostics
+        .into_iter()
+        .map(|d| d.in_file(CONFIG_FILE))
+        .collect();
     (config, diagnostics)
 }
 
@@ -108,7 +111,9 @@ pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
             ),
         }
     }
-    config.repository_url = raw.repository_url.map(|u| u.trim_end_matches('/').to_string());
+    config.repository_url = raw
+        .repository_url
+        .map(|u| u.trim_end_matches('/').to_string());
     if let Some(zone) = raw.time_zone {
         match parse_utc_offset(&zone) {
             Some(minutes) => config.utc_offset_minutes = minutes,
@@ -184,8 +189,14 @@ mod tests {
         let (config, diagnostics) = parse(text);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         assert_eq!(config.title, "My portfolio");
-        assert_eq!(config.base_url.as_deref(), Some("https://me.github.io/portfolio/"));
-        assert_eq!(config.repository_url.as_deref(), Some("https://github.com/me/svc"));
+        assert_eq!(
+            config.base_url.as_deref(),
+            Some("https://me.github.io/portfolio/")
+        );
+        assert_eq!(
+            config.repository_url.as_deref(),
+            Some("https://github.com/me/svc")
+        );
         assert_eq!(config.utc_offset_minutes, 120);
         assert_eq!(config.release_tag_pattern, "release-*");
         assert_eq!(config.sprint_length_days, 7);
@@ -197,7 +208,11 @@ mod tests {
         assert_eq!(diagnostics.len(), 1);
         assert!(!diagnostics[0].is_error());
         assert_eq!(diagnostics[0].line, Some(2));
-        assert!(diagnostics[0].hint.as_deref().unwrap().contains("sprint_length_days"));
+        assert!(diagnostics[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("sprint_length_days"));
     }
 
     #[test]

@@ -54,7 +54,15 @@ struct FrontMatter {
 
 /// Keys the generator or the default theme reads. `badge` (one of the four badge keys) and
 /// `evidence_checklist` stay in `extra` for the theme: they show the student's live evidence.
-const KNOWN_KEYS: &[&str] = &["title", "description", "weight", "draft", "slug", "badge", "evidence_checklist"];
+const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "weight",
+    "draft",
+    "slug",
+    "badge",
+    "evidence_checklist",
+];
 
 /// Everything under `content/`.
 #[derive(Debug, Default)]
@@ -89,7 +97,9 @@ pub fn load(root: &std::path::Path, include_drafts: bool) -> (Content, Vec<Diagn
     diagnostics.extend(find_collisions(&content.pages));
     // The file in error is left out, so the first to claim a URL keeps it (no racing writes).
     let mut claimed = std::collections::HashSet::new();
-    content.pages.retain(|page| claimed.insert(page.path.to_lowercase()));
+    content
+        .pages
+        .retain(|page| claimed.insert(page.path.to_lowercase()));
     (content, diagnostics)
 }
 
@@ -134,12 +144,11 @@ fn decode_utf8(bytes: &[u8]) -> Result<String, Diagnostic> {
         Err(e) => {
             let valid = &bytes[..e.valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            Err(Diagnostic::error(format!(
-                "not valid UTF-8 (byte offset {})",
-                e.valid_up_to()
-            ))
-            .at_line(line)
-            .with_hint("save the file as UTF-8"))
+            Err(
+                Diagnostic::error(format!("not valid UTF-8 (byte offset {})", e.valid_up_to()))
+                    .at_line(line)
+                    .with_hint("save the file as UTF-8"),
+            )
         }
     }
 }
@@ -171,8 +180,10 @@ fn url_path(rel: &str, slug: Option<&str>) -> Result<(String, bool), Diagnostic>
         }
     }
     if parts.iter().any(String::is_empty) {
-        return Err(Diagnostic::error("the file name gives an empty URL segment")
-            .with_hint("name files and folders with letters or digits"));
+        return Err(
+            Diagnostic::error("the file name gives an empty URL segment")
+                .with_hint("name files and folders with letters or digits"),
+        );
     }
     let mut path = parts.join("/");
     if !path.is_empty() {
@@ -185,7 +196,9 @@ fn is_safe_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug != "."
         && slug != ".."
-        && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && !slug.starts_with('.')
 }
 
@@ -199,7 +212,11 @@ pub fn parent_of(path: &str) -> String {
 }
 
 fn title_from_path(rel: &str) -> String {
-    let stem = rel.trim_end_matches(".md").rsplit('/').next().unwrap_or(rel);
+    let stem = rel
+        .trim_end_matches(".md")
+        .rsplit('/')
+        .next()
+        .unwrap_or(rel);
     let words = stem.replace(['-', '_'], " ");
     let mut chars = words.trim().chars();
     match chars.next() {
@@ -211,8 +228,11 @@ fn title_from_path(rel: &str) -> String {
 /// Every folder that holds pages is a section, with or without an `_index.md`, and so is home.
 /// A page of the folder's own name (`notes.md` beside `notes/`) becomes its index.
 fn add_missing_sections(pages: &mut Vec<Page>) {
-    let existing: std::collections::HashSet<String> =
-        pages.iter().filter(|p| p.is_section).map(|p| p.path.clone()).collect();
+    let existing: std::collections::HashSet<String> = pages
+        .iter()
+        .filter(|p| p.is_section)
+        .map(|p| p.path.clone())
+        .collect();
     let mut needed: Vec<String> = Vec::new();
     for page in pages.iter() {
         let mut parent = page.parent_path();
@@ -237,7 +257,11 @@ fn add_missing_sections(pages: &mut Vec<Page>) {
         }
         let rel = format!("{path}_index.md");
         pages.push(Page {
-            title: if path.is_empty() { "Home".to_string() } else { title_from_path(path.trim_end_matches('/')) },
+            title: if path.is_empty() {
+                "Home".to_string()
+            } else {
+                title_from_path(path.trim_end_matches('/'))
+            },
             description: String::new(),
             weight: 0,
             draft: false,
@@ -282,17 +306,30 @@ mod tests {
     #[test]
     fn url_paths() {
         assert_eq!(url_path("_index.md", None).unwrap(), (String::new(), true));
-        assert_eq!(url_path("patterns/_index.md", None).unwrap(), ("patterns/".into(), true));
+        assert_eq!(
+            url_path("patterns/_index.md", None).unwrap(),
+            ("patterns/".into(), true)
+        );
         assert_eq!(
             url_path("patterns/Expand Contract.md", None).unwrap(),
             ("patterns/expand-contract/".into(), false)
         );
-        assert_eq!(url_path("a/b.md", Some("c")).unwrap(), ("a/c/".into(), false));
+        assert_eq!(
+            url_path("a/b.md", Some("c")).unwrap(),
+            ("a/c/".into(), false)
+        );
     }
 
     #[test]
     fn traversal_slugs_are_refused() {
-        for slug in ["../../.github/workflows/x", "/etc/x", "%2e%2e%2fx", "..", "a/b", ""] {
+        for slug in [
+            "../../.github/workflows/x",
+            "/etc/x",
+            "%2e%2e%2fx",
+            "..",
+            "a/b",
+            "",
+        ] {
             assert!(url_path("a/b.md", Some(slug)).is_err(), "{slug}");
         }
     }

@@ -28,7 +28,9 @@ struct Step {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("{0} already exists and is not empty; clinic demo writes only into a new or empty folder")]
+    #[error(
+        "{0} already exists and is not empty; clinic demo writes only into a new or empty folder"
+    )]
     NotEmpty(PathBuf),
     #[error("cannot write the demo: {0}")]
     Io(#[from] std::io::Error),
@@ -50,10 +52,19 @@ pub fn write(dir: &Path) -> Result<DemoReport, DemoError> {
     std::fs::create_dir_all(dir)?;
     let repo = Repository::init_opts(dir, RepositoryInitOptions::new().initial_head("main"))?;
     repo.remote("origin", ORIGIN)?;
-    let mut report = DemoReport { commits: 0, releases: Vec::new() };
+    let mut report = DemoReport {
+        commits: 0,
+        releases: Vec::new(),
+    };
     let mut head: Option<Oid> = None;
     for step in MAIN_BEFORE_RETIREMENT {
-        head = Some(commit(&repo, dir, step, head.into_iter().collect(), Some("HEAD"))?);
+        head = Some(commit(
+            &repo,
+            dir,
+            step,
+            head.into_iter().collect(),
+            Some("HEAD"),
+        )?);
         tag(&repo, step, head, &mut report)?;
         report.commits += 1;
     }
@@ -61,13 +72,31 @@ pub fn write(dir: &Path) -> Result<DemoReport, DemoError> {
     let main_tip = head.expect("the story has commits");
     let mut branch_tip = main_tip;
     for step in RETIREMENT_BRANCH {
-        branch_tip = commit(&repo, dir, step, vec![branch_tip], Some("refs/heads/retire-new-checkout"))?;
+        branch_tip = commit(
+            &repo,
+            dir,
+            step,
+            vec![branch_tip],
+            Some("refs/heads/retire-new-checkout"),
+        )?;
         report.commits += 1;
     }
-    head = Some(commit(&repo, dir, &MERGE, vec![main_tip, branch_tip], Some("HEAD"))?);
+    head = Some(commit(
+        &repo,
+        dir,
+        &MERGE,
+        vec![main_tip, branch_tip],
+        Some("HEAD"),
+    )?);
     report.commits += 1;
     for step in MAIN_AFTER_RETIREMENT {
-        head = Some(commit(&repo, dir, step, head.into_iter().collect(), Some("HEAD"))?);
+        head = Some(commit(
+            &repo,
+            dir,
+            step,
+            head.into_iter().collect(),
+            Some("HEAD"),
+        )?);
         tag(&repo, step, head, &mut report)?;
         report.commits += 1;
     }
@@ -76,11 +105,21 @@ pub fn write(dir: &Path) -> Result<DemoReport, DemoError> {
 
 fn signature(at: &str, delay_minutes: i64) -> Result<Signature<'static>, git2::Error> {
     let seconds = crate::evidence::time::parse(at, OFFSET_MINUTES).expect("demo times are valid");
-    Signature::new(AUTHOR, EMAIL, &Time::new(seconds + delay_minutes * 60, OFFSET_MINUTES))
+    Signature::new(
+        AUTHOR,
+        EMAIL,
+        &Time::new(seconds + delay_minutes * 60, OFFSET_MINUTES),
+    )
 }
 
 /// Writes the step's files to the work tree and the index, and commits them.
-fn commit(repo: &Repository, dir: &Path, step: &Step, parents: Vec<Oid>, update: Option<&str>) -> Result<Oid, DemoError> {
+fn commit(
+    repo: &Repository,
+    dir: &Path,
+    step: &Step,
+    parents: Vec<Oid>,
+    update: Option<&str>,
+) -> Result<Oid, DemoError> {
     let mut index = repo.index()?;
     for (path, content) in step.files {
         let full = dir.join(path);
@@ -103,16 +142,30 @@ fn commit(repo: &Repository, dir: &Path, step: &Step, parents: Vec<Oid>, update:
     index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
     index.write()?;
     let tree = repo.find_tree(index.write_tree()?)?;
-    let parents: Vec<git2::Commit<'_>> = parents.iter().map(|p| repo.find_commit(*p)).collect::<Result<_, _>>()?;
+    let parents: Vec<git2::Commit<'_>> = parents
+        .iter()
+        .map(|p| repo.find_commit(*p))
+        .collect::<Result<_, _>>()?;
     let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
     let sig = signature(step.at, 0)?;
     Ok(repo.commit(update, &sig, &sig, step.message, &tree, &parent_refs)?)
 }
 
-fn tag(repo: &Repository, step: &Step, head: Option<Oid>, report: &mut DemoReport) -> Result<(), DemoError> {
+fn tag(
+    repo: &Repository,
+    step: &Step,
+    head: Option<Oid>,
+    report: &mut DemoReport,
+) -> Result<(), DemoError> {
     if let (Some(name), Some(head)) = (step.release, head) {
         let target = repo.find_object(head, None)?;
-        repo.tag(name, &target, &signature(step.at, 60)?, &format!("Release {name}"), false)?;
+        repo.tag(
+            name,
+            &target,
+            &signature(step.at, 60)?,
+            &format!("Release {name}"),
+            false,
+        )?;
         report.releases.push(name);
     }
     Ok(())
@@ -288,7 +341,8 @@ def enabled(name):
     return bool(_FLAGS.get(name, False))
 "#;
 
-const FLAGS_EMPTY: &str = "# Feature flags: one key per flag, value true or false.\nverbose_logging: false\n";
+const FLAGS_EMPTY: &str =
+    "# Feature flags: one key per flag, value true or false.\nverbose_logging: false\n";
 const FLAGS_OFF: &str = "# Feature flags: one key per flag, value true or false.\nverbose_logging: false\nnew_checkout: false\n";
 const FLAGS_ON: &str = "# Feature flags: one key per flag, value true or false.\nverbose_logging: false\nnew_checkout: true\n";
 
@@ -445,7 +499,8 @@ jobs:
 
 const DEPLOY_SH: &str = "#!/usr/bin/env bash\n# Deploys the current commit to the environment named by $1.\nset -euo pipefail\nkubectl -n \"$1\" set image deployment/orders-api orders-api=\"ghcr.io/ada-example/orders-api:${GITHUB_SHA:?}\"\nkubectl -n \"$1\" rollout status deployment/orders-api --timeout=120s\n";
 
-const M0001_UP: &str = "CREATE TABLE users (\n  id bigserial PRIMARY KEY,\n  fullname text NOT NULL\n);\n";
+const M0001_UP: &str =
+    "CREATE TABLE users (\n  id bigserial PRIMARY KEY,\n  fullname text NOT NULL\n);\n";
 const M0001_DOWN: &str = "DROP TABLE users;\n";
 const M0002_UP: &str = "CREATE TABLE orders (\n  id text PRIMARY KEY,\n  user_id bigint NOT NULL REFERENCES users (id),\n  created_at timestamptz NOT NULL DEFAULT now()\n);\nCREATE INDEX orders_user_id_idx ON orders (user_id);\n";
 const M0002_DOWN: &str = "DROP TABLE orders;\n";
@@ -453,7 +508,8 @@ const M0007_UP: &str = "-- Expand: the new column is nullable, so old releases k
 const M0007_DOWN: &str = "ALTER TABLE users DROP COLUMN display_name;\n";
 const M0008_UP: &str = "-- Backfill in the overlap window; a data change, not a schema change.\nUPDATE users SET display_name = fullname WHERE display_name IS NULL;\n";
 const M0009_UP: &str = "-- Contract: no running release reads fullname any more.\nALTER TABLE users DROP COLUMN fullname;\n";
-const M0009_DOWN: &str = "ALTER TABLE users ADD COLUMN fullname text;\nUPDATE users SET fullname = display_name;\n";
+const M0009_DOWN: &str =
+    "ALTER TABLE users ADD COLUMN fullname text;\nUPDATE users SET fullname = display_name;\n";
 
 const REHEARSAL: &str = include_str!("../library/raw/rollback-rehearsals/001.md");
 const MIGRATION: &str = include_str!("../library/raw/migrations/display-name.md");
@@ -461,75 +517,167 @@ const DRILL: &str = include_str!("../library/raw/smoke-drills/001.md");
 const FLAG: &str = include_str!("../library/raw/flags/new_checkout.md");
 
 const MAIN_BEFORE_RETIREMENT: &[Step] = &[
-    Step { at: "2026-09-01 10:00", message: "Start orders-api", release: None, files: &[
-        (".gitignore", Some(GITIGNORE)), ("README.md", Some(README)), ("clinic.yaml", Some(CLINIC_YAML)),
-        ("app/__init__.py", Some("")), ("app/server.py", Some(SERVER_V1)), ("app/db.py", Some(DB_V1)),
-        ("app/flags.py", Some(FLAGS_PY)), ("app/checkout.py", Some(CHECKOUT_V1)), ("app/payments.py", Some(PAYMENTS_V1)),
-        ("config/flags.yaml", Some(FLAGS_EMPTY)),
-        ("db/migrations/0001_create_users.up.sql", Some(M0001_UP)), ("db/migrations/0001_create_users.down.sql", Some(M0001_DOWN)),
-        ("db/migrations/0002_create_orders.up.sql", Some(M0002_UP)), ("db/migrations/0002_create_orders.down.sql", Some(M0002_DOWN)),
-    ] },
-    Step { at: "2026-09-02 15:00", message: "Add the deploy workflow", release: Some("v1.0.0"), files: &[
-        (".github/workflows/deploy.yml", Some(WORKFLOW_V1)), ("deploy.sh", Some(DEPLOY_SH)),
-    ] },
-    Step { at: "2026-09-08 11:20", message: "Add a smoke suite that gates promotion to production", release: Some("v1.1.0"), files: &[
-        ("scripts/smoke.sh", Some(SMOKE_SH)), (".github/workflows/deploy.yml", Some(WORKFLOW_GATED)),
-    ] },
-    Step { at: "2026-09-15 09:40", message: "Smoke drill: break the order lookup on purpose", release: None, files: &[
-        ("app/server.py", Some(SERVER_BROKEN)),
-    ] },
-    Step { at: "2026-09-15 10:25", message: "Smoke drill: restore the order lookup", release: None, files: &[
-        ("app/server.py", Some(SERVER_V1)),
-    ] },
-    Step { at: "2026-09-16 17:05", message: "Record smoke drill 001", release: None, files: &[
-        ("library/raw/smoke-drills/001.md", Some(DRILL)),
-    ] },
-    Step { at: "2026-09-22 10:10", message: "Expand: add users.display_name", release: None, files: &[
-        ("db/migrations/0007_add_display_name.up.sql", Some(M0007_UP)), ("db/migrations/0007_add_display_name.down.sql", Some(M0007_DOWN)),
-    ] },
-    Step { at: "2026-09-23 14:30", message: "Backfill display_name and write both columns", release: Some("v1.2.0"), files: &[
-        ("db/migrations/0008_backfill_display_name.up.sql", Some(M0008_UP)), ("app/db.py", Some(DB_DUAL)),
-    ] },
-    Step { at: "2026-10-01 09:15", message: "Add the new_checkout flag, off", release: None, files: &[
-        ("config/flags.yaml", Some(FLAGS_OFF)), ("app/checkout.py", Some(CHECKOUT_FLAGGED)),
-    ] },
-    Step { at: "2026-10-02 12:50", message: "Retry payment calls in the payments client", release: Some("v1.3.0"), files: &[
-        ("app/payments.py", Some(PAYMENTS_RETRY)),
-    ] },
-    Step { at: "2026-10-03 09:30", message: "Write up rollback rehearsal 001", release: None, files: &[
-        ("library/raw/rollback-rehearsals/001.md", Some(REHEARSAL)),
-    ] },
-    Step { at: "2026-10-05 16:00", message: "Retry payments only on timeouts", release: Some("v1.4.0"), files: &[
-        ("app/payments.py", Some(PAYMENTS_FIXED)),
-    ] },
-    Step { at: "2026-10-06 10:45", message: "Contract: drop users.fullname", release: None, files: &[
-        ("db/migrations/0009_drop_fullname.up.sql", Some(M0009_UP)), ("db/migrations/0009_drop_fullname.down.sql", Some(M0009_DOWN)),
-        ("app/db.py", Some(DB_CONTRACTED)),
-    ] },
-    Step { at: "2026-10-07 11:00", message: "Write up the display_name migration", release: Some("v1.5.0"), files: &[
-        ("library/raw/migrations/display-name.md", Some(MIGRATION)),
-    ] },
-    Step { at: "2026-10-12 09:00", message: "Flip new_checkout on", release: Some("v1.6.0"), files: &[
-        ("config/flags.yaml", Some(FLAGS_ON)),
-    ] },
+    Step {
+        at: "2026-09-01 10:00",
+        message: "Start orders-api",
+        release: None,
+        files: &[
+            (".gitignore", Some(GITIGNORE)),
+            ("README.md", Some(README)),
+            ("clinic.yaml", Some(CLINIC_YAML)),
+            ("app/__init__.py", Some("")),
+            ("app/server.py", Some(SERVER_V1)),
+            ("app/db.py", Some(DB_V1)),
+            ("app/flags.py", Some(FLAGS_PY)),
+            ("app/checkout.py", Some(CHECKOUT_V1)),
+            ("app/payments.py", Some(PAYMENTS_V1)),
+            ("config/flags.yaml", Some(FLAGS_EMPTY)),
+            ("db/migrations/0001_create_users.up.sql", Some(M0001_UP)),
+            ("db/migrations/0001_create_users.down.sql", Some(M0001_DOWN)),
+            ("db/migrations/0002_create_orders.up.sql", Some(M0002_UP)),
+            (
+                "db/migrations/0002_create_orders.down.sql",
+                Some(M0002_DOWN),
+            ),
+        ],
+    },
+    Step {
+        at: "2026-09-02 15:00",
+        message: "Add the deploy workflow",
+        release: Some("v1.0.0"),
+        files: &[
+            (".github/workflows/deploy.yml", Some(WORKFLOW_V1)),
+            ("deploy.sh", Some(DEPLOY_SH)),
+        ],
+    },
+    Step {
+        at: "2026-09-08 11:20",
+        message: "Add a smoke suite that gates promotion to production",
+        release: Some("v1.1.0"),
+        files: &[
+            ("scripts/smoke.sh", Some(SMOKE_SH)),
+            (".github/workflows/deploy.yml", Some(WORKFLOW_GATED)),
+        ],
+    },
+    Step {
+        at: "2026-09-15 09:40",
+        message: "Smoke drill: break the order lookup on purpose",
+        release: None,
+        files: &[("app/server.py", Some(SERVER_BROKEN))],
+    },
+    Step {
+        at: "2026-09-15 10:25",
+        message: "Smoke drill: restore the order lookup",
+        release: None,
+        files: &[("app/server.py", Some(SERVER_V1))],
+    },
+    Step {
+        at: "2026-09-16 17:05",
+        message: "Record smoke drill 001",
+        release: None,
+        files: &[("library/raw/smoke-drills/001.md", Some(DRILL))],
+    },
+    Step {
+        at: "2026-09-22 10:10",
+        message: "Expand: add users.display_name",
+        release: None,
+        files: &[
+            ("db/migrations/0007_add_display_name.up.sql", Some(M0007_UP)),
+            (
+                "db/migrations/0007_add_display_name.down.sql",
+                Some(M0007_DOWN),
+            ),
+        ],
+    },
+    Step {
+        at: "2026-09-23 14:30",
+        message: "Backfill display_name and write both columns",
+        release: Some("v1.2.0"),
+        files: &[
+            (
+                "db/migrations/0008_backfill_display_name.up.sql",
+                Some(M0008_UP),
+            ),
+            ("app/db.py", Some(DB_DUAL)),
+        ],
+    },
+    Step {
+        at: "2026-10-01 09:15",
+        message: "Add the new_checkout flag, off",
+        release: None,
+        files: &[
+            ("config/flags.yaml", Some(FLAGS_OFF)),
+            ("app/checkout.py", Some(CHECKOUT_FLAGGED)),
+        ],
+    },
+    Step {
+        at: "2026-10-02 12:50",
+        message: "Retry payment calls in the payments client",
+        release: Some("v1.3.0"),
+        files: &[("app/payments.py", Some(PAYMENTS_RETRY))],
+    },
+    Step {
+        at: "2026-10-03 09:30",
+        message: "Write up rollback rehearsal 001",
+        release: None,
+        files: &[("library/raw/rollback-rehearsals/001.md", Some(REHEARSAL))],
+    },
+    Step {
+        at: "2026-10-05 16:00",
+        message: "Retry payments only on timeouts",
+        release: Some("v1.4.0"),
+        files: &[("app/payments.py", Some(PAYMENTS_FIXED))],
+    },
+    Step {
+        at: "2026-10-06 10:45",
+        message: "Contract: drop users.fullname",
+        release: None,
+        files: &[
+            ("db/migrations/0009_drop_fullname.up.sql", Some(M0009_UP)),
+            (
+                "db/migrations/0009_drop_fullname.down.sql",
+                Some(M0009_DOWN),
+            ),
+            ("app/db.py", Some(DB_CONTRACTED)),
+        ],
+    },
+    Step {
+        at: "2026-10-07 11:00",
+        message: "Write up the display_name migration",
+        release: Some("v1.5.0"),
+        files: &[("library/raw/migrations/display-name.md", Some(MIGRATION))],
+    },
+    Step {
+        at: "2026-10-12 09:00",
+        message: "Flip new_checkout on",
+        release: Some("v1.6.0"),
+        files: &[("config/flags.yaml", Some(FLAGS_ON))],
+    },
 ];
 
 const RETIREMENT_BRANCH: &[Step] = &[
-    Step { at: "2026-10-20 10:00", message: "Remove the new_checkout toggle point and the legacy checkout", release: None, files: &[
-        ("app/checkout.py", Some(CHECKOUT_RETIRED)),
-    ] },
-    Step { at: "2026-10-20 10:20", message: "Remove new_checkout from the flag configuration", release: None, files: &[
-        ("config/flags.yaml", Some(FLAGS_EMPTY)),
-    ] },
+    Step {
+        at: "2026-10-20 10:00",
+        message: "Remove the new_checkout toggle point and the legacy checkout",
+        release: None,
+        files: &[("app/checkout.py", Some(CHECKOUT_RETIRED))],
+    },
+    Step {
+        at: "2026-10-20 10:20",
+        message: "Remove new_checkout from the flag configuration",
+        release: None,
+        files: &[("config/flags.yaml", Some(FLAGS_EMPTY))],
+    },
 ];
 
 const MERGE: Step = Step { at: "2026-10-21 15:00", message: "Merge pull request #12 from ada-example/retire-new-checkout\n\nRetire the new_checkout flag", release: None, files: &[] };
 
-const MAIN_AFTER_RETIREMENT: &[Step] = &[
-    Step { at: "2026-10-22 09:30", message: "Document the new_checkout flag's lifecycle", release: Some("v1.7.0"), files: &[
-        ("library/raw/flags/new_checkout.md", Some(FLAG)),
-    ] },
-];
+const MAIN_AFTER_RETIREMENT: &[Step] = &[Step {
+    at: "2026-10-22 09:30",
+    message: "Document the new_checkout flag's lifecycle",
+    release: Some("v1.7.0"),
+    files: &[("library/raw/flags/new_checkout.md", Some(FLAG))],
+}];
 
 #[cfg(test)]
 mod tests {
@@ -540,7 +688,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
         assert!(matches!(write(dir.path()), Err(DemoError::NotEmpty(_))));
-        assert_eq!(std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(),
+            "mine"
+        );
     }
 
     #[test]
@@ -548,7 +699,14 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         write(a.path()).unwrap();
         write(b.path()).unwrap();
-        let head = |p: &Path| Repository::open(p).unwrap().head().unwrap().target().unwrap();
+        let head = |p: &Path| {
+            Repository::open(p)
+                .unwrap()
+                .head()
+                .unwrap()
+                .target()
+                .unwrap()
+        };
         assert_eq!(head(a.path()), head(b.path()));
     }
 }

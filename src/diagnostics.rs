@@ -130,9 +130,7 @@ impl Diagnostics {
             .items
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        items.sort_by(|a, b| {
-            (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message))
-        });
+        items.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
         items.dedup();
         items
     }

@@ -23,7 +23,10 @@ impl WebHost {
     /// (a local path, for instance).
     pub fn parse(remote: &str) -> Option<WebHost> {
         let remote = remote.trim();
-        let (host, path) = if let Some(rest) = remote.strip_prefix("https://").or_else(|| remote.strip_prefix("http://")) {
+        let (host, path) = if let Some(rest) = remote
+            .strip_prefix("https://")
+            .or_else(|| remote.strip_prefix("http://"))
+        {
             let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r); // drop credentials
             rest.split_once('/')?
         } else if let Some(rest) = remote.strip_prefix("ssh://") {
@@ -40,8 +43,15 @@ impl WebHost {
         } else {
             return None;
         };
-        let path = path.trim_end_matches('/').trim_end_matches(".git").trim_matches('/');
-        let safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-._/~".contains(c));
+        let path = path
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .trim_matches('/');
+        let safe = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._/~".contains(c))
+        };
         if !safe(host) || !safe(path) || !path.contains('/') || path.contains("..") {
             return None;
         }
@@ -52,7 +62,10 @@ impl WebHost {
         } else {
             Kind::Other
         };
-        Some(WebHost { url: format!("https://{host}/{path}"), kind })
+        Some(WebHost {
+            url: format!("https://{host}/{path}"),
+            kind,
+        })
     }
 
     pub fn commit_url(&self, id: &str) -> String {
@@ -77,18 +90,39 @@ mod tests {
     #[test]
     fn remote_forms() {
         let gh = "https://github.com/ada/orders-api";
-        for remote in ["git@github.com:ada/orders-api.git", "https://github.com/ada/orders-api.git", "ssh://git@github.com/ada/orders-api.git", "https://token@github.com/ada/orders-api/"] {
-            assert_eq!(WebHost::parse(remote).map(|w| w.url), Some(gh.to_string()), "{remote}");
+        for remote in [
+            "git@github.com:ada/orders-api.git",
+            "https://github.com/ada/orders-api.git",
+            "ssh://git@github.com/ada/orders-api.git",
+            "https://token@github.com/ada/orders-api/",
+        ] {
+            assert_eq!(
+                WebHost::parse(remote).map(|w| w.url),
+                Some(gh.to_string()),
+                "{remote}"
+            );
         }
         let gl = WebHost::parse("git@gitlab.com:group/sub/app.git").unwrap();
         assert_eq!(gl.kind, Kind::GitLab);
-        assert_eq!(gl.commit_url("abc"), "https://gitlab.com/group/sub/app/-/commit/abc");
-        assert_eq!(WebHost::parse(gh).unwrap().release_url("v1.0.0"), "https://github.com/ada/orders-api/releases/tag/v1.0.0");
+        assert_eq!(
+            gl.commit_url("abc"),
+            "https://gitlab.com/group/sub/app/-/commit/abc"
+        );
+        assert_eq!(
+            WebHost::parse(gh).unwrap().release_url("v1.0.0"),
+            "https://github.com/ada/orders-api/releases/tag/v1.0.0"
+        );
     }
 
     #[test]
     fn local_and_hostile_remotes_are_not_hosts() {
-        for remote in ["/srv/git/app.git", "../app", "file:///tmp/x", "https://github.com/a/\"onmouseover=alert(1)", "https://evil/../x"] {
+        for remote in [
+            "/srv/git/app.git",
+            "../app",
+            "file:///tmp/x",
+            "https://github.com/a/\"onmouseover=alert(1)",
+            "https://evil/../x",
+        ] {
             assert!(WebHost::parse(remote).is_none(), "{remote}");
         }
     }

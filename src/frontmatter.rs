@@ -45,7 +45,11 @@ pub fn split(text: &str) -> Result<Split<'_>, Diagnostic> {
     };
     let Some(after_open) = after_open
         .strip_prefix('\n')
-        .or_else(|| after_open.trim_start_matches([' ', '\t']).strip_prefix('\n'))
+        .or_else(|| {
+            after_open
+                .trim_start_matches([' ', '\t'])
+                .strip_prefix('\n')
+        })
         .or((after_open.trim().is_empty()).then_some(""))
     else {
         // `---foo` or a thematic break with text after it: not a fence.
@@ -65,9 +69,11 @@ pub fn split(text: &str) -> Result<Split<'_>, Diagnostic> {
         }
         offset += line.len();
     }
-    Err(Diagnostic::error("front matter opened with `---` is never closed")
-        .at_line(1)
-        .with_hint("end the front matter with a line that holds only `---`"))
+    Err(
+        Diagnostic::error("front matter opened with `---` is never closed")
+            .at_line(1)
+            .with_hint("end the front matter with a line that holds only `---`"),
+    )
 }
 
 /// Front matter read into `T`, plus the keys `T` did not know (each a warning, never a crash).
@@ -100,8 +106,14 @@ pub fn unknown_key_warnings(
         .map(|key| {
             let line = yaml::top_level_key_line(yaml_text, key).map(|l| l + yaml_first_line - 1);
             let hint = match closest(key, known) {
-                Some(suggestion) => format!("did you mean `{suggestion}`? Known keys: {}", known.join(", ")),
-                None => format!("known keys: {}; remove it or check its spelling", known.join(", ")),
+                Some(suggestion) => format!(
+                    "did you mean `{suggestion}`? Known keys: {}",
+                    known.join(", ")
+                ),
+                None => format!(
+                    "known keys: {}; remove it or check its spelling",
+                    known.join(", ")
+                ),
             };
             Diagnostic::warning(format!("unknown key `{key}`"))
                 .at_line_opt(line)
@@ -150,7 +162,10 @@ mod tests {
     #[test]
     fn bom_and_crlf_equal_plain() {
         let plain = normalise("---\ntitle: a\n---\nbody\n");
-        assert_eq!(normalise("\u{feff}---\r\ntitle: a\r\n---\r\nbody\r\n"), plain);
+        assert_eq!(
+            normalise("\u{feff}---\r\ntitle: a\r\n---\r\nbody\r\n"),
+            plain
+        );
     }
 
     #[test]
@@ -184,6 +199,10 @@ mod tests {
         extra.insert("titel".to_string(), serde_json::Value::Null);
         let w = unknown_key_warnings("titel: x\n", 2, &extra, &["title", "weight"]);
         assert_eq!(w[0].line, Some(2));
-        assert!(w[0].hint.as_deref().unwrap().contains("did you mean `title`"));
+        assert!(w[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `title`"));
     }
 }

@@ -20,7 +20,16 @@ fn syntax_set() -> &'static SyntaxSet {
 }
 
 /// Languages that render as plain text on purpose, without a warning.
-const PLAIN: &[&str] = &["", "text", "txt", "plain", "plaintext", "output", "console", "none"];
+const PLAIN: &[&str] = &[
+    "",
+    "text",
+    "txt",
+    "plain",
+    "plaintext",
+    "output",
+    "console",
+    "none",
+];
 
 /// Names people write that syntect knows by another token.
 fn alias(lang: &str) -> &str {
@@ -103,7 +112,10 @@ impl LineMemo {
             self.entries = 0;
         }
         self.entries += 1;
-        self.lines.entry(line.to_string()).or_default().push((before, ops.clone(), state.clone()));
+        self.lines
+            .entry(line.to_string())
+            .or_default()
+            .push((before, ops.clone(), state.clone()));
         Some(ops)
     }
 }
@@ -116,8 +128,12 @@ fn classed_html(code: &str, syntax: &SyntaxReference) -> String {
     let ok = MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         for line in LinesWithEndings::from(code) {
-            let Some(ops) = memo.parse(&mut state, line) else { return false };
-            let Ok((formatted, delta)) = line_tokens_to_classed_spans(line, &ops, CLASS_STYLE, &mut stack) else {
+            let Some(ops) = memo.parse(&mut state, line) else {
+                return false;
+            };
+            let Ok((formatted, delta)) =
+                line_tokens_to_classed_spans(line, &ops, CLASS_STYLE, &mut stack)
+            else {
                 return false;
             };
             open_spans += delta;
@@ -155,8 +171,7 @@ pub fn escape(text: &str) -> String {
 pub fn stylesheets() -> (String, String) {
     let themes = ThemeSet::load_defaults();
     let css = |name: &str| {
-        css_for_theme_with_class_style(&themes.themes[name], CLASS_STYLE)
-            .unwrap_or_default()
+        css_for_theme_with_class_style(&themes.themes[name], CLASS_STYLE).unwrap_or_default()
     };
     (css(LIGHT_THEME), css(DARK_THEME))
 }

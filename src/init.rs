@@ -22,7 +22,10 @@ pub fn run(root: &Path) -> std::io::Result<InitReport> {
         std::fs::create_dir_all(workflow.parent().unwrap_or(root))?;
         // create_new: even a file that appears between the check and the write is kept.
         use std::io::Write;
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&workflow)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&workflow)?;
         file.write_all(workflow_text().as_bytes())?;
         report.written.push(PathBuf::from(WORKFLOW_PATH));
     }
@@ -132,7 +135,10 @@ mod tests {
         let report = run(root.path()).unwrap();
         assert_eq!(report.kept, vec![PathBuf::from(WORKFLOW_PATH)]);
         assert!(report.written.is_empty());
-        assert_eq!(std::fs::read_to_string(root.path().join(WORKFLOW_PATH)).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(root.path().join(WORKFLOW_PATH)).unwrap(),
+            "mine"
+        );
     }
 
     #[test]

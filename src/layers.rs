@@ -100,9 +100,12 @@ fn collect_disk(
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                diagnostics.push(Diagnostic::warning(format!("cannot read: {e}")).in_file(
-                    e.path().map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
-                ));
+                diagnostics.push(
+                    Diagnostic::warning(format!("cannot read: {e}")).in_file(
+                        e.path()
+                            .map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
+                    ),
+                );
                 continue;
             }
         };
@@ -172,7 +175,10 @@ mod tests {
         let (theme, _) = files(root.path(), Layer::Theme);
         let footer = &theme["templates/partials/footer.html"];
         assert_eq!(&*footer.read().unwrap(), b"mine");
-        assert!(matches!(theme["templates/base.html"].origin, Origin::Embedded(_)));
+        assert!(matches!(
+            theme["templates/base.html"].origin,
+            Origin::Embedded(_)
+        ));
         assert!(!theme.keys().any(|k| k.contains(".swp")));
     }
 

@@ -129,13 +129,33 @@ impl<'a> Renderer<'a, '_> {
 
     fn rewrite_links(&mut self, event: Event<'a>, offset: usize) -> Event<'a> {
         match event {
-            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
                 let dest_url = self.check_target(dest_url, offset, "link");
-                Event::Start(Tag::Link { link_type, dest_url, title, id })
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
             }
-            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
                 let dest_url = self.check_target(dest_url, offset, "image");
-                Event::Start(Tag::Image { link_type, dest_url, title, id })
+                Event::Start(Tag::Image {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
             }
             other => other,
         }
@@ -157,8 +177,12 @@ impl<'a> Renderer<'a, '_> {
     }
 
     fn finish_heading(&mut self) {
-        let Block::Heading { level, id, events, text } =
-            std::mem::replace(&mut self.block, Block::None)
+        let Block::Heading {
+            level,
+            id,
+            events,
+            text,
+        } = std::mem::replace(&mut self.block, Block::None)
         else {
             return;
         };
@@ -184,9 +208,11 @@ impl<'a> Renderer<'a, '_> {
         let highlighted = highlight::highlight_block(&code, &lang);
         if !highlighted.known_language {
             self.out.diagnostics.push(
-                Diagnostic::warning(format!("unknown code language `{lang}`, shown as plain text"))
-                    .at_line(line)
-                    .with_hint("use a known name such as sql, bash, yaml, json, diff or text"),
+                Diagnostic::warning(format!(
+                    "unknown code language `{lang}`, shown as plain text"
+                ))
+                .at_line(line)
+                .with_hint("use a known name such as sql, bash, yaml, json, diff or text"),
             );
         }
         self.events.push(Event::Html(highlighted.html.into()));
@@ -194,9 +220,17 @@ impl<'a> Renderer<'a, '_> {
 
     /// Ids must be unique on a page; a repeat gets `-1`, `-2`, ... like GitHub.
     fn unique_id(&mut self, base: String) -> String {
-        let base = if base.is_empty() { "section".to_string() } else { base };
+        let base = if base.is_empty() {
+            "section".to_string()
+        } else {
+            base
+        };
         let count = self.ids.entry(base.clone()).or_insert(0);
-        let id = if *count == 0 { base.clone() } else { format!("{base}-{count}") };
+        let id = if *count == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{count}")
+        };
         *count += 1;
         id
     }
@@ -278,7 +312,11 @@ mod tests {
 
     #[test]
     fn headings_get_ids_anchors_and_toc() {
-        let out = render("## Rollback rehearsal\n\n### Why?\n\n## Rollback rehearsal\n", 1, &keep);
+        let out = render(
+            "## Rollback rehearsal\n\n### Why?\n\n## Rollback rehearsal\n",
+            1,
+            &keep,
+        );
         assert!(out.html.contains("<h2 id=\"rollback-rehearsal\">Rollback rehearsal <a class=\"anchor\" href=\"#rollback-rehearsal\""), "{}", out.html);
         assert!(out.html.contains("id=\"rollback-rehearsal-1\""));
         assert_eq!(out.toc.len(), 2);
@@ -294,7 +332,10 @@ mod tests {
     #[test]
     fn slugs_follow_github() {
         assert_eq!(slugify("evidence.json"), "evidencejson");
-        assert_eq!(slugify("Rollback vs roll-forward"), "rollback-vs-roll-forward");
+        assert_eq!(
+            slugify("Rollback vs roll-forward"),
+            "rollback-vs-roll-forward"
+        );
         assert_eq!(slugify("  Why `--rollback`?  "), "why-rollback");
     }
 
@@ -305,8 +346,18 @@ mod tests {
             1,
             &keep,
         );
-        for needle in ["<table>", "<del>old</del>", "\u{201c}quoted\u{201d}", "type=\"checkbox\"", "footnote-definition"] {
-            assert!(out.html.contains(needle), "missing {needle} in {}", out.html);
+        for needle in [
+            "<table>",
+            "<del>old</del>",
+            "\u{201c}quoted\u{201d}",
+            "type=\"checkbox\"",
+            "footnote-definition",
+        ] {
+            assert!(
+                out.html.contains(needle),
+                "missing {needle} in {}",
+                out.html
+            );
         }
     }
 
@@ -326,7 +377,11 @@ mod tests {
 
     #[test]
     fn code_is_highlighted_and_unknown_language_warns() {
-        let out = render("text\n\n```sql\nSELECT 1;\n```\n\n```klingon\nqapla'\n```\n", 1, &keep);
+        let out = render(
+            "text\n\n```sql\nSELECT 1;\n```\n\n```klingon\nqapla'\n```\n",
+            1,
+            &keep,
+        );
         assert!(out.html.contains("hl-"));
         assert_eq!(out.diagnostics.len(), 1);
         assert_eq!(out.diagnostics[0].line, Some(7));

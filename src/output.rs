@@ -18,7 +18,11 @@ const KEPT: &[&str] = &[".git", "CNAME"];
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("refusing to build into {path}: {why}")]
-    Refused { path: PathBuf, why: String, hint: String },
+    Refused {
+        path: PathBuf,
+        why: String,
+        hint: String,
+    },
     #[error("cannot write the output {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("refusing to write {rel:?}: the path would land outside the output")]
@@ -35,7 +39,10 @@ impl OutputError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io { path: path.to_path_buf(), source }
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A build in progress: files go to the staging directory until `commit`.
@@ -50,14 +57,17 @@ impl Output {
     pub fn prepare(target: &Path, site_root: &Path) -> Result<Output, OutputError> {
         let target = absolute(target).map_err(io_error(target))?;
         check_target(&target, site_root)?;
-        let parent = target.parent().ok_or_else(|| refused(&target, "it has no parent directory"))?;
+        let parent = target
+            .parent()
+            .ok_or_else(|| refused(&target, "it has no parent directory"))?;
         std::fs::create_dir_all(parent).map_err(io_error(parent))?;
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{name}.clinic-new-"))
             .tempdir_in(parent)
             .map_err(io_error(parent))?;
-        std::fs::write(staging.path().join(MARKER), MARKER_TEXT).map_err(io_error(staging.path()))?;
+        std::fs::write(staging.path().join(MARKER), MARKER_TEXT)
+            .map_err(io_error(staging.path()))?;
         Ok(Output { target, staging })
     }
 
@@ -77,12 +87,17 @@ impl Output {
 
     /// Where `rel` lands in the staging directory, refusing anything that climbs out.
     fn path_of(&self, rel: &str) -> Result<PathBuf, OutputError> {
-        let escapes = || OutputError::Escapes { rel: rel.to_string() };
+        let escapes = || OutputError::Escapes {
+            rel: rel.to_string(),
+        };
         let relative = Path::new(rel);
         if rel.is_empty() || rel.contains('\\') || rel.contains('\0') {
             return Err(escapes());
         }
-        if !relative.components().all(|c| matches!(c, Component::Normal(_))) {
+        if !relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
             return Err(escapes());
         }
         Ok(self.staging.path().join(relative))
@@ -141,7 +156,13 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     let b = CString::new(b.as_os_str().as_bytes())?;
     // SAFETY: both are valid NUL-terminated paths that outlive the call.
     let rc = unsafe {
-        libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE)
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
     };
     if rc == 0 {
         Ok(())
@@ -157,7 +178,11 @@ fn make_world_readable(dir: &Path) -> Result<(), OutputError> {
         use std::os::unix::fs::PermissionsExt;
         for entry in walkdir::WalkDir::new(dir) {
             let entry = entry.map_err(|e| io_error(dir)(e.into()))?;
-            let mode = if entry.file_type().is_dir() { 0o755 } else { 0o644 };
+            let mode = if entry.file_type().is_dir() {
+                0o755
+            } else {
+                0o644
+            };
             std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))
                 .map_err(io_error(entry.path()))?;
         }
@@ -184,10 +209,16 @@ fn check_target(target: &Path, site_root: &Path) -> Result<(), OutputError> {
         }
     }
     if target == root {
-        return Err(refused(target, "it is the site root, which holds your sources"));
+        return Err(refused(
+            target,
+            "it is the site root, which holds your sources",
+        ));
     }
     if root.starts_with(target) {
-        return Err(refused(target, "it contains the site root, which holds your sources"));
+        return Err(refused(
+            target,
+            "it contains the site root, which holds your sources",
+        ));
     }
     let metadata = match target.symlink_metadata() {
         Ok(m) => m,
@@ -230,7 +261,10 @@ fn absolute(path: &Path) -> io::Result<PathBuf> {
     let mut existing = normal.clone();
     let mut rest = Vec::new();
     while !existing.exists() {
-        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_path_buf();
@@ -238,10 +272,16 @@ fn absolute(path: &Path) -> io::Result<PathBuf> {
             _ => break,
         }
     }
-    let mut resolved = if existing.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) && rest.is_empty() {
+    let mut resolved = if existing
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+        && rest.is_empty()
+    {
         // Keep a final symlink itself so check_target can refuse it.
         match existing.parent() {
-            Some(parent) => parent.canonicalize()?.join(existing.file_name().unwrap_or_default()),
+            Some(parent) => parent
+                .canonicalize()?
+                .join(existing.file_name().unwrap_or_default()),
             None => existing,
         }
     } else {
@@ -271,11 +311,20 @@ mod tests {
         let out = Output::prepare(&target, root.path()).unwrap();
         out.write("index.html", b"two").unwrap();
         out.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("index.html")).unwrap(), "two");
+        assert_eq!(
+            std::fs::read_to_string(target.join("index.html")).unwrap(),
+            "two"
+        );
         assert!(target.join(".git").is_dir());
-        assert_eq!(std::fs::read_to_string(target.join("CNAME")).unwrap(), "example.org");
+        assert_eq!(
+            std::fs::read_to_string(target.join("CNAME")).unwrap(),
+            "example.org"
+        );
         assert!(!target.join("stale.html").exists());
-        let leftovers: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(leftovers, vec![OsString::from("public")]);
     }
 
@@ -284,7 +333,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let out = Output::prepare(&root.path().join("public"), root.path()).unwrap();
         for rel in ["../x", "/etc/x", "a/../../x", "a\\..\\x", ""] {
-            assert!(matches!(out.write(rel, b"x"), Err(OutputError::Escapes { .. })), "{rel}");
+            assert!(
+                matches!(out.write(rel, b"x"), Err(OutputError::Escapes { .. })),
+                "{rel}"
+            );
         }
     }
 

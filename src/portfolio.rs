@@ -24,10 +24,30 @@ pub struct VirtualPage {
 
 /// A badge: its key in `evidence.json`, its name, its handbook exercise and reference anchor.
 const BADGES: [(&str, &str, &str, &str); 4] = [
-    ("rehearsal", "Rollback rehearsal", "exercises/rollback-rehearsal/", "reference/artifacts/#rollback-rehearsal"),
-    ("migration", "Expand-contract migration", "exercises/expand-contract-migration/", "reference/artifacts/#expand-contract-migration"),
-    ("smoke", "Smoke gate", "exercises/smoke-gate/", "reference/artifacts/#smoke-gate"),
-    ("flag", "Feature-flag lifecycle", "exercises/feature-flag-lifecycle/", "reference/artifacts/#feature-flag-lifecycle"),
+    (
+        "rehearsal",
+        "Rollback rehearsal",
+        "exercises/rollback-rehearsal/",
+        "reference/artifacts/#rollback-rehearsal",
+    ),
+    (
+        "migration",
+        "Expand-contract migration",
+        "exercises/expand-contract-migration/",
+        "reference/artifacts/#expand-contract-migration",
+    ),
+    (
+        "smoke",
+        "Smoke gate",
+        "exercises/smoke-gate/",
+        "reference/artifacts/#smoke-gate",
+    ),
+    (
+        "flag",
+        "Feature-flag lifecycle",
+        "exercises/feature-flag-lifecycle/",
+        "reference/artifacts/#feature-flag-lifecycle",
+    ),
 ];
 /// The exercise to start with when nothing is recorded: the other three lean on the smoke suite.
 const FIRST_STEP: (&str, &str) = ("Exercise: the smoke gate", "exercises/smoke-gate/");
@@ -55,9 +75,18 @@ fn badge_of<'e>(evidence: &'e Evidence, key: &str) -> &'e Badge {
 
 /// Where an artifact's page lives: `portfolio/flags/new-checkout/`.
 pub fn item_path(key: &str, item: &Item) -> String {
-    let stem = item.artifact.rsplit('/').next().unwrap_or(&item.artifact).trim_end_matches(".md");
+    let stem = item
+        .artifact
+        .rsplit('/')
+        .next()
+        .unwrap_or(&item.artifact)
+        .trim_end_matches(".md");
     let slug = markdown::slugify(stem);
-    format!("{PORTFOLIO}{}/{}/", kind_folder(key), if slug.is_empty() { "artifact" } else { &slug })
+    format!(
+        "{PORTFOLIO}{}/{}/",
+        kind_folder(key),
+        if slug.is_empty() { "artifact" } else { &slug }
+    )
 }
 
 /// The `portfolio` value every page gets, so any template can show the live badges.
@@ -86,7 +115,13 @@ pub fn summary(evidence: &Evidence, urls: &Urls) -> Value {
         .collect();
     let embed: Vec<String> = BADGES
         .iter()
-        .map(|(key, name, _, _)| format!("[![{name}]({})]({})", urls.permalink(&badge_file(key)), urls.permalink(PORTFOLIO)))
+        .map(|(key, name, _, _)| {
+            format!(
+                "[![{name}]({})]({})",
+                urls.permalink(&badge_file(key)),
+                urls.permalink(PORTFOLIO)
+            )
+        })
         .collect();
     json!({
         "url": urls.url(PORTFOLIO),
@@ -128,11 +163,22 @@ pub fn pages(root: &Path, evidence: &Evidence, offset_minutes: i32) -> Vec<Virtu
     }
     let mut values = Map::new();
     values.insert("timeline".into(), semester(evidence));
-    pages.push(VirtualPage { path: TIMELINE.to_string(), title: "Semester timeline".into(), template: "timeline.html", values });
+    pages.push(VirtualPage {
+        path: TIMELINE.to_string(),
+        title: "Semester timeline".into(),
+        template: "timeline.html",
+        values,
+    });
     pages
 }
 
-fn artifact_page(root: &Path, key: &str, name: &str, item: &Item, offset_minutes: i32) -> VirtualPage {
+fn artifact_page(
+    root: &Path,
+    key: &str,
+    name: &str,
+    item: &Item,
+    offset_minutes: i32,
+) -> VirtualPage {
     let facts = &item.facts;
     let mut code = Map::new();
     let mut drawing = String::new();
@@ -140,37 +186,91 @@ fn artifact_page(root: &Path, key: &str, name: &str, item: &Item, offset_minutes
     let day = |t: i64| time::date(t + i64::from(offset_minutes) * 60);
     match key {
         "rehearsal" => {
-            code.insert("restore_command".into(), highlighted_str(facts["restore_command"].as_str(), "bash"));
+            code.insert(
+                "restore_command".into(),
+                highlighted_str(facts["restore_command"].as_str(), "bash"),
+            );
             let events: Vec<Event> = facts["timeline"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|m| Some(Event { time: m["time"].as_i64()?, label: m["mark"].as_str()?.to_string(), class: "rehearsal" }))
+                .filter_map(|m| {
+                    Some(Event {
+                        time: m["time"].as_i64()?,
+                        label: m["mark"].as_str()?.to_string(),
+                        class: "rehearsal",
+                    })
+                })
                 .collect();
-            drawing = svg::timeline("Rehearsal timeline", &events, &|t| date_time(t)[11..16].to_string());
+            drawing = svg::timeline("Rehearsal timeline", &events, &|t| {
+                date_time(t)[11..16].to_string()
+            });
         }
         "migration" => {
-            for (half, side) in [("expand", "up"), ("expand", "down"), ("contract", "up"), ("contract", "down")] {
+            for (half, side) in [
+                ("expand", "up"),
+                ("expand", "down"),
+                ("contract", "up"),
+                ("contract", "down"),
+            ] {
                 let file = facts[half][side].as_str();
-                code.insert(format!("{half}_{side}"), highlighted_file(root, file, "sql"));
+                code.insert(
+                    format!("{half}_{side}"),
+                    highlighted_file(root, file, "sql"),
+                );
             }
             let mut events = Vec::new();
-            push_commit(&mut events, &facts["expand"]["commit"], "expand", "migration");
-            push_commit(&mut events, &facts["contract"]["commit"], "contract", "migration");
-            if let (Some(t), Some(name)) = (facts["release_between"]["time"].as_i64(), facts["release_between"]["name"].as_str()) {
-                events.push(Event { time: t, label: name.to_string(), class: "release" });
+            push_commit(
+                &mut events,
+                &facts["expand"]["commit"],
+                "expand",
+                "migration",
+            );
+            push_commit(
+                &mut events,
+                &facts["contract"]["commit"],
+                "contract",
+                "migration",
+            );
+            if let (Some(t), Some(name)) = (
+                facts["release_between"]["time"].as_i64(),
+                facts["release_between"]["name"].as_str(),
+            ) {
+                events.push(Event {
+                    time: t,
+                    label: name.to_string(),
+                    class: "release",
+                });
             }
             drawing = svg::timeline("Expand, release, contract", &events, &day);
         }
         "smoke" => {
-            code.insert("script".into(), highlighted_file(root, facts["gate"]["script"].as_str(), "bash"));
-            code.insert("workflow".into(), workflow_snippets(root, &facts["gate"]["workflow"]));
+            code.insert(
+                "script".into(),
+                highlighted_file(root, facts["gate"]["script"].as_str(), "bash"),
+            );
+            code.insert(
+                "workflow".into(),
+                workflow_snippets(root, &facts["gate"]["workflow"]),
+            );
         }
         _ => {
             let mut events = Vec::new();
-            push_commit(&mut events, &facts["introduced"], "introduced (off)", "flag");
-            if let (Some(t), Some(name)) = (facts["deployed_off"]["release_time"].as_i64(), facts["deployed_off"]["release"].as_str()) {
-                events.push(Event { time: t, label: format!("deployed off in {name}"), class: "release" });
+            push_commit(
+                &mut events,
+                &facts["introduced"],
+                "introduced (off)",
+                "flag",
+            );
+            if let (Some(t), Some(name)) = (
+                facts["deployed_off"]["release_time"].as_i64(),
+                facts["deployed_off"]["release"].as_str(),
+            ) {
+                events.push(Event {
+                    time: t,
+                    label: format!("deployed off in {name}"),
+                    class: "release",
+                });
             }
             push_commit(&mut events, &facts["flipped"], "flipped on", "flag");
             push_commit(&mut events, &facts["retired"], "retired", "flag");
@@ -191,18 +291,29 @@ fn artifact_page(root: &Path, key: &str, name: &str, item: &Item, offset_minutes
     });
     let mut values = Map::new();
     values.insert("artifact".into(), artifact);
-    VirtualPage { path: item_path(key, item), title: item.title.clone(), template: "artifact.html", values }
+    VirtualPage {
+        path: item_path(key, item),
+        title: item.title.clone(),
+        template: "artifact.html",
+        values,
+    }
 }
 
 fn push_commit(events: &mut Vec<Event>, commit: &Value, label: &str, class: &'static str) {
     if let Some(t) = commit["time"].as_i64() {
-        events.push(Event { time: t, label: label.to_string(), class });
+        events.push(Event {
+            time: t,
+            label: label.to_string(),
+            class,
+        });
     }
 }
 
 fn highlighted_str(text: Option<&str>, lang: &str) -> Value {
     match text.filter(|t| !t.trim().is_empty()) {
-        Some(text) => json!(highlight::highlight_block(&format!("{}\n", text.trim_end()), lang).html),
+        Some(text) => {
+            json!(highlight::highlight_block(&format!("{}\n", text.trim_end()), lang).html)
+        }
         None => json!(""),
     }
 }
@@ -216,7 +327,10 @@ fn highlighted_file(root: &Path, file: Option<&str>, lang: &str) -> Value {
 /// Reads `rel` inside `root`, refusing paths that climb out and symbolic links.
 fn read_repo_file(root: &Path, rel: &str) -> Option<String> {
     let relative = Path::new(rel);
-    if !relative.components().all(|c| matches!(c, std::path::Component::Normal(_))) {
+    if !relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
         return None;
     }
     let path = root.join(relative);
@@ -251,9 +365,13 @@ fn workflow_snippets(root: &Path, lines: &Value) -> Value {
 
 /// The artifact's prose, rendered and sanitised: it is the student's text.
 fn body_html(root: &Path, artifact: &str) -> String {
-    let Some(text) = read_repo_file(root, artifact) else { return String::new() };
+    let Some(text) = read_repo_file(root, artifact) else {
+        return String::new();
+    };
     let text = crate::frontmatter::normalise(&text);
-    let Ok(split) = crate::frontmatter::split(&text) else { return String::new() };
+    let Ok(split) = crate::frontmatter::split(&text) else {
+        return String::new();
+    };
     let rendered = markdown::render(split.body, split.body_first_line, &|_| Link::Keep);
     sanitise(&rendered.html)
 }
@@ -273,7 +391,16 @@ fn semester(evidence: &Evidence) -> Value {
         .repository
         .releases
         .iter()
-        .map(|r| (Event { time: r.time, label: r.name.clone(), class: "release" }, r.url.clone()))
+        .map(|r| {
+            (
+                Event {
+                    time: r.time,
+                    label: r.name.clone(),
+                    class: "release",
+                },
+                r.url.clone(),
+            )
+        })
         .collect();
     for (key, badge) in evidence.badges.iter() {
         for item in &badge.items {
@@ -296,12 +423,30 @@ fn semester(evidence: &Evidence) -> Value {
                         "smoke" => "smoke",
                         _ => "flag",
                     };
-                    events.push((Event { time: t, label: label.to_string(), class }, commit["url"].as_str().map(str::to_string)));
+                    events.push((
+                        Event {
+                            time: t,
+                            label: label.to_string(),
+                            class,
+                        },
+                        commit["url"].as_str().map(str::to_string),
+                    ));
                 }
             }
             if key == "rehearsal" {
-                if let Some(t) = f["timeline"].as_array().and_then(|m| m.first()).and_then(|m| m["time"].as_i64()) {
-                    events.push((Event { time: t, label: "rollback rehearsal".into(), class: "rehearsal" }, None));
+                if let Some(t) = f["timeline"]
+                    .as_array()
+                    .and_then(|m| m.first())
+                    .and_then(|m| m["time"].as_i64())
+                {
+                    events.push((
+                        Event {
+                            time: t,
+                            label: "rollback rehearsal".into(),
+                            class: "rehearsal",
+                        },
+                        None,
+                    ));
                 }
             }
         }
@@ -322,7 +467,16 @@ mod tests {
     fn sanitise_removes_active_content_and_keeps_prose() {
         let dirty = r#"<p onclick="x()">Hi <a href="javascript:alert(1)">a</a><script>alert(1)</script><img src="data:text/html,x" onerror="y()"><iframe src="https://e"></iframe><form></form><b style="color:red">b</b></p>"#;
         let clean = sanitise(dirty);
-        for bad in ["onclick", "javascript:", "<script", "onerror", "data:", "<iframe", "<form", "style="] {
+        for bad in [
+            "onclick",
+            "javascript:",
+            "<script",
+            "onerror",
+            "data:",
+            "<iframe",
+            "<form",
+            "style=",
+        ] {
             assert!(!clean.contains(bad), "{bad} survived: {clean}");
         }
         assert!(clean.contains("<b>b</b>"));

@@ -37,7 +37,10 @@ impl Urls {
             .and_then(|u| u.split("://").nth(1))
             .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
             .unwrap_or_else(|| "/".to_string());
-        Urls { base_path, base_url: base_url.map(str::to_string) }
+        Urls {
+            base_path,
+            base_url: base_url.map(str::to_string),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -64,13 +67,19 @@ struct Structure<'a> {
 impl<'a> Structure<'a> {
     fn new(content: &'a Content) -> Structure<'a> {
         let pages = content.pages.as_slice();
-        let sections: HashSet<&str> =
-            pages.iter().filter(|p| p.is_section).map(|p| p.path.as_str()).collect();
+        let sections: HashSet<&str> = pages
+            .iter()
+            .filter(|p| p.is_section)
+            .map(|p| p.path.as_str())
+            .collect();
         let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, page) in pages.iter().enumerate() {
             if !page.path.is_empty() {
                 // content::load adds a section for every folder, so the parent is always there.
-                let parent = sections.get(parent_of(&page.path).as_str()).copied().unwrap_or("");
+                let parent = sections
+                    .get(parent_of(&page.path).as_str())
+                    .copied()
+                    .unwrap_or("");
                 children.entry(parent).or_default().push(i);
             }
         }
@@ -83,7 +92,11 @@ impl<'a> Structure<'a> {
         Structure {
             pages,
             children,
-            by_source: pages.iter().enumerate().map(|(i, p)| (p.source.as_str(), i)).collect(),
+            by_source: pages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.source.as_str(), i))
+                .collect(),
             assets: content.assets.iter().map(|a| a.rel.as_str()).collect(),
         }
     }
@@ -102,7 +115,10 @@ impl<'a> Structure<'a> {
         let Some(at) = siblings.iter().position(|&i| i == index) else {
             return (None, None);
         };
-        (at.checked_sub(1).map(|p| siblings[p]), siblings.get(at + 1).copied())
+        (
+            at.checked_sub(1).map(|p| siblings[p]),
+            siblings.get(at + 1).copied(),
+        )
     }
 
     fn parent_section(&self, index: usize) -> &str {
@@ -149,7 +165,9 @@ fn has_scheme(href: &str) -> bool {
             let scheme = &href[..i];
             !scheme.is_empty()
                 && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         }
         None => false,
     }
@@ -231,7 +249,8 @@ pub fn render_site(
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
-    let virtual_pages = portfolio::pages(input.root, input.evidence, input.config.utc_offset_minutes);
+    let virtual_pages =
+        portfolio::pages(input.root, input.evidence, input.config.utc_offset_minutes);
     for page in &virtual_pages {
         match render_virtual(page, input, &shared) {
             Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
@@ -241,7 +260,14 @@ pub fn render_site(
     for (path, svg) in portfolio::badge_files(input.evidence) {
         output.write(&path, svg.as_bytes())?;
     }
-    write_site_files(content, &virtual_pages, input, output, &shared, &diagnostics)?;
+    write_site_files(
+        content,
+        &virtual_pages,
+        input,
+        output,
+        &shared,
+        &diagnostics,
+    )?;
     Ok(diagnostics.into_sorted())
 }
 
@@ -274,7 +300,11 @@ pub fn render_pages(
     (files, diagnostics.into_sorted())
 }
 
-fn render_virtual(page: &VirtualPage, input: &RenderInput<'_>, shared: &Shared) -> Result<String, Diagnostic> {
+fn render_virtual(
+    page: &VirtualPage,
+    input: &RenderInput<'_>,
+    shared: &Shared,
+) -> Result<String, Diagnostic> {
     let mut context = shared.context(&page.path);
     context.insert(
         "page",
@@ -296,7 +326,12 @@ struct RenderedPage {
     diagnostics: Vec<Diagnostic>,
 }
 
-fn render_page(structure: &Structure<'_>, index: usize, input: &RenderInput<'_>, shared: &Shared) -> RenderedPage {
+fn render_page(
+    structure: &Structure<'_>,
+    index: usize,
+    input: &RenderInput<'_>,
+    shared: &Shared,
+) -> RenderedPage {
     let page = &structure.pages[index];
     let resolve = |href: &str| structure.resolve(input.urls, &page.source, href);
     let markdown = markdown::render(&page.body, page.body_first_line, &resolve);
@@ -310,9 +345,14 @@ fn render_page(structure: &Structure<'_>, index: usize, input: &RenderInput<'_>,
         json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})
     };
     let (prev, next) = structure.neighbours(index);
-    let children = if page.is_section { structure.children_of(&page.path) } else { &[] };
-    let (sections, pages): (Vec<usize>, Vec<usize>) =
-        children.iter().partition(|&&i| structure.pages[i].is_section);
+    let children = if page.is_section {
+        structure.children_of(&page.path)
+    } else {
+        &[]
+    };
+    let (sections, pages): (Vec<usize>, Vec<usize>) = children
+        .iter()
+        .partition(|&&i| structure.pages[i].is_section);
     let page_value = json!({
         "title": page.title,
         "description": page.description,
@@ -337,13 +377,23 @@ fn render_page(structure: &Structure<'_>, index: usize, input: &RenderInput<'_>,
         (false, false) => "page.html",
     };
     match input.theme.render(template, &context) {
-        Ok(html) => RenderedPage { html: Some(html), diagnostics },
+        Ok(html) => RenderedPage {
+            html: Some(html),
+            diagnostics,
+        },
         Err(e) => {
             diagnostics.push(Diagnostic {
-                message: format!("{} (while rendering {})", e.message, page.shown_path.display()),
+                message: format!(
+                    "{} (while rendering {})",
+                    e.message,
+                    page.shown_path.display()
+                ),
                 ..e
             });
-            RenderedPage { html: None, diagnostics }
+            RenderedPage {
+                html: None,
+                diagnostics,
+            }
         }
     }
 }
@@ -393,7 +443,11 @@ fn write_site_files(
         Ok(html) => output.write("404.html", html.as_bytes())?,
         Err(e) => diagnostics.push(e),
     }
-    let paths = content.pages.iter().map(|p| p.path.as_str()).chain(virtual_pages.iter().map(|p| p.path.as_str()));
+    let paths = content
+        .pages
+        .iter()
+        .map(|p| p.path.as_str())
+        .chain(virtual_pages.iter().map(|p| p.path.as_str()));
     output.write("sitemap.xml", sitemap(paths, input.urls).as_bytes())?;
     let evidence = serde_json::to_vec_pretty(input.evidence).unwrap_or_default();
     output.write("evidence.json", &evidence)?;
@@ -401,12 +455,18 @@ fn write_site_files(
     let (light, dark) = highlight::stylesheets();
     output.write("static/syntax-light.css", light.as_bytes())?;
     output.write("static/syntax-dark.css", dark.as_bytes())?;
-    let files = input.theme.static_files.iter().map(|f| (f, "theme")).chain(content.assets.iter().map(|f| (f, "content")));
+    let files = input
+        .theme
+        .static_files
+        .iter()
+        .map(|f| (f, "theme"))
+        .chain(content.assets.iter().map(|f| (f, "content")));
     for (file, layer) in files {
         match file.read() {
             Ok(bytes) => output.write(&file.rel, &bytes)?,
             Err(e) => diagnostics.push(
-                Diagnostic::error(format!("cannot read: {e}")).in_file(format!("{layer}/{}", file.rel)),
+                Diagnostic::error(format!("cannot read: {e}"))
+                    .in_file(format!("{layer}/{}", file.rel)),
             ),
         }
     }
@@ -435,14 +495,20 @@ mod tests {
         let urls = Urls::new(Some("https://someone.github.io/portfolio/"));
         assert_eq!(urls.base_path, "/portfolio/");
         assert_eq!(urls.url("a/"), "/portfolio/a/");
-        assert_eq!(urls.permalink("a/"), "https://someone.github.io/portfolio/a/");
+        assert_eq!(
+            urls.permalink("a/"),
+            "https://someone.github.io/portfolio/a/"
+        );
         assert_eq!(Urls::new(Some("https://x.org/")).base_path, "/");
         assert_eq!(Urls::new(None).permalink("a/"), "/a/");
     }
 
     #[test]
     fn relative_joins() {
-        assert_eq!(join_relative("patterns/", "../mistakes/x.md").as_deref(), Some("mistakes/x.md"));
+        assert_eq!(
+            join_relative("patterns/", "../mistakes/x.md").as_deref(),
+            Some("mistakes/x.md")
+        );
         assert_eq!(join_relative("", "./a.md").as_deref(), Some("a.md"));
         assert_eq!(join_relative("", "../a.md"), None);
     }

@@ -14,7 +14,16 @@ fn colour(state: &str) -> &'static str {
 
 /// Approximate width of text at 11px in the usual sans-serif: good enough for a badge.
 fn text_width(text: &str) -> usize {
-    text.chars().map(|c| if c.is_ascii_uppercase() || c == 'm' || c == 'w' { 8 } else { 6 }).sum::<usize>() + 10
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_uppercase() || c == 'm' || c == 'w' {
+                8
+            } else {
+                6
+            }
+        })
+        .sum::<usize>()
+        + 10
 }
 
 /// A two-part badge: `label | state`, with an accessible title.
@@ -63,7 +72,13 @@ pub fn timeline(title: &str, events: &[Event], date: &dyn Fn(i64) -> String) -> 
         let cx = x(event.time);
         let row = i % rows;
         let y = 70 + row * 34;
-        let anchor = if cx < WIDTH * 0.25 { "start" } else if cx > WIDTH * 0.75 { "end" } else { "middle" };
+        let anchor = if cx < WIDTH * 0.25 {
+            "start"
+        } else if cx > WIDTH * 0.75 {
+            "end"
+        } else {
+            "middle"
+        };
         svg.push_str(&format!(
             r#"<g class="event {class}"><line x1="{cx:.1}" y1="40" x2="{cx:.1}" y2="{y1}" stroke="currentColor" stroke-opacity=".35"/><circle cx="{cx:.1}" cy="40" r="6"/><text x="{cx:.1}" y="{y}" text-anchor="{anchor}" font-size="13" fill="currentColor">{label}</text><text x="{cx:.1}" y="{y2}" text-anchor="{anchor}" font-size="11" fill="currentColor" fill-opacity=".75">{when}</text></g>"#,
             class = event.class,
@@ -92,8 +107,16 @@ mod tests {
     #[test]
     fn timeline_places_events_in_order_and_escapes_labels() {
         let events = vec![
-            Event { time: 100, label: "b & <c>".into(), class: "flag" },
-            Event { time: 0, label: "a".into(), class: "release" },
+            Event {
+                time: 100,
+                label: "b & <c>".into(),
+                class: "flag",
+            },
+            Event {
+                time: 0,
+                label: "a".into(),
+                class: "release",
+            },
         ];
         let svg = timeline("t", &events, &|t| t.to_string());
         assert!(svg.find(">a<").unwrap() < svg.find("b &amp; &lt;c&gt;").unwrap());

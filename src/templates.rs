@@ -32,9 +32,13 @@ impl Theme {
                 static_files.push(file);
             } else {
                 diagnostics.push(
-                    Diagnostic::warning("theme file is neither a template nor a static file, ignored")
-                        .in_file(file.display_path(Layer::Theme))
-                        .with_hint("put templates under theme/templates/ and assets under theme/static/"),
+                    Diagnostic::warning(
+                        "theme file is neither a template nor a static file, ignored",
+                    )
+                    .in_file(file.display_path(Layer::Theme))
+                    .with_hint(
+                        "put templates under theme/templates/ and assets under theme/static/",
+                    ),
                 );
             }
         }
@@ -42,7 +46,12 @@ impl Theme {
         // Escape everything rendered into HTML and SVG, whatever the template is called.
         tera.autoescape_on(vec![".html", ".htm", ".xml", ".svg", ""]);
         tera.add_raw_templates(templates).map_err(template_error)?;
-        tera.register_function("url", UrlFunction { base_path: base_path.to_string() });
+        tera.register_function(
+            "url",
+            UrlFunction {
+                base_path: base_path.to_string(),
+            },
+        );
         Ok((Theme { tera, static_files }, diagnostics))
     }
 
@@ -135,7 +144,8 @@ mod tests {
     fn default_theme_loads_and_url_uses_base_path() {
         let (theme, _) = Theme::load(Path::new("/nonexistent"), "/portfolio/").unwrap();
         let mut tera = theme.tera;
-        tera.add_raw_template("t.html", "{{ url(path=\"static/a.css\") }}").unwrap();
+        tera.add_raw_template("t.html", "{{ url(path=\"static/a.css\") }}")
+            .unwrap();
         let out = tera.render("t.html", &Context::new()).unwrap();
         assert_eq!(out, "/portfolio/static/a.css");
     }
@@ -145,9 +155,16 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("theme/templates/partials");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("footer.html"), "<footer>\n{{ site.title \n</footer>").unwrap();
+        std::fs::write(
+            dir.join("footer.html"),
+            "<footer>\n{{ site.title \n</footer>",
+        )
+        .unwrap();
         let err = Theme::load(root.path(), "/").err().unwrap();
-        assert_eq!(err.file.as_deref(), Some(Path::new("theme/templates/partials/footer.html")));
+        assert_eq!(
+            err.file.as_deref(),
+            Some(Path::new("theme/templates/partials/footer.html"))
+        );
         assert!(err.line.is_some(), "{err}");
     }
 }

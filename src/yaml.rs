@@ -72,7 +72,11 @@ fn count_alias_uses(text: &str) -> usize {
         if b != b'*' {
             continue;
         }
-        let starts_token = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'[' | b'{' | b',' | b':' | b'-');
+        let starts_token = i == 0
+            || matches!(
+                bytes[i - 1],
+                b' ' | b'\t' | b'\n' | b'[' | b'{' | b',' | b':' | b'-'
+            );
         let named = bytes
             .get(i + 1)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
@@ -94,15 +98,16 @@ fn tidy_message(message: &str) -> String {
 
 /// The 1-based line where a top-level `key:` is written, for warnings about that key.
 pub fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|line| {
-        let unquoted = line
-            .strip_prefix('"')
-            .and_then(|l| l.strip_prefix(key))
-            .and_then(|l| l.strip_prefix('"'))
-            .or_else(|| line.strip_prefix(key));
-        unquoted.is_some_and(|rest| rest.trim_start().starts_with(':'))
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|line| {
+            let unquoted = line
+                .strip_prefix('"')
+                .and_then(|l| l.strip_prefix(key))
+                .and_then(|l| l.strip_prefix('"'))
+                .or_else(|| line.strip_prefix(key));
+            unquoted.is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]

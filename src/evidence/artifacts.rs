@@ -28,14 +28,20 @@ impl<T> Artifact<T> {
 
     /// The file line of the first front-matter line containing `needle`.
     pub fn line_containing(&self, needle: &str) -> Option<usize> {
-        self.yaml.lines().position(|l| l.contains(needle)).map(|i| i + self.yaml_first_line)
+        self.yaml
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + self.yaml_first_line)
     }
 
     /// Whether the body has at least one paragraph of prose.
     pub fn has_paragraph(&self) -> bool {
         self.body.split("\n\n").any(|block| {
             let block = block.trim();
-            !block.is_empty() && !block.starts_with('#') && !block.starts_with("```") && block.split_whitespace().count() >= 5
+            !block.is_empty()
+                && !block.starts_with('#')
+                && !block.starts_with("```")
+                && block.split_whitespace().count() >= 5
         })
     }
 }
@@ -43,19 +49,26 @@ impl<T> Artifact<T> {
 /// The `.md` files directly in `<root>/<dir>`, sorted, skipping symbolic links (a link could
 /// pull in a file from outside the repository).
 pub fn list(root: &Path, dir: &str, warnings: &mut Vec<String>) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(root.join(dir)) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        return Vec::new();
+    };
     let mut paths = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            warnings.push(format!("{dir}/{}: file name is not UTF-8, skipped", name.to_string_lossy()));
+            warnings.push(format!(
+                "{dir}/{}: file name is not UTF-8, skipped",
+                name.to_string_lossy()
+            ));
             continue;
         };
         if !name.ends_with(".md") || name.starts_with('.') {
             continue;
         }
         match entry.file_type() {
-            Ok(t) if t.is_symlink() => warnings.push(format!("{dir}/{name}: symbolic link skipped; commit the file itself")),
+            Ok(t) if t.is_symlink() => warnings.push(format!(
+                "{dir}/{name}: symbolic link skipped; commit the file itself"
+            )),
             Ok(t) if t.is_file() => paths.push(format!("{dir}/{name}")),
             _ => {}
         }
@@ -71,15 +84,35 @@ pub fn load<T: DeserializeOwned>(
     known: &[&str],
     warnings: &mut Vec<String>,
 ) -> Result<Artifact<T>, Problem> {
-    let bytes = std::fs::read(root.join(path))
-        .map_err(|e| Problem::new("artifact.unreadable", format!("cannot read the file: {e}"), "check the file's permissions").at(path, None))?;
+    let bytes = std::fs::read(root.join(path)).map_err(|e| {
+        Problem::new(
+            "artifact.unreadable",
+            format!("cannot read the file: {e}"),
+            "check the file's permissions",
+        )
+        .at(path, None)
+    })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        Problem::new("artifact.encoding", "the file is not valid UTF-8", "save it as UTF-8").at(path, Some(line))
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        Problem::new(
+            "artifact.encoding",
+            "the file is not valid UTF-8",
+            "save it as UTF-8",
+        )
+        .at(path, Some(line))
     })?;
     let text = frontmatter::normalise(text);
     let split = frontmatter::split(&text).map_err(|d| {
-        Problem::new("artifact.front-matter", d.message, d.hint.unwrap_or_default()).at(path, d.line)
+        Problem::new(
+            "artifact.front-matter",
+            d.message,
+            d.hint.unwrap_or_default(),
+        )
+        .at(path, d.line)
     })?;
     if split.yaml.trim().is_empty() {
         return Err(Problem::new(
@@ -90,12 +123,19 @@ pub fn load<T: DeserializeOwned>(
         .at(path, Some(1)));
     }
     let data: T = frontmatter::parse(&split).map_err(|d| {
-        Problem::new("artifact.front-matter", d.message, d.hint.unwrap_or_default()).at(path, d.line)
+        Problem::new(
+            "artifact.front-matter",
+            d.message,
+            d.hint.unwrap_or_default(),
+        )
+        .at(path, d.line)
     })?;
     let extra: std::collections::BTreeMap<String, serde_json::Value> =
         yaml::from_str(split.yaml).unwrap_or_default();
-    let unknown: std::collections::BTreeMap<String, serde_json::Value> =
-        extra.into_iter().filter(|(k, _)| !known.contains(&k.as_str())).collect();
+    let unknown: std::collections::BTreeMap<String, serde_json::Value> = extra
+        .into_iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .collect();
     for d in frontmatter::unknown_key_warnings(split.yaml, split.yaml_first_line, &unknown, known) {
         let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
         let hint = d.hint.map(|h| format!(" ({h})")).unwrap_or_default();
@@ -120,7 +160,9 @@ pub fn required<'a, T>(
 ) -> Result<&'a str, Problem> {
     match value.as_deref().map(str::trim) {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(Problem::new(rule, format!("`{key}` is missing or empty"), fix)
-            .at(&artifact.path, artifact.line_of(key).or(Some(1)))),
+        _ => Err(
+            Problem::new(rule, format!("`{key}` is missing or empty"), fix)
+                .at(&artifact.path, artifact.line_of(key).or(Some(1))),
+        ),
     }
 }

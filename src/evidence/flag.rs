@@ -20,7 +20,17 @@ const KINDS: &[&str] = &["release", "ops", "experiment", "permission"];
 const OFF: &[&str] = &["false", "off", "0", "disabled", "no"];
 const ON: &[&str] = &["true", "on", "1", "enabled", "yes"];
 const SPRINTS: i64 = 2;
-const CONFIG_EXTENSIONS: &[&str] = &[".yaml", ".yml", ".toml", ".json", ".env", ".ini", ".properties", ".conf", ".cfg"];
+const CONFIG_EXTENSIONS: &[&str] = &[
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".json",
+    ".env",
+    ".ini",
+    ".properties",
+    ".conf",
+    ".cfg",
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -44,16 +54,27 @@ pub fn keys(root: &Path) -> Vec<String> {
 
 /// A key short enough or odd enough would match everywhere; it must look like a flag name.
 fn is_scannable_key(key: &str) -> bool {
-    key.len() >= 3 && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/'))
+    key.len() >= 3
+        && key.len() <= 128
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/'))
 }
 
-pub fn badge(root: &Path, config: &Config, history: Result<&History, &RepoError>, warnings: &mut Vec<String>) -> Badge {
+pub fn badge(
+    root: &Path,
+    config: &Config,
+    history: Result<&History, &RepoError>,
+    warnings: &mut Vec<String>,
+) -> Badge {
     let items = artifacts::list(root, DIR, warnings)
         .into_iter()
-        .map(|path| match artifacts::load::<Flag>(root, &path, KNOWN, warnings) {
-            Ok(artifact) => check(&artifact, config, history),
-            Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
-        })
+        .map(
+            |path| match artifacts::load::<Flag>(root, &path, KNOWN, warnings) {
+                Ok(artifact) => check(&artifact, config, history),
+                Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
+            },
+        )
         .collect();
     let missing = Problem::new(
         "flag.missing",
@@ -66,8 +87,13 @@ pub fn badge(root: &Path, config: &Config, history: Result<&History, &RepoError>
 /// The value a line gives the key: `new_checkout: false`, `"new_checkout" = on`, ...
 pub fn value_of(line: &str, key: &str) -> Option<bool> {
     let at = line.rfind(key)? + key.len();
-    let rest = line[at..].trim_start_matches(|c: char| c.is_whitespace() || "\"'`:=,)(".contains(c));
-    let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let rest =
+        line[at..].trim_start_matches(|c: char| c.is_whitespace() || "\"'`:=,)(".contains(c));
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
     if OFF.contains(&word.as_str()) {
         Some(false)
     } else if ON.contains(&word.as_str()) {
@@ -81,15 +107,33 @@ fn check(a: &Artifact<Flag>, config: &Config, history: Result<&History, &RepoErr
     let f = &a.data;
     let mut problems = Vec::new();
     let key = f.flag.as_deref().map(str::trim).unwrap_or("");
-    let title = if key.is_empty() { a.path.clone() } else { key.to_string() };
+    let title = if key.is_empty() {
+        a.path.clone()
+    } else {
+        key.to_string()
+    };
     let kind = f.kind.as_deref().map(str::trim).unwrap_or("");
     if key.is_empty() {
-        problems.push(Problem::new("flag.key", "`flag` is missing", "write the key exactly as it appears in code and config").at(&a.path, a.line_of("flag").or(Some(1))));
+        problems.push(
+            Problem::new(
+                "flag.key",
+                "`flag` is missing",
+                "write the key exactly as it appears in code and config",
+            )
+            .at(&a.path, a.line_of("flag").or(Some(1))),
+        );
     } else if !is_scannable_key(key) {
         problems.push(Problem::new("flag.key", format!("`{key}` does not look like a flag key"), "use the key as written in code: letters, digits, `_`, `-` or `.`, at least 3 characters").at(&a.path, a.line_of("flag")));
     }
     if !KINDS.contains(&kind) {
-        problems.push(Problem::new("flag.kind", format!("`kind: {kind}` is not one of release, ops, experiment, permission"), "pick the flag's kind").at(&a.path, a.line_of("kind").or(Some(1))));
+        problems.push(
+            Problem::new(
+                "flag.kind",
+                format!("`kind: {kind}` is not one of release, ops, experiment, permission"),
+                "pick the flag's kind",
+            )
+            .at(&a.path, a.line_of("kind").or(Some(1))),
+        );
     }
     let limit_days = SPRINTS * i64::from(config.sprint_length_days);
     let mut facts = json!({"key": key, "kind": kind, "limit_days": limit_days});
@@ -114,13 +158,26 @@ struct Lifecycle<'a> {
 }
 
 impl<'a> Lifecycle<'a> {
-    fn new(h: &'a History, key: &'a str, kind: &'a str, limit_days: i64, artifact: &'a Artifact<Flag>) -> Self {
+    fn new(
+        h: &'a History,
+        key: &'a str,
+        kind: &'a str,
+        limit_days: i64,
+        artifact: &'a Artifact<Flag>,
+    ) -> Self {
         let own = h
             .key_lines(key)
             .iter()
             .filter(|e| h.reachable_from_head(e.commit as usize) && !h.is_merge(e.commit as usize))
             .collect();
-        Lifecycle { h, key, kind, limit_days, artifact, own }
+        Lifecycle {
+            h,
+            key,
+            kind,
+            limit_days,
+            artifact,
+            own,
+        }
     }
 
     fn problem(&self, rule: &'static str, message: String, fix: &str) -> Problem {
@@ -148,11 +205,21 @@ impl<'a> Lifecycle<'a> {
             .flat_map(|e| e.added.iter().map(|l| value_of(l, key)))
             .collect();
         if values.contains(&Some(true)) {
-            problems.push(self.problem("flag.introduced-on", format!("the commit that introduced `{key}` ({}) set it on; a new flag ships off", h.commit(intro).id.short()), "introduce the flag with its value off, and flip it in a later commit"));
+            problems.push(self.problem(
+                "flag.introduced-on",
+                format!(
+                    "the commit that introduced `{key}` ({}) set it on; a new flag ships off",
+                    h.commit(intro).id.short()
+                ),
+                "introduce the flag with its value off, and flip it in a later commit",
+            ));
         } else if !values.contains(&Some(false)) {
             problems.push(self.problem("flag.no-off-value", format!("the commit that introduced `{key}` ({}) gives it no off value (`false`, `off`, `0`, `disabled`)", h.commit(intro).id.short()), "set the flag's value to off in the same commit that introduces it"));
         } else {
-            let release = h.releases.iter().find(|r| h.index_of(r.commit).is_some_and(|t| h.is_ancestor(intro, t)));
+            let release = h.releases.iter().find(|r| {
+                h.index_of(r.commit)
+                    .is_some_and(|t| h.is_ancestor(intro, t))
+            });
             facts["deployed_off"] = json!({
                 "commit": CommitRef::of(h, intro),
                 "release": release.map(|r| &r.name),
@@ -166,7 +233,11 @@ impl<'a> Lifecycle<'a> {
                 && e.added.iter().any(|l| value_of(l, key) == Some(true))
         });
         let Some(flip) = flip.map(|e| e.commit as usize) else {
-            problems.push(self.problem("flag.never-flipped", format!("no commit changes `{key}` from off to on"), "flip the flag on in its own commit once the off release is deployed"));
+            problems.push(self.problem(
+                "flag.never-flipped",
+                format!("no commit changes `{key}` from off to on"),
+                "flip the flag on in its own commit once the off release is deployed",
+            ));
             self.stale(intro, problems, facts);
             return;
         };
@@ -179,7 +250,12 @@ impl<'a> Lifecycle<'a> {
     fn count_at_head(&self) -> (i64, Option<usize>) {
         let mut count = 0i64;
         let mut zeroed_at = None;
-        for e in self.h.key_lines(self.key).iter().filter(|e| self.h.is_on_main_line(e.commit as usize)) {
+        for e in self
+            .h
+            .key_lines(self.key)
+            .iter()
+            .filter(|e| self.h.is_on_main_line(e.commit as usize))
+        {
             count += e.added.len() as i64 - e.removed.len() as i64;
             if count <= 0 && !e.removed.is_empty() {
                 zeroed_at = Some(e.commit as usize);
@@ -190,7 +266,13 @@ impl<'a> Lifecycle<'a> {
         (count, zeroed_at)
     }
 
-    fn check_retirement(&self, intro: usize, flip: usize, problems: &mut Vec<Problem>, facts: &mut serde_json::Value) {
+    fn check_retirement(
+        &self,
+        intro: usize,
+        flip: usize,
+        problems: &mut Vec<Problem>,
+        facts: &mut serde_json::Value,
+    ) {
         let (h, key) = (self.h, self.key);
         let (count, retired) = self.count_at_head();
         let Some(retired) = retired.filter(|_| count <= 0) else {
@@ -206,13 +288,28 @@ impl<'a> Lifecycle<'a> {
         let lifetime = self.days(intro, retired);
         facts["lifetime_days"] = json!(lifetime);
         if !(intro < flip && h.is_ancestor(flip, retired)) {
-            problems.push(self.problem("flag.order", "the flag was retired before it was flipped on".into(), "introduce off, flip on, then retire"));
+            problems.push(self.problem(
+                "flag.order",
+                "the flag was retired before it was flipped on".into(),
+                "introduce off, flip on, then retire",
+            ));
         }
         // Every commit that lowered the count must belong to one change.
-        let removals: Vec<&KeyLines> = self.own.iter().copied().filter(|e| e.removed.len() > e.added.len() && e.commit as usize != flip).collect();
-        let changes: BTreeSet<usize> = removals.iter().map(|e| self.change_of(e.commit as usize)).collect();
+        let removals: Vec<&KeyLines> = self
+            .own
+            .iter()
+            .copied()
+            .filter(|e| e.removed.len() > e.added.len() && e.commit as usize != flip)
+            .collect();
+        let changes: BTreeSet<usize> = removals
+            .iter()
+            .map(|e| self.change_of(e.commit as usize))
+            .collect();
         if changes.len() > 1 {
-            let list: Vec<String> = changes.iter().map(|&c| format!("{} {}", h.commit(c).id.short(), h.commit(c).summary)).collect();
+            let list: Vec<String> = changes
+                .iter()
+                .map(|&c| format!("{} {}", h.commit(c).id.short(), h.commit(c).summary))
+                .collect();
             problems.push(
                 self.problem("flag.split-removal", format!("references to `{key}` were removed in {} separate changes ({})", changes.len(), list.join("; ")), "retire a flag in one change: one commit or one merged pull request that deletes both branches")
                     .mistake("a flag retired piecemeal"),
@@ -220,12 +317,21 @@ impl<'a> Lifecycle<'a> {
         } else {
             let removed: Vec<&String> = removals.iter().flat_map(|e| e.removed.iter()).collect();
             let on_value = removed.iter().any(|l| value_of(l, key) == Some(true));
-            let toggle_point = removals.iter().any(|e| !is_config(h.path(e.path)) && e.removed.iter().any(|l| value_of(l, key).is_none()));
+            let toggle_point = removals.iter().any(|e| {
+                !is_config(h.path(e.path)) && e.removed.iter().any(|l| value_of(l, key).is_none())
+            });
             if !(on_value && toggle_point) {
-                let missing = if on_value { "the toggle point in code (the off branch)" } else { "the flag's on value in config (the on branch)" };
+                let missing = if on_value {
+                    "the toggle point in code (the off branch)"
+                } else {
+                    "the flag's on value in config (the on branch)"
+                };
                 problems.push(self.problem("flag.branches", format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
             }
-            facts["removal_commits"] = json!(removals.iter().map(|e| CommitRef::of(h, e.commit as usize)).collect::<Vec<_>>());
+            facts["removal_commits"] = json!(removals
+                .iter()
+                .map(|e| CommitRef::of(h, e.commit as usize))
+                .collect::<Vec<_>>());
         }
         if lifetime > self.limit_days as f64 {
             problems.push(
@@ -245,15 +351,24 @@ impl<'a> Lifecycle<'a> {
 
     /// A release flag alive past two sprints (at HEAD's time) is stale.
     fn stale(&self, intro: usize, problems: &mut Vec<Problem>, facts: &mut serde_json::Value) {
-        let Some(head) = self.h.head_index() else { return };
+        let Some(head) = self.h.head_index() else {
+            return;
+        };
         let age = self.days(intro, head);
         facts["age_days"] = json!(age);
         let stale = self.kind == "release" && age > self.limit_days as f64;
         facts["stale"] = json!(stale);
         if stale {
             problems.push(
-                self.problem("flag.stale", format!("release flag `{}` is stale: {age} days old, past two sprints ({} days)", self.key, self.limit_days), "flip and retire it now")
-                    .mistake("a flag left in place"),
+                self.problem(
+                    "flag.stale",
+                    format!(
+                        "release flag `{}` is stale: {age} days old, past two sprints ({} days)",
+                        self.key, self.limit_days
+                    ),
+                    "flip and retire it now",
+                )
+                .mistake("a flag left in place"),
             );
         }
     }
@@ -270,9 +385,18 @@ mod tests {
     #[test]
     fn values_are_read_after_the_key() {
         assert_eq!(value_of("new_checkout: false", "new_checkout"), Some(false));
-        assert_eq!(value_of("\"new_checkout\" = true,", "new_checkout"), Some(true));
+        assert_eq!(
+            value_of("\"new_checkout\" = true,", "new_checkout"),
+            Some(true)
+        );
         assert_eq!(value_of("NEW_CHECKOUT=0", "NEW_CHECKOUT"), Some(false));
-        assert_eq!(value_of("if flags.enabled(\"new_checkout\"):", "new_checkout"), None);
-        assert_eq!(value_of("new_checkout: disabled  # until launch", "new_checkout"), Some(false));
+        assert_eq!(
+            value_of("if flags.enabled(\"new_checkout\"):", "new_checkout"),
+            None
+        );
+        assert_eq!(
+            value_of("new_checkout: disabled  # until launch", "new_checkout"),
+            Some(false)
+        );
     }
 }

@@ -39,13 +39,20 @@ pub struct ClassifiedFile {
     pub statements: Vec<Statement>,
 }
 
-pub fn badge(root: &Path, config: &Config, history: Result<&History, &RepoError>, warnings: &mut Vec<String>) -> Badge {
+pub fn badge(
+    root: &Path,
+    config: &Config,
+    history: Result<&History, &RepoError>,
+    warnings: &mut Vec<String>,
+) -> Badge {
     let items = artifacts::list(root, DIR, warnings)
         .into_iter()
-        .map(|path| match artifacts::load::<Migration>(root, &path, KNOWN, warnings) {
-            Ok(artifact) => check(root, &artifact, config, history),
-            Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
-        })
+        .map(
+            |path| match artifacts::load::<Migration>(root, &path, KNOWN, warnings) {
+                Ok(artifact) => check(root, &artifact, config, history),
+                Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
+            },
+        )
         .collect();
     let missing = Problem::new(
         "migration.missing",
@@ -65,16 +72,32 @@ fn read_sql(root: &Path, history: Option<&History>, path: &str) -> Option<String
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn check(root: &Path, a: &Artifact<Migration>, config: &Config, history: Result<&History, &RepoError>) -> Item {
+fn check(
+    root: &Path,
+    a: &Artifact<Migration>,
+    config: &Config,
+    history: Result<&History, &RepoError>,
+) -> Item {
     let m = &a.data;
     let mut problems = Vec::new();
     let title = m.change.clone().unwrap_or_else(|| a.path.clone());
     let mut facts = json!({"change": m.change});
-    let require = |value: &Option<String>, half: &str, key: &str, problems: &mut Vec<Problem>| -> Option<String> {
+    let require = |value: &Option<String>,
+                   half: &str,
+                   key: &str,
+                   problems: &mut Vec<Problem>|
+     -> Option<String> {
         match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => Some(v.to_string()),
             None => {
-                problems.push(Problem::new("migration.fields", format!("`{half}.{key}` is missing"), format!("name the {half} {key} SQL file, relative to the repository root")).at(&a.path, a.line_of(half).or(Some(1))));
+                problems.push(
+                    Problem::new(
+                        "migration.fields",
+                        format!("`{half}.{key}` is missing"),
+                        format!("name the {half} {key} SQL file, relative to the repository root"),
+                    )
+                    .at(&a.path, a.line_of(half).or(Some(1))),
+                );
                 None
             }
         }
@@ -85,18 +108,35 @@ fn check(root: &Path, a: &Artifact<Migration>, config: &Config, history: Result<
 
     // What the SQL does.
     let h = history.ok();
-    for (half, path, must_be_additive) in [("expand", &expand_up, true), ("contract", &contract_up, false)] {
+    for (half, path, must_be_additive) in [
+        ("expand", &expand_up, true),
+        ("contract", &contract_up, false),
+    ] {
         let Some(path) = path else { continue };
         let Some(text) = read_sql(root, h, path) else {
-            problems.push(Problem::new("migration.file", format!("the {half} up file `{path}` does not exist"), "commit the SQL file, or fix the path").at(&a.path, a.line_containing(path)));
+            problems.push(
+                Problem::new(
+                    "migration.file",
+                    format!("the {half} up file `{path}` does not exist"),
+                    "commit the SQL file, or fix the path",
+                )
+                .at(&a.path, a.line_containing(path)),
+            );
             continue;
         };
         let statements = sql::classify(&text);
         if must_be_additive {
-            for s in statements.iter().filter(|s| s.safety == Safety::NeedsExpandContract) {
+            for s in statements
+                .iter()
+                .filter(|s| s.safety == Safety::NeedsExpandContract)
+            {
                 problems.push(
-                    Problem::new("migration.expand-not-additive", format!("the expand half is not additive: {} ({})", s.reason, s.rule), "move this statement to the contract half; the expand half may only add")
-                        .at(path, Some(s.line)),
+                    Problem::new(
+                        "migration.expand-not-additive",
+                        format!("the expand half is not additive: {} ({})", s.reason, s.rule),
+                        "move this statement to the contract half; the expand half may only add",
+                    )
+                    .at(path, Some(s.line)),
                 );
             }
         } else if sql::is_additive(&statements) {
@@ -110,13 +150,28 @@ fn check(root: &Path, a: &Artifact<Migration>, config: &Config, history: Result<
     facts["expand"]["down"] = json!(expand_down);
     facts["contract"]["down"] = json!(m.contract.down);
     if !a.has_paragraph() {
-        problems.push(Problem::new("migration.paragraph", "the write-up has no paragraph on what the overlap window protects", "add a paragraph below the front matter").at(&a.path, None));
+        problems.push(
+            Problem::new(
+                "migration.paragraph",
+                "the write-up has no paragraph on what the overlap window protects",
+                "add a paragraph below the front matter",
+            )
+            .at(&a.path, None),
+        );
     }
 
     match history {
         Ok(h) if history_problem(history).is_none() => {
-            if let (Some(up), Some(down), Some(contract)) = (&expand_up, &expand_down, &contract_up) {
-                check_history(a, h, config, [up, down, contract], &mut problems, &mut facts);
+            if let (Some(up), Some(down), Some(contract)) = (&expand_up, &expand_down, &contract_up)
+            {
+                check_history(
+                    a,
+                    h,
+                    config,
+                    [up, down, contract],
+                    &mut problems,
+                    &mut facts,
+                );
             }
         }
         _ => problems.extend(history_problem(history)),
@@ -135,17 +190,35 @@ fn check_history(
     let added = |path: &str, problems: &mut Vec<Problem>| {
         let found = h.first_added(path).filter(|&i| h.reachable_from_head(i));
         if found.is_none() {
-            problems.push(Problem::new("migration.uncommitted", format!("`{path}` was never committed"), "commit the migration file").at(&a.path, a.line_containing(path)));
+            problems.push(
+                Problem::new(
+                    "migration.uncommitted",
+                    format!("`{path}` was never committed"),
+                    "commit the migration file",
+                )
+                .at(&a.path, a.line_containing(path)),
+            );
         }
         found
     };
-    let (Some(expand), down, Some(contract)) = (added(expand_up, problems), added(expand_down, problems), added(contract_up, problems)) else {
+    let (Some(expand), down, Some(contract)) = (
+        added(expand_up, problems),
+        added(expand_down, problems),
+        added(contract_up, problems),
+    ) else {
         return;
     };
     facts["expand"]["commit"] = json!(CommitRef::of(h, expand));
     facts["contract"]["commit"] = json!(CommitRef::of(h, contract));
     if down.is_some_and(|d| d != expand) {
-        problems.push(Problem::new("migration.expand-pair", "the expand `up` and `down` files were added in different commits", "add both halves of a migration in one commit").at(&a.path, a.line_of("expand")));
+        problems.push(
+            Problem::new(
+                "migration.expand-pair",
+                "the expand `up` and `down` files were added in different commits",
+                "add both halves of a migration in one commit",
+            )
+            .at(&a.path, a.line_of("expand")),
+        );
     }
     if expand == contract {
         problems.push(
@@ -164,11 +237,19 @@ fn check_history(
         );
     }
     if !h.is_ancestor(expand, contract) {
-        problems.push(Problem::new("migration.order", "the expand commit is not an ancestor of the contract commit", "the contract must come after the expand in the history").at(&a.path, a.line_of("contract")));
+        problems.push(
+            Problem::new(
+                "migration.order",
+                "the expand commit is not an ancestor of the contract commit",
+                "the contract must come after the expand in the history",
+            )
+            .at(&a.path, a.line_of("contract")),
+        );
         return;
     }
     let between = h.releases.iter().find(|r| {
-        h.index_of(r.commit).is_some_and(|tag| h.is_ancestor(expand, tag) && !h.is_ancestor(contract, tag))
+        h.index_of(r.commit)
+            .is_some_and(|tag| h.is_ancestor(expand, tag) && !h.is_ancestor(contract, tag))
     });
     match between {
         None => problems.push(
@@ -191,7 +272,9 @@ fn check_history(
 /// Classifies every migration file at HEAD: `.sql` files under a folder named `migrations`,
 /// `migrate` or `db` (the generator shows students which of their changes needed the pattern).
 pub fn classify_all(h: &History) -> Vec<ClassifiedFile> {
-    let Some(head) = h.head_index() else { return Vec::new() };
+    let Some(head) = h.head_index() else {
+        return Vec::new();
+    };
     let mut files: Vec<ClassifiedFile> = h
         .paths()
         .iter()
@@ -199,7 +282,11 @@ pub fn classify_all(h: &History) -> Vec<ClassifiedFile> {
         .filter_map(|p| {
             let (bytes, _) = h.file_at(head, p)?;
             let statements = sql::classify(&String::from_utf8_lossy(&bytes));
-            Some(ClassifiedFile { path: p.clone(), additive: sql::is_additive(&statements), statements })
+            Some(ClassifiedFile {
+                path: p.clone(),
+                additive: sql::is_additive(&statements),
+                statements,
+            })
         })
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -209,5 +296,9 @@ pub fn classify_all(h: &History) -> Vec<ClassifiedFile> {
 fn is_migration_file(path: &str) -> bool {
     path.ends_with(".sql")
         && !path.starts_with("library/")
-        && path.split('/').rev().skip(1).any(|dir| matches!(dir, "migrations" | "migrate" | "db"))
+        && path
+            .split('/')
+            .rev()
+            .skip(1)
+            .any(|dir| matches!(dir, "migrations" | "migrate" | "db"))
 }

@@ -53,7 +53,14 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(rule: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
-        Problem { file: None, line: None, rule, message: message.into(), fix: fix.into(), mistake: None }
+        Problem {
+            file: None,
+            line: None,
+            rule,
+            message: message.into(),
+            fix: fix.into(),
+            mistake: None,
+        }
     }
 
     pub fn at(mut self, file: &str, line: Option<usize>) -> Problem {
@@ -130,9 +137,24 @@ pub struct Item {
 }
 
 impl Item {
-    pub fn new(artifact: &str, title: String, problems: Vec<Problem>, facts: serde_json::Value) -> Item {
-        let state = if problems.is_empty() { State::Verified } else { State::Incomplete };
-        Item { artifact: artifact.to_string(), title, state, problems, facts }
+    pub fn new(
+        artifact: &str,
+        title: String,
+        problems: Vec<Problem>,
+        facts: serde_json::Value,
+    ) -> Item {
+        let state = if problems.is_empty() {
+            State::Verified
+        } else {
+            State::Incomplete
+        };
+        Item {
+            artifact: artifact.to_string(),
+            title,
+            state,
+            problems,
+            facts,
+        }
     }
 }
 
@@ -166,7 +188,12 @@ impl Badge {
                 .map(Problem::sentence)
                 .collect(),
         };
-        Badge { state, reasons, artifacts, items }
+        Badge {
+            state,
+            reasons,
+            artifacts,
+            items,
+        }
     }
 }
 
@@ -274,13 +301,23 @@ pub fn compute(root: &Path, config: &Config, history: Result<&History, &RepoErro
                 .collect(),
             error: None,
         },
-        Err(e) => RepositorySummary { head: None, web_url: None, commits: 0, shallow: false, releases: Vec::new(), error: Some(e.to_string()) },
+        Err(e) => RepositorySummary {
+            head: None,
+            web_url: None,
+            commits: 0,
+            shallow: false,
+            releases: Vec::new(),
+            error: Some(e.to_string()),
+        },
     };
     Evidence {
         generator: format!("clinic {}", env!("CARGO_PKG_VERSION")),
         repository,
         badges,
-        migrations: history.ok().map(migration::classify_all).unwrap_or_default(),
+        migrations: history
+            .ok()
+            .map(migration::classify_all)
+            .unwrap_or_default(),
         warnings,
     }
 }

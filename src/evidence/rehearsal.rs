@@ -11,7 +11,15 @@ use crate::config::Config;
 use crate::history::{History, RepoError};
 
 pub const DIR: &str = "library/raw/rollback-rehearsals";
-const KNOWN: &[&str] = &["title", "environment", "bad_release", "restored_release", "trigger", "restore_command", "timeline"];
+const KNOWN: &[&str] = &[
+    "title",
+    "environment",
+    "bad_release",
+    "restored_release",
+    "trigger",
+    "restore_command",
+    "timeline",
+];
 const DAY_MINUTES: i64 = 24 * 60;
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,13 +42,20 @@ pub struct Mark {
     pub note: Option<String>,
 }
 
-pub fn badge(root: &Path, config: &Config, history: Result<&History, &RepoError>, warnings: &mut Vec<String>) -> Badge {
+pub fn badge(
+    root: &Path,
+    config: &Config,
+    history: Result<&History, &RepoError>,
+    warnings: &mut Vec<String>,
+) -> Badge {
     let items = artifacts::list(root, DIR, warnings)
         .into_iter()
-        .map(|path| match artifacts::load::<Rehearsal>(root, &path, KNOWN, warnings) {
-            Ok(artifact) => check(&artifact, config, history),
-            Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
-        })
+        .map(
+            |path| match artifacts::load::<Rehearsal>(root, &path, KNOWN, warnings) {
+                Ok(artifact) => check(&artifact, config, history),
+                Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
+            },
+        )
         .collect();
     let missing = Problem::new(
         "rehearsal.missing",
@@ -63,8 +78,20 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
     let title = r.title.clone().unwrap_or_else(|| a.path.clone());
 
     // Fields the student writes.
-    let trigger = required(a, &r.trigger, "trigger", "rehearsal.trigger", "name the signal you acted on, e.g. `error rate above 2% for 5 minutes`");
-    let command = required(a, &r.restore_command, "restore_command", "rehearsal.command", "write the exact command that restored service");
+    let trigger = required(
+        a,
+        &r.trigger,
+        "trigger",
+        "rehearsal.trigger",
+        "name the signal you acted on, e.g. `error rate above 2% for 5 minutes`",
+    );
+    let command = required(
+        a,
+        &r.restore_command,
+        "restore_command",
+        "rehearsal.command",
+        "write the exact command that restored service",
+    );
     for result in [&trigger, &command] {
         if let Err(p) = result {
             problems.push(p.clone());
@@ -92,8 +119,12 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
     for (name, found) in [("deployed", deployed), ("restored", restored)] {
         if found.is_none() {
             problems.push(
-                Problem::new("rehearsal.timeline", format!("the timeline has no `{name}` entry"), format!("add `- at: YYYY-MM-DD HH:MM` with `mark: {name}`"))
-                    .at(&a.path, a.line_of("timeline").or(Some(1))),
+                Problem::new(
+                    "rehearsal.timeline",
+                    format!("the timeline has no `{name}` entry"),
+                    format!("add `- at: YYYY-MM-DD HH:MM` with `mark: {name}`"),
+                )
+                .at(&a.path, a.line_of("timeline").or(Some(1))),
             );
         }
     }
@@ -102,14 +133,18 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
             problems.push(
                 Problem::new(
                     "rehearsal.order",
-                    format!("the timeline goes backwards: `{}` is earlier than `{}` before it", pair[1].mark, pair[0].mark),
+                    format!(
+                        "the timeline goes backwards: `{}` is earlier than `{}` before it",
+                        pair[1].mark, pair[0].mark
+                    ),
                     "list the entries in the order they happened, with their real times",
                 )
                 .at(&a.path, pair[1].line),
             );
         }
     }
-    let minutes = |from: Option<i64>, to: Option<i64>| from.zip(to).map(|(f, t)| (t - f).div_euclid(60));
+    let minutes =
+        |from: Option<i64>, to: Option<i64>| from.zip(to).map(|(f, t)| (t - f).div_euclid(60));
     let timer = minutes(deployed, restored);
     if let Some(timer) = timer {
         if timer <= 0 || timer >= DAY_MINUTES {
@@ -136,23 +171,46 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
         "self_attested": true,
     });
     match history {
-        Ok(h) if history_problem(history).is_none() => check_history(a, h, entry("deployed"), entry("restored"), &mut problems, &mut facts),
+        Ok(h) if history_problem(history).is_none() => check_history(
+            a,
+            h,
+            entry("deployed"),
+            entry("restored"),
+            &mut problems,
+            &mut facts,
+        ),
         _ => problems.extend(history_problem(history)),
     }
     Item::new(&a.path, title, problems, facts)
 }
 
-fn parse_timeline<'a>(a: &'a Artifact<Rehearsal>, config: &Config, problems: &mut Vec<Problem>) -> Vec<Timed<'a>> {
+fn parse_timeline<'a>(
+    a: &'a Artifact<Rehearsal>,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+) -> Vec<Timed<'a>> {
     let mut timeline = Vec::new();
     for (i, entry) in a.data.timeline.iter().enumerate() {
         let at = entry.at.as_deref().unwrap_or("");
-        let line = if at.is_empty() { a.line_of("timeline") } else { a.line_containing(at) };
+        let line = if at.is_empty() {
+            a.line_of("timeline")
+        } else {
+            a.line_containing(at)
+        };
         let mark = entry.mark.as_deref().unwrap_or("").trim();
         match time::parse(at, config.utc_offset_minutes) {
-            Ok(t) => timeline.push(Timed { time: t, mark, line }),
+            Ok(t) => timeline.push(Timed {
+                time: t,
+                mark,
+                line,
+            }),
             Err(why) => problems.push(
-                Problem::new("rehearsal.time", format!("timeline entry {} has no valid time: {why}", i + 1), "write `at: YYYY-MM-DD HH:MM`")
-                    .at(&a.path, line),
+                Problem::new(
+                    "rehearsal.time",
+                    format!("timeline entry {} has no valid time: {why}", i + 1),
+                    "write `at: YYYY-MM-DD HH:MM`",
+                )
+                .at(&a.path, line),
             ),
         }
     }
@@ -168,7 +226,10 @@ fn check_history(
     facts: &mut serde_json::Value,
 ) {
     let r = &a.data;
-    let resolve = |key: &str, value: &Option<String>, problems: &mut Vec<Problem>| -> Option<usize> {
+    let resolve = |key: &str,
+                   value: &Option<String>,
+                   problems: &mut Vec<Problem>|
+     -> Option<usize> {
         let reference = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
         let found = reference.and_then(|v| h.resolve(v));
         if found.is_none() {
@@ -176,7 +237,14 @@ fn check_history(
                 Some(v) => format!("`{key}: {v}` does not resolve to a commit in this repository"),
                 None => format!("`{key}` is missing"),
             };
-            problems.push(Problem::new("rehearsal.release", message, "write the release's tag (e.g. v2.4.1) or its commit SHA").at(&a.path, a.line_of(key).or(Some(1))));
+            problems.push(
+                Problem::new(
+                    "rehearsal.release",
+                    message,
+                    "write the release's tag (e.g. v2.4.1) or its commit SHA",
+                )
+                .at(&a.path, a.line_of(key).or(Some(1))),
+            );
         }
         found
     };
@@ -186,7 +254,8 @@ fn check_history(
         facts["bad_release"] = json!({"ref": r.bad_release, "commit": CommitRef::of(h, bad)});
     }
     if let Some(good) = good {
-        facts["restored_release"] = json!({"ref": r.restored_release, "commit": CommitRef::of(h, good)});
+        facts["restored_release"] =
+            json!({"ref": r.restored_release, "commit": CommitRef::of(h, good)});
     }
     if let (Some(bad), Some(good)) = (bad, good) {
         if bad == good || !h.is_ancestor(good, bad) {
@@ -215,7 +284,12 @@ fn check_history(
     }
     match h.first_added(&a.path) {
         None => problems.push(
-            Problem::new("rehearsal.uncommitted", "the write-up is not committed yet", "commit it; its commit time shows it came after the event").at(&a.path, None),
+            Problem::new(
+                "rehearsal.uncommitted",
+                "the write-up is not committed yet",
+                "commit it; its commit time shows it came after the event",
+            )
+            .at(&a.path, None),
         ),
         Some(first) => {
             facts["written"] = json!(CommitRef::of(h, first));
@@ -239,10 +313,24 @@ fn check_history(
 /// restore the data it held, so it is not a rollback of a release.
 pub fn migration_down_step(command: &str) -> Option<String> {
     let lower = command.to_ascii_lowercase();
-    let tokens: Vec<&str> = lower.split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|').filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|')
+        .filter(|t| !t.is_empty())
+        .collect();
     let has = |t: &str| tokens.contains(&t);
-    let phrase = |a: &str, b: &str| tokens.iter().position(|t| t.contains(a)).is_some_and(|i| tokens[i + 1..].contains(&b));
-    const STEPS: &[&str] = &["db:rollback", "migrate:rollback", "db:migrate:undo", "db:migrate:undo:all", "migrate:reset"];
+    let phrase = |a: &str, b: &str| {
+        tokens
+            .iter()
+            .position(|t| t.contains(a))
+            .is_some_and(|i| tokens[i + 1..].contains(&b))
+    };
+    const STEPS: &[&str] = &[
+        "db:rollback",
+        "migrate:rollback",
+        "db:migrate:undo",
+        "db:migrate:undo:all",
+        "migrate:reset",
+    ];
     if let Some(step) = tokens.iter().find(|t| STEPS.contains(t)) {
         return Some(step.to_string());
     }
@@ -267,10 +355,22 @@ mod tests {
 
     #[test]
     fn migration_down_steps_are_recognised() {
-        for cmd in ["bin/rails db:rollback STEP=1", "migrate -path db -database $DB down 1", "flyway undo", "liquibase update --rollback-on-error", "npx knex migrate:rollback", "alembic downgrade -1", "goose postgres $DSN down"] {
+        for cmd in [
+            "bin/rails db:rollback STEP=1",
+            "migrate -path db -database $DB down 1",
+            "flyway undo",
+            "liquibase update --rollback-on-error",
+            "npx knex migrate:rollback",
+            "alembic downgrade -1",
+            "goose postgres $DSN down",
+        ] {
             assert!(migration_down_step(cmd).is_some(), "{cmd}");
         }
-        for cmd in ["kubectl rollout undo deployment/payments-api -n staging", "helm rollback payments 41", "git revert abc && ./deploy.sh"] {
+        for cmd in [
+            "kubectl rollout undo deployment/payments-api -n staging",
+            "helm rollback payments 41",
+            "git revert abc && ./deploy.sh",
+        ] {
             assert!(migration_down_step(cmd).is_none(), "{cmd}");
         }
     }

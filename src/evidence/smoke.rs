@@ -15,7 +15,9 @@ pub const SCRIPT: &str = "scripts/smoke.sh";
 pub const DIR: &str = "library/raw/smoke-drills";
 const WORKFLOWS: &str = ".github/workflows/";
 const KNOWN: &[&str] = &["break_commit", "fix_commit", "ci_run", "observed", "title"];
-const HEALTH: &[&str] = &["/healthz", "/health", "/ping", "/livez", "/readyz", "/ready", "/status"];
+const HEALTH: &[&str] = &[
+    "/healthz", "/health", "/ping", "/livez", "/readyz", "/ready", "/status",
+];
 const MODE_EXECUTABLE: u32 = 0o100755;
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,7 +52,11 @@ pub struct WorkflowLine {
     pub role: &'static str,
 }
 
-pub fn badge(root: &Path, history: Result<&History, &RepoError>, warnings: &mut Vec<String>) -> Badge {
+pub fn badge(
+    root: &Path,
+    history: Result<&History, &RepoError>,
+    warnings: &mut Vec<String>,
+) -> Badge {
     let drills = artifacts::list(root, DIR, warnings);
     let script_on_disk = root.join(SCRIPT).is_file();
     let missing = Problem::new(
@@ -66,16 +72,21 @@ pub fn badge(root: &Path, history: Result<&History, &RepoError>, warnings: &mut 
         Some(report) => report.problems.clone(),
         None => history_problem(history).into_iter().collect(),
     };
-    if drills.is_empty() && !script_on_disk && head_report.as_ref().is_none_or(|r| !r.script_committed) {
+    if drills.is_empty()
+        && !script_on_disk
+        && head_report.as_ref().is_none_or(|r| !r.script_committed)
+    {
         return Badge::from_items(Vec::new(), missing, Vec::new());
     }
     let head_facts = head_report.as_ref().map_or(json!({}), |r| r.facts());
     let items: Vec<Item> = drills
         .iter()
-        .map(|path| match artifacts::load::<Drill>(root, path, KNOWN, warnings) {
-            Ok(drill) => check_drill(&drill, history, &head_problems, &head_facts),
-            Err(problem) => Item::new(path, path.clone(), vec![problem], json!({})),
-        })
+        .map(
+            |path| match artifacts::load::<Drill>(root, path, KNOWN, warnings) {
+                Ok(drill) => check_drill(&drill, history, &head_problems, &head_facts),
+                Err(problem) => Item::new(path, path.clone(), vec![problem], json!({})),
+            },
+        )
         .collect();
     if items.is_empty() {
         head_problems.push(Problem::new(
@@ -84,20 +95,56 @@ pub fn badge(root: &Path, history: Result<&History, &RepoError>, warnings: &mut 
             format!("break an endpoint on purpose, watch the gate stop the promotion, fix it, and record it in {DIR}/001.md"),
         ));
     }
-    Badge::from_items(items, missing, if drills.is_empty() { head_problems } else { Vec::new() })
+    Badge::from_items(
+        items,
+        missing,
+        if drills.is_empty() {
+            head_problems
+        } else {
+            Vec::new()
+        },
+    )
 }
 
-fn check_drill(a: &Artifact<Drill>, history: Result<&History, &RepoError>, head_problems: &[Problem], head_facts: &Value) -> Item {
+fn check_drill(
+    a: &Artifact<Drill>,
+    history: Result<&History, &RepoError>,
+    head_problems: &[Problem],
+    head_facts: &Value,
+) -> Item {
     let d = &a.data;
-    let stem = a.path.rsplit('/').next().unwrap_or(&a.path).trim_end_matches(".md");
-    let title = d.title.clone().unwrap_or_else(|| format!("Smoke drill {stem}"));
+    let stem = a
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or(&a.path)
+        .trim_end_matches(".md");
+    let title = d
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("Smoke drill {stem}"));
     let mut problems: Vec<Problem> = head_problems.to_vec();
     for (key, value, fix) in [
-        ("ci_run", &d.ci_run, "link the CI run in which the gate stopped the promotion"),
-        ("observed", &d.observed, "say what you saw, e.g. `check_orders failed with 500; promote job skipped`"),
+        (
+            "ci_run",
+            &d.ci_run,
+            "link the CI run in which the gate stopped the promotion",
+        ),
+        (
+            "observed",
+            &d.observed,
+            "say what you saw, e.g. `check_orders failed with 500; promote job skipped`",
+        ),
     ] {
         if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-            problems.push(Problem::new("smoke.drill-fields", format!("`{key}` is missing or empty"), fix).at(&a.path, a.line_of(key).or(Some(1))));
+            problems.push(
+                Problem::new(
+                    "smoke.drill-fields",
+                    format!("`{key}` is missing or empty"),
+                    fix,
+                )
+                .at(&a.path, a.line_of(key).or(Some(1))),
+            );
         }
     }
     let mut facts = json!({"gate": head_facts, "ci_run": d.ci_run, "observed": d.observed});
@@ -109,22 +156,40 @@ fn check_drill(a: &Artifact<Drill>, history: Result<&History, &RepoError>, head_
     Item::new(&a.path, title, problems, facts)
 }
 
-fn check_drill_history(a: &Artifact<Drill>, h: &History, problems: &mut Vec<Problem>, facts: &mut Value) {
+fn check_drill_history(
+    a: &Artifact<Drill>,
+    h: &History,
+    problems: &mut Vec<Problem>,
+    facts: &mut Value,
+) {
     let d = &a.data;
     let mut resolve = |key: &str, value: &Option<String>| {
-        let found = value.as_deref().and_then(|v| h.resolve(v)).filter(|&i| h.reachable_from_head(i));
+        let found = value
+            .as_deref()
+            .and_then(|v| h.resolve(v))
+            .filter(|&i| h.reachable_from_head(i));
         if found.is_none() {
             problems.push(
-                Problem::new("smoke.drill-commit", format!("`{key}` does not name a commit reachable from HEAD"), "write the SHA of the commit (short or full)")
-                    .at(&a.path, a.line_of(key).or(Some(1))),
+                Problem::new(
+                    "smoke.drill-commit",
+                    format!("`{key}` does not name a commit reachable from HEAD"),
+                    "write the SHA of the commit (short or full)",
+                )
+                .at(&a.path, a.line_of(key).or(Some(1))),
             );
         }
         found
     };
-    let (broke, fixed) = (resolve("break_commit", &d.break_commit), resolve("fix_commit", &d.fix_commit));
+    let (broke, fixed) = (
+        resolve("break_commit", &d.break_commit),
+        resolve("fix_commit", &d.fix_commit),
+    );
     if let Some(broke) = broke {
         facts["break_commit"] = json!(CommitRef::of(h, broke));
-        let touches_code = h.changes(broke).iter().any(|c| !is_documentation(h.path(c.path)));
+        let touches_code = h
+            .changes(broke)
+            .iter()
+            .any(|c| !is_documentation(h.path(c.path)));
         if !touches_code {
             problems.push(
                 Problem::new("smoke.drill-docs-only", "the break commit changes only documentation, so it cannot have broken an endpoint", "name the commit that broke the service on purpose")
@@ -133,7 +198,10 @@ fn check_drill_history(a: &Artifact<Drill>, h: &History, problems: &mut Vec<Prob
         }
         let at_break = gate_at(h, broke);
         for p in at_break.problems {
-            problems.push(Problem { message: format!("at the break commit: {}", p.message), ..p });
+            problems.push(Problem {
+                message: format!("at the break commit: {}", p.message),
+                ..p
+            });
         }
     }
     if let Some(fixed) = fixed {
@@ -141,8 +209,12 @@ fn check_drill_history(a: &Artifact<Drill>, h: &History, problems: &mut Vec<Prob
         if let Some(broke) = broke {
             if fixed == broke || !h.is_ancestor(broke, fixed) {
                 problems.push(
-                    Problem::new("smoke.drill-order", "the fix commit does not come after the break commit", "name the commit that repaired the endpoint, a descendant of the break")
-                        .at(&a.path, a.line_of("fix_commit")),
+                    Problem::new(
+                        "smoke.drill-order",
+                        "the fix commit does not come after the break commit",
+                        "name the commit that repaired the endpoint, a descendant of the break",
+                    )
+                    .at(&a.path, a.line_of("fix_commit")),
                 );
             }
         }
@@ -167,14 +239,25 @@ fn gate_at(h: &History, index: usize) -> GateReport {
     let mut problems = Vec::new();
     let (checks, script_committed) = match h.file_at(index, SCRIPT) {
         None => {
-            problems.push(Problem::new("smoke.script", format!("{SCRIPT} is not committed"), "commit the smoke script").at(SCRIPT, None));
+            problems.push(
+                Problem::new(
+                    "smoke.script",
+                    format!("{SCRIPT} is not committed"),
+                    "commit the smoke script",
+                )
+                .at(SCRIPT, None),
+            );
             (Vec::new(), false)
         }
         Some((bytes, mode)) => {
             if mode != MODE_EXECUTABLE {
                 problems.push(
-                    Problem::new("smoke.executable", format!("{SCRIPT} is committed without its executable bit"), format!("run `git update-index --chmod=+x {SCRIPT}` and commit"))
-                        .at(SCRIPT, None),
+                    Problem::new(
+                        "smoke.executable",
+                        format!("{SCRIPT} is committed without its executable bit"),
+                        format!("run `git update-index --chmod=+x {SCRIPT}` and commit"),
+                    )
+                    .at(SCRIPT, None),
                 );
             }
             let (checks, script_problems) = analyse_script(&String::from_utf8_lossy(&bytes));
@@ -186,11 +269,19 @@ fn gate_at(h: &History, index: usize) -> GateReport {
         .files_under(index, WORKFLOWS)
         .into_iter()
         .filter(|p| p.ends_with(".yml") || p.ends_with(".yaml"))
-        .filter_map(|p| h.file_at(index, &p).map(|(bytes, _)| (p, String::from_utf8_lossy(&bytes).into_owned())))
+        .filter_map(|p| {
+            h.file_at(index, &p)
+                .map(|(bytes, _)| (p, String::from_utf8_lossy(&bytes).into_owned()))
+        })
         .collect();
     let (lines, wiring_problems) = analyse_workflows(&workflows);
     problems.extend(wiring_problems);
-    GateReport { script_committed, checks, lines, problems }
+    GateReport {
+        script_committed,
+        checks,
+        lines,
+        problems,
+    }
 }
 
 /// Finds the `check_` functions, what they request, and whether each can fail.
@@ -220,7 +311,10 @@ pub fn analyse_script(text: &str) -> (Vec<Check>, Vec<Problem>) {
     for check in &mut checks {
         let definition = check.line - 1;
         check.called = lines.iter().enumerate().any(|(n, line)| {
-            n != definition && !line.trim_start().starts_with('#') && contains_word(line, &check.name) && function_name(line).is_none()
+            n != definition
+                && !line.trim_start().starts_with('#')
+                && contains_word(line, &check.name)
+                && function_name(line).is_none()
         });
     }
     let mut problems = Vec::new();
@@ -240,8 +334,12 @@ pub fn analyse_script(text: &str) -> (Vec<Check>, Vec<Problem>) {
     }
     for c in checks.iter().filter(|c| !c.fails_on_status) {
         problems.push(
-            Problem::new("smoke.cannot-fail", format!("`{}` does not fail on a bad HTTP status", c.name), "use `curl --fail` (or `-f`), or test the status code explicitly")
-                .at(SCRIPT, Some(c.line)),
+            Problem::new(
+                "smoke.cannot-fail",
+                format!("`{}` does not fail on a bad HTTP status", c.name),
+                "use `curl --fail` (or `-f`), or test the status code explicitly",
+            )
+            .at(SCRIPT, Some(c.line)),
         );
     }
     (checks, problems)
@@ -249,11 +347,17 @@ pub fn analyse_script(text: &str) -> (Vec<Check>, Vec<Problem>) {
 
 fn function_name(line: &str) -> Option<String> {
     let line = line.trim_start();
-    let line = line.strip_prefix("function ").map(str::trim_start).unwrap_or(line);
+    let line = line
+        .strip_prefix("function ")
+        .map(str::trim_start)
+        .unwrap_or(line);
     let rest = line.strip_prefix("check_")?;
-    let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
     let after = rest[len..].trim_start();
-    (len > 0 && (after.starts_with("()") || after.starts_with('{'))).then(|| format!("check_{}", &rest[..len]))
+    (len > 0 && (after.starts_with("()") || after.starts_with('{')))
+        .then(|| format!("check_{}", &rest[..len]))
 }
 
 /// The line that closes the function opened at `start` (brace counting, good enough for shell).
@@ -281,13 +385,21 @@ fn contains_word(line: &str, word: &str) -> bool {
 /// URL paths requested by curl or wget in a body: `http(s)://host/path` or `$BASE/path`.
 fn request_targets(body: &str) -> Vec<String> {
     let mut targets = Vec::new();
-    for line in body.lines().filter(|l| l.contains("curl") || l.contains("wget")) {
+    for line in body
+        .lines()
+        .filter(|l| l.contains("curl") || l.contains("wget"))
+    {
         for word in line.split_whitespace() {
             // Shell punctuation after a URL (`"$BASE/healthz";`, `...)`, `...|grep`) is not part of it.
-            let word = word.trim_end_matches([';', ')', '&', '|']).trim_matches(|c| c == '"' || c == '\'');
+            let word = word
+                .trim_end_matches([';', ')', '&', '|'])
+                .trim_matches(|c| c == '"' || c == '\'');
             if let Some(i) = word.find("://") {
                 let rest = &word[i + 3..];
-                targets.push(rest.find('/').map_or("/".to_string(), |j| rest[j..].to_string()));
+                targets.push(
+                    rest.find('/')
+                        .map_or("/".to_string(), |j| rest[j..].to_string()),
+                );
             } else if word.starts_with('$') && word.contains('/') {
                 targets.push(word[word.find('/').unwrap_or(0)..].to_string());
             }
@@ -297,17 +409,26 @@ fn request_targets(body: &str) -> Vec<String> {
 }
 
 fn is_health(target: &str) -> bool {
-    let path = target.split(['?', '#']).next().unwrap_or(target).trim_end_matches('/');
+    let path = target
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(target)
+        .trim_end_matches('/');
     HEALTH.iter().any(|h| path == *h || path.ends_with(h))
 }
 
 fn fails_on_status(body: &str) -> bool {
     let curl_fails = body.lines().filter(|l| l.contains("curl")).all(|line| {
         line.split_whitespace().any(|w| {
-            w == "--fail" || w == "--fail-with-body" || (w.starts_with('-') && !w.starts_with("--") && w.contains('f'))
+            w == "--fail"
+                || w == "--fail-with-body"
+                || (w.starts_with('-') && !w.starts_with("--") && w.contains('f'))
         })
     });
-    let status_tested = body.contains("http_code") && ["-eq", "-ne", "==", "!=", "= "].iter().any(|op| body.contains(op));
+    let status_tested = body.contains("http_code")
+        && ["-eq", "-ne", "==", "!=", "= "]
+            .iter()
+            .any(|op| body.contains(op));
     curl_fails || status_tested
 }
 
@@ -319,46 +440,96 @@ pub fn analyse_workflows(files: &[(String, String)]) -> (Vec<WorkflowLine>, Vec<
     let mut runs_anywhere = false;
     for (file, text) in files {
         let Ok(doc) = yaml::from_str::<Value>(text) else {
-            problems.push(Problem::new("smoke.workflow-yaml", format!("{file} is not valid YAML"), "fix the workflow file").at(file, None));
+            problems.push(
+                Problem::new(
+                    "smoke.workflow-yaml",
+                    format!("{file} is not valid YAML"),
+                    "fix the workflow file",
+                )
+                .at(file, None),
+            );
             continue;
         };
-        let Some(jobs) = doc.get("jobs").and_then(Value::as_object) else { continue };
+        let Some(jobs) = doc.get("jobs").and_then(Value::as_object) else {
+            continue;
+        };
         let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).map(|i| i + 1);
         for (job_id, job) in jobs {
-            let steps = job.get("steps").and_then(Value::as_array).cloned().unwrap_or_default();
-            let Some(smoke_at) = steps.iter().position(runs_script) else { continue };
+            let steps = job
+                .get("steps")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let Some(smoke_at) = steps.iter().position(runs_script) else {
+                continue;
+            };
             runs_anywhere = true;
             let step = &steps[smoke_at];
-            lines.push(WorkflowLine { file: file.clone(), line: line_of(SCRIPT), job: job_id.clone(), step: label(step, smoke_at), role: "runs the smoke suite" });
+            lines.push(WorkflowLine {
+                file: file.clone(),
+                line: line_of(SCRIPT),
+                job: job_id.clone(),
+                step: label(step, smoke_at),
+                role: "runs the smoke suite",
+            });
             let run = step.get("run").and_then(Value::as_str).unwrap_or("");
-            let cancelled = run.lines().filter(|l| l.contains(SCRIPT)).any(|l| ["|| true", "|| :", "|| exit 0"].iter().any(|p| l.contains(p)));
+            let cancelled = run.lines().filter(|l| l.contains(SCRIPT)).any(|l| {
+                ["|| true", "|| :", "|| exit 0"]
+                    .iter()
+                    .any(|p| l.contains(p))
+            });
             if cancelled {
-                problems.push(gate_cancelled(file, line_of("|| "), "the smoke step ends in `|| true`, so its failure is ignored"));
+                problems.push(gate_cancelled(
+                    file,
+                    line_of("|| "),
+                    "the smoke step ends in `|| true`, so its failure is ignored",
+                ));
                 continue;
             }
             if is_true(step.get("continue-on-error")) || is_true(job.get("continue-on-error")) {
-                problems.push(gate_cancelled(file, line_of("continue-on-error"), "the smoke step carries `continue-on-error: true`, so its failure is ignored"));
+                problems.push(gate_cancelled(
+                    file,
+                    line_of("continue-on-error"),
+                    "the smoke step carries `continue-on-error: true`, so its failure is ignored",
+                ));
                 continue;
             }
             // A promoting step later in the same job...
             for (i, later) in steps.iter().enumerate().skip(smoke_at + 1) {
                 if promotes(later, job) {
                     if runs_anyway(later) {
-                        problems.push(gate_cancelled(file, line_of("always()"), "the promoting step runs even when the smoke step failed"));
+                        problems.push(gate_cancelled(
+                            file,
+                            line_of("always()"),
+                            "the promoting step runs even when the smoke step failed",
+                        ));
                     } else {
                         gated = true;
-                        lines.push(WorkflowLine { file: file.clone(), line: line_of(&label(later, i)), job: job_id.clone(), step: label(later, i), role: "promotes after it" });
+                        lines.push(WorkflowLine {
+                            file: file.clone(),
+                            line: line_of(&label(later, i)),
+                            job: job_id.clone(),
+                            step: label(later, i),
+                            role: "promotes after it",
+                        });
                     }
                 }
             }
             // ...or a promoting job that needs this one.
             for (other_id, other) in jobs {
-                if other_id != job_id && needs(jobs, other, job_id) && job_promotes(other_id, other) {
+                if other_id != job_id && needs(jobs, other, job_id) && job_promotes(other_id, other)
+                {
                     if runs_anyway(other) {
                         problems.push(gate_cancelled(file, line_of("always()"), &format!("job `{other_id}` runs even when the smoke job failed (`if: always()`)")));
                     } else {
                         gated = true;
-                        lines.push(WorkflowLine { file: file.clone(), line: line_of(&format!("{other_id}:")), job: other_id.clone(), step: String::new(), role: "promotes after it (needs the smoke job)" });
+                        lines.push(WorkflowLine {
+                            file: file.clone(),
+                            line: line_of(&format!("{other_id}:")),
+                            job: other_id.clone(),
+                            step: String::new(),
+                            role: "promotes after it (needs the smoke job)",
+                        });
                     }
                 }
             }
@@ -366,8 +537,12 @@ pub fn analyse_workflows(files: &[(String, String)]) -> (Vec<WorkflowLine>, Vec<
     }
     if !runs_anywhere {
         problems.push(
-            Problem::new("smoke.not-wired", format!("no workflow under {WORKFLOWS} runs {SCRIPT}"), format!("add a step `run: {SCRIPT}` to your deploy workflow, before the promotion"))
-                .at(WORKFLOWS.trim_end_matches('/'), None),
+            Problem::new(
+                "smoke.not-wired",
+                format!("no workflow under {WORKFLOWS} runs {SCRIPT}"),
+                format!("add a step `run: {SCRIPT}` to your deploy workflow, before the promotion"),
+            )
+            .at(WORKFLOWS.trim_end_matches('/'), None),
         );
     } else if !gated && problems.is_empty() {
         problems.push(
@@ -379,43 +554,69 @@ pub fn analyse_workflows(files: &[(String, String)]) -> (Vec<WorkflowLine>, Vec<
 }
 
 fn gate_cancelled(file: &str, line: Option<usize>, message: &str) -> Problem {
-    Problem::new("smoke.gate-cancelled", format!("a gate that cannot fail is no gate: {message}"), "remove `|| true`, `continue-on-error` and `if: always()` from the gate").at(file, line)
+    Problem::new(
+        "smoke.gate-cancelled",
+        format!("a gate that cannot fail is no gate: {message}"),
+        "remove `|| true`, `continue-on-error` and `if: always()` from the gate",
+    )
+    .at(file, line)
 }
 
 fn runs_script(step: &Value) -> bool {
-    step.get("run").and_then(Value::as_str).is_some_and(|run| run.contains(SCRIPT))
+    step.get("run")
+        .and_then(Value::as_str)
+        .is_some_and(|run| run.contains(SCRIPT))
 }
 
 fn label(step: &Value, index: usize) -> String {
-    step.get("name").or_else(|| step.get("id")).and_then(Value::as_str).map_or_else(|| format!("step {}", index + 1), str::to_string)
+    step.get("name")
+        .or_else(|| step.get("id"))
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("step {}", index + 1), str::to_string)
 }
 
 fn is_true(value: Option<&Value>) -> bool {
-    matches!(value, Some(Value::Bool(true))) || value.and_then(Value::as_str).is_some_and(|s| s.trim() == "true")
+    matches!(value, Some(Value::Bool(true)))
+        || value
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.trim() == "true")
 }
 
 fn runs_anyway(node: &Value) -> bool {
-    node.get("if").and_then(Value::as_str).is_some_and(|c| c.contains("always()") || c.contains("!cancelled()") || c.contains("failure()"))
+    node.get("if").and_then(Value::as_str).is_some_and(|c| {
+        c.contains("always()") || c.contains("!cancelled()") || c.contains("failure()")
+    })
 }
 
 fn names(node: &Value, id: &str) -> String {
-    format!("{} {}", id, node.get("name").and_then(Value::as_str).unwrap_or("")).to_ascii_lowercase()
+    format!(
+        "{} {}",
+        id,
+        node.get("name").and_then(Value::as_str).unwrap_or("")
+    )
+    .to_ascii_lowercase()
 }
 
 fn is_production(job: &Value) -> bool {
     let env = job.get("environment");
-    let name = env.and_then(Value::as_str).or_else(|| env.and_then(|e| e.get("name")).and_then(Value::as_str));
+    let name = env
+        .and_then(Value::as_str)
+        .or_else(|| env.and_then(|e| e.get("name")).and_then(Value::as_str));
     name.is_some_and(|n| n.to_ascii_lowercase().starts_with("prod"))
 }
 
 fn promotes(step: &Value, job: &Value) -> bool {
     let text = names(step, step.get("id").and_then(Value::as_str).unwrap_or(""));
-    text.contains("promote") || text.contains("release") || (text.contains("deploy") && (is_production(job) || text.contains("prod")))
+    text.contains("promote")
+        || text.contains("release")
+        || (text.contains("deploy") && (is_production(job) || text.contains("prod")))
 }
 
 fn job_promotes(id: &str, job: &Value) -> bool {
     let text = names(job, id);
-    text.contains("promote") || text.contains("release") || (text.contains("deploy") && (is_production(job) || text.contains("prod")))
+    text.contains("promote")
+        || text.contains("release")
+        || (text.contains("deploy") && (is_production(job) || text.contains("prod")))
 }
 
 /// Whether `job` needs `target`, directly or through other jobs.
@@ -466,7 +667,12 @@ check_home
     fn a_real_suite_passes() {
         let (checks, problems) = analyse_script(GOOD);
         assert_eq!(checks.len(), 3);
-        assert!(checks.iter().all(|c| c.called && c.fails_on_status && !c.health_only), "{checks:?}");
+        assert!(
+            checks
+                .iter()
+                .all(|c| c.called && c.fails_on_status && !c.health_only),
+            "{checks:?}"
+        );
         assert!(problems.is_empty(), "{problems:?}");
     }
 
@@ -483,7 +689,10 @@ check_home
     fn curl_without_fail_cannot_fail() {
         let script = GOOD.replace("curl --fail -s", "curl -s");
         let (_, problems) = analyse_script(&script);
-        assert_eq!(problems.iter().map(|p| p.rule).collect::<Vec<_>>(), vec!["smoke.cannot-fail"]);
+        assert_eq!(
+            problems.iter().map(|p| p.rule).collect::<Vec<_>>(),
+            vec!["smoke.cannot-fail"]
+        );
         assert_eq!(problems[0].line, Some(4));
     }
 
@@ -497,7 +706,11 @@ check_home
     const WORKFLOW: &str = "on: push\njobs:\n  smoke:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - name: Smoke\n        run: scripts/smoke.sh\n  promote:\n    needs: smoke\n    runs-on: ubuntu-latest\n    steps:\n      - run: ./promote.sh\n";
 
     fn wiring(text: &str) -> Vec<&'static str> {
-        analyse_workflows(&[(".github/workflows/deploy.yml".into(), text.into())]).1.iter().map(|p| p.rule).collect()
+        analyse_workflows(&[(".github/workflows/deploy.yml".into(), text.into())])
+            .1
+            .iter()
+            .map(|p| p.rule)
+            .collect()
     }
 
     #[test]
@@ -509,14 +722,32 @@ check_home
 
     #[test]
     fn cancelled_gates_fail() {
-        assert_eq!(wiring(&WORKFLOW.replace("run: scripts/smoke.sh", "run: scripts/smoke.sh || true")), vec!["smoke.gate-cancelled"]);
-        assert_eq!(wiring(&WORKFLOW.replace("        run: scripts/smoke.sh", "        run: scripts/smoke.sh\n        continue-on-error: true")), vec!["smoke.gate-cancelled"]);
-        assert_eq!(wiring(&WORKFLOW.replace("    needs: smoke", "    needs: smoke\n    if: always()")), vec!["smoke.gate-cancelled"]);
+        assert_eq!(
+            wiring(&WORKFLOW.replace("run: scripts/smoke.sh", "run: scripts/smoke.sh || true")),
+            vec!["smoke.gate-cancelled"]
+        );
+        assert_eq!(
+            wiring(&WORKFLOW.replace(
+                "        run: scripts/smoke.sh",
+                "        run: scripts/smoke.sh\n        continue-on-error: true"
+            )),
+            vec!["smoke.gate-cancelled"]
+        );
+        assert_eq!(
+            wiring(&WORKFLOW.replace("    needs: smoke", "    needs: smoke\n    if: always()")),
+            vec!["smoke.gate-cancelled"]
+        );
     }
 
     #[test]
     fn unwired_and_ungated() {
-        assert_eq!(wiring("jobs:\n  build:\n    steps:\n      - run: make\n"), vec!["smoke.not-wired"]);
-        assert_eq!(wiring("jobs:\n  build:\n    steps:\n      - run: scripts/smoke.sh\n"), vec!["smoke.no-promotion"]);
+        assert_eq!(
+            wiring("jobs:\n  build:\n    steps:\n      - run: make\n"),
+            vec!["smoke.not-wired"]
+        );
+        assert_eq!(
+            wiring("jobs:\n  build:\n    steps:\n      - run: scripts/smoke.sh\n"),
+            vec!["smoke.no-promotion"]
+        );
     }
 }

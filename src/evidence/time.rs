@@ -8,21 +8,31 @@ use crate::config::parse_utc_offset;
 /// Seconds since the Unix epoch, or why the text is not a time.
 pub fn parse(text: &str, default_offset_minutes: i32) -> Result<i64, String> {
     let text = text.trim();
-    let bad = || format!("`{text}` is not a time; write it as YYYY-MM-DD HH:MM, optionally with an offset like +02:00");
+    let bad = || {
+        format!("`{text}` is not a time; write it as YYYY-MM-DD HH:MM, optionally with an offset like +02:00")
+    };
     if text.len() < 16 {
         return Err(bad());
     }
     let (date, rest) = text.split_at(10);
     let rest = rest.strip_prefix([' ', 'T']).ok_or_else(bad)?;
     let mut fields = date.split('-');
-    let (Some(y), Some(mo), Some(d), None) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
+    let (Some(y), Some(mo), Some(d), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
         return Err(bad());
     };
     let number = |s: &str, len: usize| -> Result<i64, String> {
-        if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) { s.parse().map_err(|_| bad()) } else { Err(bad()) }
+        if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) {
+            s.parse().map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
     };
     let (year, month, day) = (number(y, 4)?, number(mo, 2)?, number(d, 2)?);
-    let clock_len = rest.find(|c: char| !(c.is_ascii_digit() || c == ':')).unwrap_or(rest.len());
+    let clock_len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+        .unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(clock_len);
     let mut parts = clock.split(':');
     let hour = number(parts.next().unwrap_or(""), 2)?;
@@ -31,13 +41,22 @@ pub fn parse(text: &str, default_offset_minutes: i32) -> Result<i64, String> {
         Some(s) => number(s, 2)?,
         None => 0,
     };
-    if parts.next().is_some() || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month)
-        || hour > 23 || minute > 59 || second > 60
+    if parts.next().is_some()
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
     {
         return Err(bad());
     }
     let zone = zone.trim();
-    let offset = if zone.is_empty() { default_offset_minutes } else { parse_utc_offset(zone).ok_or_else(bad)? };
+    let offset = if zone.is_empty() {
+        default_offset_minutes
+    } else {
+        parse_utc_offset(zone).ok_or_else(bad)?
+    };
     let days = days_from_civil(year, month, day);
     Ok(days * 86_400 + hour * 3600 + minute * 60 + second - i64::from(offset) * 60)
 }
@@ -92,7 +111,15 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if month <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, month, day)
+    (
+        if month <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        month,
+        day,
+    )
 }
 
 #[cfg(test)]
@@ -112,7 +139,14 @@ mod tests {
 
     #[test]
     fn rejects_non_times() {
-        for bad in ["2026-10-02", "yesterday", "2026-13-01 10:00", "2026-02-30 10:00", "2026-10-02 25:00", "2026-10-02 10:00 CEST"] {
+        for bad in [
+            "2026-10-02",
+            "yesterday",
+            "2026-13-01 10:00",
+            "2026-02-30 10:00",
+            "2026-10-02 25:00",
+            "2026-10-02 10:00 CEST",
+        ] {
             assert!(parse(bad, 0).is_err(), "{bad}");
         }
     }

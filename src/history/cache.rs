@@ -36,7 +36,12 @@ pub fn load(root: &Path) -> Option<Cached> {
 }
 
 pub fn store(root: &Path, tips: Vec<Id>, keys: Vec<String>, walked: Walked) -> Walked {
-    let cached = Cached { version: VERSION, tips, keys, walked };
+    let cached = Cached {
+        version: VERSION,
+        tips,
+        keys,
+        walked,
+    };
     // The cache is an optimisation: failing to write it (read-only checkout) changes nothing.
     let _ = write(root, &cached);
     cached.walked

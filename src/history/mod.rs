@@ -116,8 +116,14 @@ impl History {
     /// Opens the repository at `root` and builds (or loads) the index.
     pub fn load(root: &Path, options: &HistoryOptions) -> Result<History, RepoError> {
         let repo = repo::open(root)?;
-        let other = |e: git2::Error| RepoError::Other { message: e.message().to_string() };
-        let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(other)?.id();
+        let other = |e: git2::Error| RepoError::Other {
+            message: e.message().to_string(),
+        };
+        let head = repo
+            .head()
+            .and_then(|h| h.peel_to_commit())
+            .map_err(other)?
+            .id();
         let releases = read_releases(&repo, &options.release_tag_pattern).map_err(other)?;
         let mut tips: Vec<Id> = std::iter::once(Id::from(head))
             .chain(releases.iter().map(|r| r.commit))
@@ -155,8 +161,18 @@ impl History {
 
     fn index(&mut self) {
         let walked = &self.walked;
-        self.by_id = walked.commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        self.path_ids = walked.paths.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
+        self.by_id = walked
+            .commits
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
+        self.path_ids = walked
+            .paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i as u32))
+            .collect();
         for (index, changes) in walked.changes.iter().enumerate() {
             for change in changes {
                 if change.old.is_none() {
@@ -170,12 +186,19 @@ impl History {
         while let Some(index) = cursor {
             self.on_main_line[index] = true;
             main_line.push(index);
-            cursor = walked.commits[index].parents.first().and_then(|p| self.by_id.get(p)).copied();
+            cursor = walked.commits[index]
+                .parents
+                .first()
+                .and_then(|p| self.by_id.get(p))
+                .copied();
         }
         self.merged_by = vec![None; walked.commits.len()];
         for &merge in main_line.iter().rev() {
             self.merged_by[merge] = Some(merge);
-            let mut stack: Vec<usize> = walked.commits[merge].parents.iter().skip(1)
+            let mut stack: Vec<usize> = walked.commits[merge]
+                .parents
+                .iter()
+                .skip(1)
                 .filter_map(|p| self.by_id.get(p).copied())
                 .collect();
             while let Some(index) = stack.pop() {
@@ -183,7 +206,12 @@ impl History {
                     continue;
                 }
                 self.merged_by[index] = Some(merge);
-                stack.extend(walked.commits[index].parents.iter().filter_map(|p| self.by_id.get(p).copied()));
+                stack.extend(
+                    walked.commits[index]
+                        .parents
+                        .iter()
+                        .filter_map(|p| self.by_id.get(p).copied()),
+                );
             }
         }
     }
@@ -234,13 +262,23 @@ impl History {
 
     /// True when `ancestor` is `descendant` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: usize, descendant: usize) -> bool {
-        let (a, d) = (self.walked.commits[ancestor].id, self.walked.commits[descendant].id);
-        a == d || self.repo.graph_descendant_of(d.into(), a.into()).unwrap_or(false)
+        let (a, d) = (
+            self.walked.commits[ancestor].id,
+            self.walked.commits[descendant].id,
+        );
+        a == d
+            || self
+                .repo
+                .graph_descendant_of(d.into(), a.into())
+                .unwrap_or(false)
     }
 
     /// The commit that first added `path` (in topological order).
     pub fn first_added(&self, path: &str) -> Option<usize> {
-        self.path_ids.get(path).and_then(|id| self.first_added.get(id)).copied()
+        self.path_ids
+            .get(path)
+            .and_then(|id| self.first_added.get(id))
+            .copied()
     }
 
     pub fn changes(&self, index: usize) -> &[Change] {
@@ -262,7 +300,10 @@ impl History {
 
     /// A file's bytes and mode at a commit.
     pub fn file_at(&self, index: usize, path: &str) -> Option<(Vec<u8>, u32)> {
-        let commit = self.repo.find_commit(self.walked.commits[index].id.into()).ok()?;
+        let commit = self
+            .repo
+            .find_commit(self.walked.commits[index].id.into())
+            .ok()?;
         let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
         let blob = entry.to_object(&self.repo).ok()?.into_blob().ok()?;
         Some((blob.content().to_vec(), entry.filemode() as u32))
@@ -273,7 +314,9 @@ impl History {
         let Ok(commit) = self.repo.find_commit(self.walked.commits[index].id.into()) else {
             return Vec::new();
         };
-        let Ok(tree) = commit.tree() else { return Vec::new() };
+        let Ok(tree) = commit.tree() else {
+            return Vec::new();
+        };
         let mut paths = Vec::new();
         let _ = tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
             if entry.kind() == Some(ObjectType::Blob) {
@@ -306,7 +349,9 @@ fn read_releases(repo: &Repository, pattern: &str) -> Result<Vec<Release>, git2:
         let Ok(reference) = repo.find_reference(&format!("refs/tags/{name}")) else {
             continue;
         };
-        let Ok(commit) = reference.peel_to_commit() else { continue };
+        let Ok(commit) = reference.peel_to_commit() else {
+            continue;
+        };
         let tagger_time = reference
             .peel(ObjectType::Tag)
             .ok()
@@ -335,7 +380,11 @@ fn walk_or_reuse(
     let cached = if use_cache { cache::load(root) } else { None };
     if let Some(cached) = cached.filter(|c| still_reachable(repo, &c.tips, tips)) {
         let mut walked = cached.walked;
-        let missing: Vec<String> = keys.iter().filter(|k| !cached.keys.contains(k)).cloned().collect();
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|k| !cached.keys.contains(k))
+            .cloned()
+            .collect();
         if cached.tips == tips && missing.is_empty() {
             return Ok((walked, CacheUse::Hit));
         }
@@ -370,6 +419,9 @@ fn still_reachable(repo: &Repository, old: &[Id], new: &[Id]) -> bool {
     let new: HashSet<Id> = new.iter().copied().collect();
     old.iter().all(|&o| {
         new.contains(&o)
-            || new.iter().any(|&n| repo.graph_descendant_of(n.into(), o.into()).unwrap_or(false))
+            || new.iter().any(|&n| {
+                repo.graph_descendant_of(n.into(), o.into())
+                    .unwrap_or(false)
+            })
     })
 }

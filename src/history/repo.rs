@@ -47,15 +47,27 @@ pub fn configure_libgit2() {
 pub fn open(root: &Path) -> Result<Repository, RepoError> {
     configure_libgit2();
     let shown = root.display().to_string();
-    let repo = Repository::open_ext(root, RepositoryOpenFlags::NO_SEARCH, std::iter::empty::<&str>())
-        .map_err(|e| match e.code() {
-            ErrorCode::Owner => RepoError::NotOwned { path: shown.clone() },
-            ErrorCode::NotFound => RepoError::NotARepository { path: shown.clone() },
-            _ => RepoError::Other { message: e.message().to_string() },
-        })?;
+    let repo = Repository::open_ext(
+        root,
+        RepositoryOpenFlags::NO_SEARCH,
+        std::iter::empty::<&str>(),
+    )
+    .map_err(|e| match e.code() {
+        ErrorCode::Owner => RepoError::NotOwned {
+            path: shown.clone(),
+        },
+        ErrorCode::NotFound => RepoError::NotARepository {
+            path: shown.clone(),
+        },
+        _ => RepoError::Other {
+            message: e.message().to_string(),
+        },
+    })?;
     let head = repo.head().map(|_| ()).map_err(|e| match e.code() {
         ErrorCode::UnbornBranch | ErrorCode::NotFound => RepoError::NoCommits,
-        _ => RepoError::Other { message: e.message().to_string() },
+        _ => RepoError::Other {
+            message: e.message().to_string(),
+        },
     });
     head.map(|()| repo)
 }
@@ -118,7 +130,15 @@ mod tests {
 
     #[test]
     fn rev_parse_syntax_is_not_a_reference() {
-        for bad in ["HEAD~1", "v1^{}", "@{-1}", "main..dev", "-v", "a:b", ":/fix"] {
+        for bad in [
+            "HEAD~1",
+            "v1^{}",
+            "@{-1}",
+            "main..dev",
+            "-v",
+            "a:b",
+            ":/fix",
+        ] {
             assert!(!is_plain_ref_name(bad), "{bad}");
         }
         for good in ["v2.4.1", "release/2026-10", "main", "feature_x"] {
@@ -129,7 +149,9 @@ mod tests {
     #[test]
     fn not_a_repository_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let err = open(dir.path()).err().expect("a plain folder is not a repository");
+        let err = open(dir.path())
+            .err()
+            .expect("a plain folder is not a repository");
         assert!(matches!(err, RepoError::NotARepository { .. }), "{err:?}");
     }
 

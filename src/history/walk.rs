@@ -105,7 +105,11 @@ pub fn walk(
 }
 
 /// Scans already-walked commits for keys that were not looked for when they were walked.
-pub fn scan_keys(repo_path: &Path, keys: &[String], walked: &mut Walked) -> Result<(), git2::Error> {
+pub fn scan_keys(
+    repo_path: &Path,
+    keys: &[String],
+    walked: &mut Walked,
+) -> Result<(), git2::Error> {
     let repo = Repository::open(repo_path)?;
     let mut scanner = KeyScanner::new(&repo, keys);
     for (index, changes) in walked.changes.iter().enumerate() {
@@ -145,18 +149,31 @@ fn append(walked: &mut Walked, commits: impl Iterator<Item = RawCommit>) {
         let changes = raw
             .changes
             .into_iter()
-            .map(|c| Change { path: intern(c.path, &mut walked.paths), old: c.old, new: c.new })
+            .map(|c| Change {
+                path: intern(c.path, &mut walked.paths),
+                old: c.old,
+                new: c.new,
+            })
             .collect();
         for (key, path, added, removed) in raw.key_lines {
             let path = intern(path, &mut walked.paths);
-            walked.key_lines.entry(key).or_default().push(KeyLines { commit: index, path, added, removed });
+            walked.key_lines.entry(key).or_default().push(KeyLines {
+                commit: index,
+                path,
+                added,
+                removed,
+            });
         }
         walked.commits.push(raw.info);
         walked.changes.push(changes);
     }
 }
 
-fn walk_chunk(repo_path: &Path, oids: &[Oid], keys: &[String]) -> Result<Vec<RawCommit>, git2::Error> {
+fn walk_chunk(
+    repo_path: &Path,
+    oids: &[Oid],
+    keys: &[String],
+) -> Result<Vec<RawCommit>, git2::Error> {
     let repo = Repository::open(repo_path)?;
     let mut reader = TreeReader::new(repo.odb()?);
     let mut scanner = KeyScanner::new(&repo, keys);
@@ -171,7 +188,13 @@ fn walk_chunk(repo_path: &Path, oids: &[Oid], keys: &[String]) -> Result<Vec<Raw
         reader.next_commit();
         let tree = reader.read_oid(commit.tree_id())?;
         let mut changes = Vec::new();
-        diff_trees(&mut reader, parent_tree.as_deref(), Some(&tree), "", &mut changes)?;
+        diff_trees(
+            &mut reader,
+            parent_tree.as_deref(),
+            Some(&tree),
+            "",
+            &mut changes,
+        )?;
         let mut key_lines = Vec::new();
         if !keys.is_empty() {
             for change in &changes {
@@ -189,7 +212,11 @@ fn walk_chunk(repo_path: &Path, oids: &[Oid], keys: &[String]) -> Result<Vec<Raw
             author: commit.author().name().unwrap_or("").to_string(),
             summary: commit.summary().unwrap_or("").to_string(),
         };
-        out.push(RawCommit { info, changes, key_lines });
+        out.push(RawCommit {
+            info,
+            changes,
+            key_lines,
+        });
     }
     Ok(out)
 }
@@ -212,7 +239,10 @@ impl Entry<'_> {
     fn blob(&self) -> Option<BlobRef> {
         let mut id = [0; 20];
         id.copy_from_slice(self.id);
-        (!self.is_tree()).then_some(BlobRef { id: Id(id), mode: self.mode })
+        (!self.is_tree()).then_some(BlobRef {
+            id: Id(id),
+            mode: self.mode,
+        })
     }
 }
 
@@ -233,8 +263,14 @@ impl<'a> Iterator for Entries<'a> {
             self.data = &[];
             return None;
         }
-        let mode = self.data[..space].iter().fold(0u32, |m, d| m * 8 + u32::from(d.wrapping_sub(b'0') & 7));
-        let entry = Entry { mode, name: &self.data[space + 1..nul], id: &self.data[nul + 1..id_end] };
+        let mode = self.data[..space]
+            .iter()
+            .fold(0u32, |m, d| m * 8 + u32::from(d.wrapping_sub(b'0') & 7));
+        let entry = Entry {
+            mode,
+            name: &self.data[space + 1..nul],
+            id: &self.data[nul + 1..id_end],
+        };
         self.data = &self.data[id_end..];
         Some(entry)
     }
@@ -266,7 +302,11 @@ struct TreeReader<'r> {
 
 impl<'r> TreeReader<'r> {
     fn new(odb: git2::Odb<'r>) -> Self {
-        TreeReader { odb, current: HashMap::new(), previous: HashMap::new() }
+        TreeReader {
+            odb,
+            current: HashMap::new(),
+            previous: HashMap::new(),
+        }
     }
 
     fn read(&mut self, id: Option<&[u8]>) -> Result<Option<Rc<[u8]>>, git2::Error> {
@@ -297,8 +337,14 @@ fn diff_trees(
     prefix: &str,
     out: &mut Vec<RawChange>,
 ) -> Result<(), git2::Error> {
-    let mut old = Entries { data: old.unwrap_or(&[]) }.peekable();
-    let mut new = Entries { data: new.unwrap_or(&[]) }.peekable();
+    let mut old = Entries {
+        data: old.unwrap_or(&[]),
+    }
+    .peekable();
+    let mut new = Entries {
+        data: new.unwrap_or(&[]),
+    }
+    .peekable();
     loop {
         let order = match (old.peek(), new.peek()) {
             (Some(a), Some(b)) => git_order(a, b),
@@ -328,7 +374,10 @@ fn entry_changed(
     prefix: &str,
     out: &mut Vec<RawChange>,
 ) -> Result<(), git2::Error> {
-    let name = old.or(new).map(|e| String::from_utf8_lossy(e.name).into_owned()).unwrap_or_default();
+    let name = old
+        .or(new)
+        .map(|e| String::from_utf8_lossy(e.name).into_owned())
+        .unwrap_or_default();
     let path = format!("{prefix}{name}");
     let old_tree = reader.read(old.filter(|e| e.is_tree()).map(|e| e.id))?;
     let new_tree = reader.read(new.filter(|e| e.is_tree()).map(|e| e.id))?;
@@ -338,7 +387,11 @@ fn entry_changed(
     }
     let (old_blob, new_blob) = (old.and_then(|e| e.blob()), new.and_then(|e| e.blob()));
     if old_blob.is_some() || new_blob.is_some() {
-        out.push(RawChange { path, old: old_blob, new: new_blob });
+        out.push(RawChange {
+            path,
+            old: old_blob,
+            new: new_blob,
+        });
     }
     Ok(())
 }
@@ -355,7 +408,11 @@ struct KeyScanner<'r> {
 
 impl<'r> KeyScanner<'r> {
     fn new(repo: &'r Repository, keys: &'r [String]) -> Self {
-        KeyScanner { repo, keys, holds: HashMap::new() }
+        KeyScanner {
+            repo,
+            keys,
+            holds: HashMap::new(),
+        }
     }
 
     /// For each key in either version of the file: the lines containing it that were added
@@ -379,8 +436,16 @@ impl<'r> KeyScanner<'r> {
             if !in_old && !in_new {
                 continue;
             }
-            let old_lines = if in_old { self.lines_with(old, key)? } else { Vec::new() };
-            let new_lines = if in_new { self.lines_with(new, key)? } else { Vec::new() };
+            let old_lines = if in_old {
+                self.lines_with(old, key)?
+            } else {
+                Vec::new()
+            };
+            let new_lines = if in_new {
+                self.lines_with(new, key)?
+            } else {
+                Vec::new()
+            };
             let (added, removed) = multiset_diff(&old_lines, &new_lines);
             if !added.is_empty() || !removed.is_empty() {
                 found.push((key.clone(), added, removed));
@@ -408,7 +473,9 @@ impl<'r> KeyScanner<'r> {
     }
 
     fn lines_with(&self, blob: Option<BlobRef>, key: &str) -> Result<Vec<String>, git2::Error> {
-        let Some(blob) = blob else { return Ok(Vec::new()) };
+        let Some(blob) = blob else {
+            return Ok(Vec::new());
+        };
         let content = self.repo.find_blob(blob.id.into())?;
         Ok(String::from_utf8_lossy(content.content())
             .lines()
@@ -464,9 +531,19 @@ mod tests {
 
     #[test]
     fn subtree_sorts_as_if_slashed() {
-        let e = |name: &'static str, mode| Entry { name: name.as_bytes(), id: &[0; 20], mode };
+        let e = |name: &'static str, mode| Entry {
+            name: name.as_bytes(),
+            id: &[0; 20],
+            mode,
+        };
         // "a.b" (file) sorts before "a" (tree, as "a/") since '.' < '/'.
-        assert_eq!(git_order(&e("a.b", 0o100644), &e("a", MODE_TREE)), Ordering::Less);
-        assert_eq!(git_order(&e("a", 0o100644), &e("a.b", 0o100644)), Ordering::Less);
+        assert_eq!(
+            git_order(&e("a.b", 0o100644), &e("a", MODE_TREE)),
+            Ordering::Less
+        );
+        assert_eq!(
+            git_order(&e("a", 0o100644), &e("a.b", 0o100644)),
+            Ordering::Less
+        );
     }
 }
