@@ -1086,3 +1086,37 @@ fn fixture_clock_is_the_demo_clock() {
     assert_eq!(seconds("2026-10-02 15:03"), 1_790_949_780);
     assert_eq!(seconds("1970-01-01 01:00"), 0);
 }
+
+/// libgit2 refuses a repository owned by another user (CVE-2022-24765); the reason must give
+/// the exact `safe.directory` command with the absolute path. Needs root to chown.
+#[cfg(unix)]
+#[test]
+fn a_repository_owned_by_another_user_names_the_safe_directory_command() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: chown needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("owned");
+    clinic::demo::write(&root).unwrap();
+    let status = std::process::Command::new("chown")
+        .args(["-R", "12345:12345"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (evidence, _) = clinic::check(&root, true).unwrap();
+    let absolute = root.canonicalize().unwrap();
+    let expected = format!(
+        "git config --global --add safe.directory {}",
+        absolute.display()
+    );
+    for (name, badge) in evidence.badges.iter() {
+        assert_ne!(badge.state, clinic::evidence::State::Verified, "{name}");
+        assert!(
+            badge.reasons.iter().any(|r| r.contains(&expected)),
+            "{name}: {:?}",
+            badge.reasons
+        );
+    }
+}

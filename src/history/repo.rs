@@ -53,8 +53,11 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
         std::iter::empty::<&str>(),
     )
     .map_err(|e| match e.code() {
+        // git wants the absolute path in safe.directory.
         ErrorCode::Owner => RepoError::NotOwned {
-            path: shown.clone(),
+            path: root
+                .canonicalize()
+                .map_or(shown.clone(), |p| p.display().to_string()),
         },
         ErrorCode::NotFound => RepoError::NotARepository {
             path: shown.clone(),
