@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use super::Problem;
+use super::{Item, Problem};
 use crate::frontmatter;
 use crate::yaml;
 
@@ -106,14 +106,15 @@ pub fn load<T: DeserializeOwned>(
         .at(path, Some(line))
     })?;
     let text = frontmatter::normalise(text);
-    let split = frontmatter::split(&text).map_err(|d| {
+    let front_matter_problem = |d: crate::diagnostics::Diagnostic| {
         Problem::new(
             "artifact.front-matter",
             d.message,
             d.hint.unwrap_or_default(),
         )
         .at(path, d.line)
-    })?;
+    };
+    let split = frontmatter::split(&text).map_err(front_matter_problem)?;
     if split.yaml.trim().is_empty() {
         return Err(Problem::new(
             "artifact.front-matter",
@@ -122,14 +123,7 @@ pub fn load<T: DeserializeOwned>(
         )
         .at(path, Some(1)));
     }
-    let data: T = frontmatter::parse(&split).map_err(|d| {
-        Problem::new(
-            "artifact.front-matter",
-            d.message,
-            d.hint.unwrap_or_default(),
-        )
-        .at(path, d.line)
-    })?;
+    let data: T = frontmatter::parse(&split).map_err(front_matter_problem)?;
     let extra: std::collections::BTreeMap<String, serde_json::Value> =
         yaml::from_str(split.yaml).unwrap_or_default();
     let unknown: std::collections::BTreeMap<String, serde_json::Value> = extra
@@ -148,6 +142,24 @@ pub fn load<T: DeserializeOwned>(
         yaml: split.yaml.to_string(),
         yaml_first_line: split.yaml_first_line,
     })
+}
+
+/// Loads every artifact in `dir` and checks each one; an artifact that cannot be read becomes
+/// an incomplete item of its own, and the others are still checked.
+pub fn check_all<T: DeserializeOwned>(
+    root: &Path,
+    dir: &str,
+    known: &[&str],
+    warnings: &mut Vec<String>,
+    mut check: impl FnMut(&Artifact<T>) -> Item,
+) -> Vec<Item> {
+    list(root, dir, warnings)
+        .into_iter()
+        .map(|path| match load::<T>(root, &path, known, warnings) {
+            Ok(artifact) => check(&artifact),
+            Err(problem) => Item::new(&path, path.clone(), vec![problem], serde_json::json!({})),
+        })
+        .collect()
 }
 
 /// A required text field: its trimmed value, or a problem pointing at the key.

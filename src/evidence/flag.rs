@@ -67,15 +67,9 @@ pub fn badge(
     history: Result<&History, &RepoError>,
     warnings: &mut Vec<String>,
 ) -> Badge {
-    let items = artifacts::list(root, DIR, warnings)
-        .into_iter()
-        .map(
-            |path| match artifacts::load::<Flag>(root, &path, KNOWN, warnings) {
-                Ok(artifact) => check(&artifact, config, history),
-                Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
-            },
-        )
-        .collect();
+    let items = artifacts::check_all::<Flag>(root, DIR, KNOWN, warnings, |artifact| {
+        check(artifact, config, history)
+    });
     let missing = Problem::new(
         "flag.missing",
         format!("no feature flag yet ({DIR}/ is empty)"),

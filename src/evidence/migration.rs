@@ -45,15 +45,9 @@ pub fn badge(
     history: Result<&History, &RepoError>,
     warnings: &mut Vec<String>,
 ) -> Badge {
-    let items = artifacts::list(root, DIR, warnings)
-        .into_iter()
-        .map(
-            |path| match artifacts::load::<Migration>(root, &path, KNOWN, warnings) {
-                Ok(artifact) => check(root, &artifact, config, history),
-                Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
-            },
-        )
-        .collect();
+    let items = artifacts::check_all::<Migration>(root, DIR, KNOWN, warnings, |artifact| {
+        check(root, artifact, config, history)
+    });
     let missing = Problem::new(
         "migration.missing",
         format!("no expand-contract migration yet ({DIR}/ is empty)"),

@@ -48,15 +48,9 @@ pub fn badge(
     history: Result<&History, &RepoError>,
     warnings: &mut Vec<String>,
 ) -> Badge {
-    let items = artifacts::list(root, DIR, warnings)
-        .into_iter()
-        .map(
-            |path| match artifacts::load::<Rehearsal>(root, &path, KNOWN, warnings) {
-                Ok(artifact) => check(&artifact, config, history),
-                Err(problem) => Item::new(&path, path.clone(), vec![problem], json!({})),
-            },
-        )
-        .collect();
+    let items = artifacts::check_all::<Rehearsal>(root, DIR, KNOWN, warnings, |artifact| {
+        check(artifact, config, history)
+    });
     let missing = Problem::new(
         "rehearsal.missing",
         format!("no rollback rehearsal yet ({DIR}/ is empty)"),
