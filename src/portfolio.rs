@@ -149,7 +149,12 @@ pub fn badge_files(evidence: &Evidence) -> Vec<(String, String)> {
 }
 
 /// Every portfolio page.
-pub fn pages(root: &Path, evidence: &Evidence, offset_minutes: i32) -> Vec<VirtualPage> {
+pub fn pages(
+    root: &Path,
+    evidence: &Evidence,
+    urls: &Urls,
+    offset_minutes: i32,
+) -> Vec<VirtualPage> {
     let mut pages = vec![VirtualPage {
         path: PORTFOLIO.to_string(),
         title: "Portfolio".to_string(),
@@ -158,7 +163,7 @@ pub fn pages(root: &Path, evidence: &Evidence, offset_minutes: i32) -> Vec<Virtu
     }];
     for (key, name, _, _) in BADGES {
         for item in &badge_of(evidence, key).items {
-            pages.push(artifact_page(root, key, name, item, offset_minutes));
+            pages.push(artifact_page(root, key, name, item, urls, offset_minutes));
         }
     }
     let mut values = Map::new();
@@ -177,6 +182,7 @@ fn artifact_page(
     key: &str,
     name: &str,
     item: &Item,
+    urls: &Urls,
     offset_minutes: i32,
 ) -> VirtualPage {
     let facts = &item.facts;
@@ -283,7 +289,10 @@ fn artifact_page(
         "title": item.title,
         "state": item.state,
         "source": item.artifact,
-        "problems": item.problems.iter().map(|p| json!({"sentence": p.sentence(), "rule": p.rule, "file": p.file, "line": p.line, "fix": p.fix, "mistake": p.mistake})).collect::<Vec<_>>(),
+        "problems": item.problems.iter().map(|p| json!({
+            "sentence": p.sentence(), "rule": p.rule, "file": p.file, "line": p.line, "fix": p.fix,
+            "mistake": p.mistake, "mistake_url": mistake_page(p.rule).map(|page| urls.url(page)),
+        })).collect::<Vec<_>>(),
         "body_html": body_html(root, &item.artifact),
         "facts": facts,
         "timeline_svg": drawing,
@@ -296,6 +305,21 @@ fn artifact_page(
         title: item.title.clone(),
         template: "artifact.html",
         values,
+    }
+}
+
+/// The handbook page that explains the common mistake a rule names.
+fn mistake_page(rule: &str) -> Option<&'static str> {
+    match rule {
+        "rehearsal.migration-down" => Some("mistakes/migration-rollback-is-not-data-rollback/"),
+        "smoke.health-only" => Some("mistakes/healthz-only-smoke/"),
+        "migration.same-commit" | "migration.same-change" | "migration.no-release" => {
+            Some("mistakes/rename-and-contract-in-one-change/")
+        }
+        "flag.not-retired" | "flag.stale" | "flag.retired-late" | "flag.split-removal" => {
+            Some("mistakes/flag-left-forever/")
+        }
+        _ => None,
     }
 }
 
@@ -363,8 +387,30 @@ fn workflow_snippets(root: &Path, lines: &Value) -> Value {
     Value::Array(snippets)
 }
 
-/// The artifact's prose, rendered and sanitised: it is the student's text.
+/// Write-ups larger than this are not rendered (`read_repo_file`'s cap).
+const MAX_BODY_BYTES: u64 = 256 * 1024;
+/// Rendered write-ups larger than this are not sanitised or shown (Markdown can expand ~10x).
+const MAX_BODY_HTML_BYTES: usize = 2 * 1024 * 1024;
+/// The deepest element nesting a write-up may have. html5ever, inside ammonia, is quadratic in
+/// nesting depth (100 KB of nested `>` takes minutes), and browsers stop at 512 anyway.
+pub const MAX_BODY_DEPTH: usize = 100;
+
+/// The artifact's prose, rendered and sanitised: it is the student's text. A write-up that is too
+/// large or too deeply nested is refused with a notice naming the file, in bounded time.
 fn body_html(root: &Path, artifact: &str) -> String {
+    let size = root
+        .join(artifact)
+        .symlink_metadata()
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if size > MAX_BODY_BYTES {
+        let why = format!(
+            "it is {} KiB, over the {} KiB limit for a write-up",
+            size / 1024,
+            MAX_BODY_BYTES / 1024
+        );
+        return refused_body(artifact, &why);
+    }
     let Some(text) = read_repo_file(root, artifact) else {
         return String::new();
     };
@@ -373,7 +419,88 @@ fn body_html(root: &Path, artifact: &str) -> String {
         return String::new();
     };
     let rendered = markdown::render(split.body, split.body_first_line, &|_| Link::Keep);
+    if rendered.html.len() > MAX_BODY_HTML_BYTES {
+        return refused_body(artifact, "its rendered HTML is over 2 MiB");
+    }
+    if html_depth(&rendered.html) > MAX_BODY_DEPTH {
+        let why = format!("it nests elements more than {MAX_BODY_DEPTH} levels deep");
+        return refused_body(artifact, &why);
+    }
     sanitise(&rendered.html)
+}
+
+fn refused_body(artifact: &str, why: &str) -> String {
+    let text = format!(
+        "{artifact}: the write-up is not shown because {why}. Shorten it or flatten its nesting."
+    );
+    format!(
+        "<p class=\"muted body-refused\">{}</p>",
+        crate::highlight::escape(&text)
+    )
+}
+
+/// The deepest element nesting of an HTML fragment, counted in one pass without building a tree.
+/// It over-counts rather than under-counts: end tags that HTML lets authors omit (`p`, `li`, ...)
+/// and void elements are not counted, and anything unclosed stays open.
+pub fn html_depth(html: &str) -> usize {
+    const VOID: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    ];
+    const OPTIONAL_END: &[&str] = &[
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rp", "thead",
+        "tbody", "tfoot", "colgroup", "caption",
+    ];
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while let Some(offset) = memchr::memchr(b'<', &bytes[i..]) {
+        i += offset + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let name_start = if closing { i + 1 } else { i };
+        let mut j = name_start;
+        while j < bytes.len() && bytes[j].is_ascii_alphanumeric() {
+            j += 1;
+        }
+        if j == name_start {
+            if bytes.get(i) == Some(&b'!') {
+                // A comment or declaration: skip it whole.
+                let end = if html[i..].starts_with("!--") {
+                    html[i..].find("-->").map(|e| e + 3)
+                } else {
+                    html[i..].find('>').map(|e| e + 1)
+                };
+                i = end.map_or(bytes.len(), |e| i + e);
+            }
+            continue;
+        }
+        let name = html[name_start..j].to_ascii_lowercase();
+        // Find the tag's end, honouring quoted attribute values.
+        let mut quote = None;
+        let mut k = j;
+        while k < bytes.len() {
+            match (quote, bytes[k]) {
+                (None, b'"' | b'\'') => quote = Some(bytes[k]),
+                (Some(q), c) if c == q => quote = None,
+                (None, b'>') => break,
+                _ => {}
+            }
+            k += 1;
+        }
+        let self_closing = k > j && bytes[k - 1] == b'/';
+        i = (k + 1).min(bytes.len());
+        if closing {
+            if !OPTIONAL_END.contains(&name.as_str()) {
+                depth = depth.saturating_sub(1);
+            }
+        } else if !self_closing
+            && !VOID.contains(&name.as_str())
+            && !OPTIONAL_END.contains(&name.as_str())
+        {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
 }
 
 /// Removes scripts, event handlers, `javascript:` and `data:` URLs, forms, frames and styles,
@@ -387,7 +514,8 @@ pub fn sanitise(html: &str) -> String {
 
 /// Releases and every evidence event of the repository on one drawing.
 fn semester(evidence: &Evidence) -> Value {
-    let mut events: Vec<(Event, Option<String>)> = evidence
+    // Each event with its link and, for a commit, the full id and summary shown on hover.
+    let mut events: Vec<(Event, Option<String>, Option<String>)> = evidence
         .repository
         .releases
         .iter()
@@ -399,6 +527,7 @@ fn semester(evidence: &Evidence) -> Value {
                     class: "release",
                 },
                 r.url.clone(),
+                None,
             )
         })
         .collect();
@@ -430,6 +559,10 @@ fn semester(evidence: &Evidence) -> Value {
                             class,
                         },
                         commit["url"].as_str().map(str::to_string),
+                        commit["id"]
+                            .as_str()
+                            .zip(commit["summary"].as_str())
+                            .map(|(id, summary)| format!("{id} — {summary}")),
                     ));
                 }
             }
@@ -446,16 +579,17 @@ fn semester(evidence: &Evidence) -> Value {
                             class: "rehearsal",
                         },
                         None,
+                        None,
                     ));
                 }
             }
         }
     }
-    events.sort_by_key(|(e, _)| e.time);
-    let drawing: Vec<Event> = events.iter().map(|(e, _)| e.clone()).collect();
+    events.sort_by_key(|(e, _, _)| e.time);
+    let drawing: Vec<Event> = events.iter().map(|(e, _, _)| e.clone()).collect();
     json!({
         "svg": svg::timeline("Semester timeline: releases and evidence", &drawing, &time::date),
-        "events": events.iter().map(|(e, url)| json!({"date": time::date(e.time), "label": e.label, "kind": e.class, "url": url})).collect::<Vec<_>>(),
+        "events": events.iter().map(|(e, url, title)| json!({"date": time::date(e.time), "label": e.label, "kind": e.class, "url": url, "title": title})).collect::<Vec<_>>(),
     })
 }
 

@@ -15,6 +15,19 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::highlight;
 use crate::markdown::{self, Link};
 use crate::output::{Output, OutputError};
+
+/// Where a render puts its files: the build's [`Output`], or (for `clinic cohort`) a buffer that
+/// places one student's site under `students/<slug>/` once it is complete.
+pub trait Sink: Sync {
+    /// Writes one file at a `/`-separated path inside the site.
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError>;
+}
+
+impl Sink for Output {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        Output::write(self, rel, bytes)
+    }
+}
 use crate::portfolio::{self, VirtualPage};
 use crate::templates::{join_url, Theme};
 
@@ -228,7 +241,7 @@ impl Shared {
 pub fn render_site(
     content: &Content,
     input: &RenderInput<'_>,
-    output: &Output,
+    output: &dyn Sink,
 ) -> Result<Vec<Diagnostic>, OutputError> {
     let structure = Structure::new(content);
     let shared = Shared {
@@ -250,7 +263,7 @@ pub fn render_site(
         Ok::<(), OutputError>(())
     })?;
     let virtual_pages =
-        portfolio::pages(input.root, input.evidence, input.config.utc_offset_minutes);
+        portfolio::pages(input.root, input.evidence, input.urls, input.config.utc_offset_minutes);
     for page in &virtual_pages {
         match render_virtual(page, input, &shared) {
             Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
@@ -435,7 +448,7 @@ fn write_site_files(
     content: &Content,
     virtual_pages: &[VirtualPage],
     input: &RenderInput<'_>,
-    output: &Output,
+    output: &dyn Sink,
     shared: &Shared,
     diagnostics: &Diagnostics,
 ) -> Result<(), OutputError> {

@@ -61,35 +61,76 @@ pub fn timeline(title: &str, events: &[Event], date: &dyn Fn(i64) -> String) -> 
     };
     let span = (last.time - first.time).max(1) as f64;
     let x = |t: i64| MARGIN + (t - first.time) as f64 / span * (WIDTH - 2.0 * MARGIN);
-    let rows = 4;
+    let placed = place_labels(&events, &x, WIDTH, date);
+    let rows = placed.iter().map(|p| p.row + 1).max().unwrap_or(1);
     let height = 70 + rows * 34;
     let title_e = escape(title);
     let mut svg = format!(
         r#"<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="{title_e}"><title>{title_e}</title><line class="axis" x1="{MARGIN}" y1="40" x2="{x2}" y2="40" stroke="currentColor" stroke-width="2"/>"#,
         x2 = WIDTH - MARGIN
     );
-    for (i, event) in events.iter().enumerate() {
+    for (event, label) in events.iter().zip(&placed) {
         let cx = x(event.time);
-        let row = i % rows;
-        let y = 70 + row * 34;
-        let anchor = if cx < WIDTH * 0.25 {
-            "start"
-        } else if cx > WIDTH * 0.75 {
-            "end"
-        } else {
-            "middle"
-        };
+        let y = 70 + label.row * 34;
         svg.push_str(&format!(
-            r#"<g class="event {class}"><line x1="{cx:.1}" y1="40" x2="{cx:.1}" y2="{y1}" stroke="currentColor" stroke-opacity=".35"/><circle cx="{cx:.1}" cy="40" r="6"/><text x="{cx:.1}" y="{y}" text-anchor="{anchor}" font-size="13" fill="currentColor">{label}</text><text x="{cx:.1}" y="{y2}" text-anchor="{anchor}" font-size="11" fill="currentColor" fill-opacity=".75">{when}</text></g>"#,
+            r#"<g class="event {class}"><line x1="{cx:.1}" y1="40" x2="{cx:.1}" y2="{y1}" stroke="currentColor" stroke-opacity=".35"/><circle cx="{cx:.1}" cy="40" r="6"/><text x="{cx:.1}" y="{y}" text-anchor="{anchor}" font-size="13" fill="currentColor">{text}</text><text x="{cx:.1}" y="{y2}" text-anchor="{anchor}" font-size="11" fill="currentColor" fill-opacity=".75">{when}</text></g>"#,
             class = event.class,
+            anchor = label.anchor,
             y1 = y - 12,
             y2 = y + 14,
-            label = escape(&event.label),
+            text = escape(&event.label),
             when = escape(&date(event.time)),
         ));
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Where one label goes: its row below the axis and its text anchor.
+struct Placed {
+    row: usize,
+    anchor: &'static str,
+}
+
+/// Puts each label in the first row where it does not overlap the labels already there, so
+/// close events stack downwards instead of printing over each other.
+fn place_labels(
+    events: &[&Event],
+    x: &dyn Fn(i64) -> f64,
+    width: f64,
+    date: &dyn Fn(i64) -> String,
+) -> Vec<Placed> {
+    const CHAR_WIDTH: f64 = 7.0;
+    const GAP: f64 = 8.0;
+    let mut row_ends: Vec<f64> = Vec::new();
+    events
+        .iter()
+        .map(|event| {
+            let cx = x(event.time);
+            let chars = event
+                .label
+                .chars()
+                .count()
+                .max(date(event.time).chars().count());
+            let w = chars as f64 * CHAR_WIDTH;
+            let (anchor, left) = if cx < width * 0.25 {
+                ("start", cx)
+            } else if cx > width * 0.75 {
+                ("end", cx - w)
+            } else {
+                ("middle", cx - w / 2.0)
+            };
+            let row = match row_ends.iter().position(|&end| end + GAP <= left) {
+                Some(row) => row,
+                None => {
+                    row_ends.push(f64::MIN);
+                    row_ends.len() - 1
+                }
+            };
+            row_ends[row] = left + w;
+            Placed { row, anchor }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -121,5 +162,27 @@ mod tests {
         let svg = timeline("t", &events, &|t| t.to_string());
         assert!(svg.find(">a<").unwrap() < svg.find("b &amp; &lt;c&gt;").unwrap());
         assert!(timeline("t", &[], &|t| t.to_string()).is_empty());
+    }
+
+    #[test]
+    fn close_labels_stack_in_rows() {
+        let close: Vec<Event> = (0..3)
+            .map(|i| Event {
+                time: 1000 + i,
+                label: format!("event {i}"),
+                class: "flag",
+            })
+            .chain(std::iter::once(Event {
+                time: 0,
+                label: "start".into(),
+                class: "release",
+            }))
+            .collect();
+        let svg = timeline("t", &close, &|t| t.to_string());
+        let rows: std::collections::BTreeSet<&str> = svg
+            .match_indices("font-size=\"13\"")
+            .map(|(i, _)| &svg[svg[..i].rfind(" y=").unwrap()..i])
+            .collect();
+        assert!(rows.len() >= 3, "labels share rows: {svg}");
     }
 }

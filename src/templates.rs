@@ -45,6 +45,9 @@ impl Theme {
         let mut tera = Tera::default();
         // Escape everything rendered into HTML and SVG, whatever the template is called.
         tera.autoescape_on(vec![".html", ".htm", ".xml", ".svg", ""]);
+        // Tera's default escaper also turns `/` into `&#x2F;`; the five characters below are all
+        // that HTML text and quoted attributes need, and URLs stay readable in the output.
+        tera.set_escape_fn(escape_html);
         tera.add_raw_templates(templates).map_err(template_error)?;
         tera.register_function(
             "url",
@@ -100,6 +103,10 @@ fn template_error(error: tera::Error) -> Diagnostic {
         d = d.in_file(template);
     }
     d
+}
+
+fn escape_html(text: &str) -> String {
+    crate::highlight::escape(text)
 }
 
 /// `url(path="static/style.css")` -> `/portfolio/static/style.css`: absolute from the site
