@@ -85,6 +85,53 @@ output; --quiet silences everything else except errors. Ctrl-C stops it (exit co
 If file changes are not seen (WSL, Docker, network file systems), use --poll."
     )]
     Serve(ServeArgs),
+    /// Build a cohort dashboard over many student repositories (or their published
+    /// evidence.json): a badge matrix, CSV and JSON exports, and each student's portfolio.
+    #[command(long_about = "Build a cohort dashboard from a roster: one site with a matrix of \
+students by the four evidence badges (plus last commit and number of releases), summary counts, \
+cohort.csv and cohort.json, and each student's whole site under students/<slug>/.\n\n\
+The roster is YAML:\n\n\
+  title: Release clinic, autumn 2026\n\
+  students:\n\
+    - name: Ada Lovelace\n\
+      repo: students/ada            # a local clone, relative to the roster or absolute\n\
+    - name: Grace Hopper\n\
+      evidence: https://grace.github.io/orders-api/evidence.json   # or a file path\n\n\
+A student may also have `slug:` (the folder name, a-z 0-9 -); otherwise it comes from the name, \
+and names that collide get -2, -3, ... in roster order.\n\n\
+Student repositories are untrusted: only the built-in theme and handbook are used (a student's \
+theme/ and content/ are ignored), write-ups are sanitised, symbolic links are never followed out \
+of a repository, oversized input is refused, and pages carry a policy that runs no script. A \
+student whose repository is missing, empty, shallow, broken or refused, or whose evidence URL \
+fails, becomes an error cell with the reason; the other students are built anyway. evidence: \
+URLs are fetched with --fetch-timeout and a 4 MiB cap.\n\n\
+The output (default <roster folder>/public) is written atomically, with the same refusals as \
+`clinic build`.\n\n\
+Exit codes: 0 the dashboard was built (students in error are reported as warnings), 1 the roster \
+has errors (the rest is still built) or --strict and a student is in error, 2 bad usage.")]
+    Cohort(CohortArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CohortArgs {
+    /// The roster YAML file.
+    #[arg(value_name = "ROSTER.yaml")]
+    pub roster: PathBuf,
+    /// Where to write the dashboard [default: <roster folder>/public].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// How many students to build at once [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    /// The absolute URL the dashboard is published at, e.g. https://course.github.io/cohort/
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Give up on an evidence: URL after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub fetch_timeout: u64,
+    /// Exit with code 1 when any student is an error cell.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +227,7 @@ pub fn run() -> i32 {
         Command::Check(args) => run_check(&args, cli.quiet),
         Command::Demo(args) => run_demo(&args, cli.quiet),
         Command::Serve(args) => run_serve(&args, cli.quiet),
+        Command::Cohort(args) => run_cohort(&args, cli.quiet),
     }
 }
 
@@ -341,6 +389,54 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
             }
         }
         Err(BuildError::Usage(d)) | Err(BuildError::Fatal(d)) => {
+            eprintln!("{d}");
+            EXIT_CONTENT_ERRORS
+        }
+    }
+}
+
+fn run_cohort(args: &CohortArgs, quiet: bool) -> i32 {
+    let options = crate::cohort::CohortOptions {
+        roster: args.roster.clone(),
+        out: args.out.clone(),
+        jobs: args.jobs.map(usize::from),
+        base_url: args.base_url.clone(),
+        fetch_timeout: std::time::Duration::from_secs(args.fetch_timeout),
+    };
+    let started = Instant::now();
+    let show_progress = !quiet && std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize| {
+        if show_progress {
+            eprint!("\rBuilding students: {done}/{total}");
+            if done == total {
+                eprint!("\r\x1b[K");
+            }
+        }
+    };
+    match crate::cohort::build(&options, &progress) {
+        Ok(report) => {
+            print_diagnostics(&report.diagnostics, quiet);
+            if !quiet {
+                let failed = report.failed_count();
+                eprintln!(
+                    "Built the cohort dashboard for {} students ({} in error) in {:.2} s: {}",
+                    report.rows.len(),
+                    failed,
+                    started.elapsed().as_secs_f64(),
+                    report.output.join("index.html").display()
+                );
+            }
+            if report.error_count() > 0 || (args.strict && report.failed_count() > 0) {
+                EXIT_CONTENT_ERRORS
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(BuildError::Usage(d)) => {
+            eprintln!("{d}");
+            EXIT_USAGE
+        }
+        Err(BuildError::Fatal(d)) => {
             eprintln!("{d}");
             EXIT_CONTENT_ERRORS
         }

@@ -14,9 +14,10 @@
 //! 5. **write**: [`output`] stages the site beside its target and swaps it in atomically.
 
 pub mod cli;
+pub mod cohort;
 pub mod config;
-pub mod demo;
 pub mod content;
+pub mod demo;
 pub mod diagnostics;
 pub mod evidence;
 pub mod forge;
@@ -29,6 +30,7 @@ pub mod markdown;
 pub mod output;
 pub mod portfolio;
 pub mod render;
+pub mod serve;
 pub mod sql;
 pub mod svg;
 pub mod templates;
@@ -112,8 +114,11 @@ pub fn build(
     let root = options.root.as_path();
     if !root.is_dir() {
         return Err(BuildError::Usage(
-            Diagnostic::error(format!("the site root {} is not a directory", root.display()))
-                .with_hint("pass the repository to build with --root DIR"),
+            Diagnostic::error(format!(
+                "the site root {} is not a directory",
+                root.display()
+            ))
+            .with_hint("pass the repository to build with --root DIR"),
         ));
     }
     let target = options.out.clone().unwrap_or_else(|| root.join("public"));
@@ -139,9 +144,17 @@ pub fn build(
     diagnostics.extend(evidence_diagnostics);
 
     // 4. render and 5. write
-    let (theme, theme_diagnostics) = Theme::load(root, &urls.base_path).map_err(BuildError::Fatal)?;
+    let (theme, theme_diagnostics) =
+        Theme::load(root, &urls.base_path).map_err(BuildError::Fatal)?;
     diagnostics.extend(theme_diagnostics);
-    let input = RenderInput { root, config: &config, urls: &urls, theme: &theme, evidence: &evidence, progress };
+    let input = RenderInput {
+        root,
+        config: &config,
+        urls: &urls,
+        theme: &theme,
+        evidence: &evidence,
+        progress,
+    };
     diagnostics.extend(render::render_site(&content, &input, &output)?);
     let output = output.commit()?;
 
@@ -151,12 +164,21 @@ pub fn build(
         }
     }
     diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    Ok(BuildReport { output, pages: content.pages.len(), diagnostics, evidence })
+    Ok(BuildReport {
+        output,
+        pages: content.pages.len(),
+        diagnostics,
+        evidence,
+    })
 }
 
 /// Steps 2 and 3: the history (when there is one) and the badges. Never fails: a missing or
 /// shallow history becomes reasons on the badges and a warning here.
-pub fn gather_evidence(root: &Path, config: &Config, no_cache: bool) -> (Evidence, Vec<Diagnostic>) {
+pub fn gather_evidence(
+    root: &Path,
+    config: &Config,
+    no_cache: bool,
+) -> (Evidence, Vec<Diagnostic>) {
     let options = HistoryOptions {
         release_tag_pattern: config.release_tag_pattern.clone(),
         flag_keys: evidence::flag_keys(root),
@@ -176,7 +198,12 @@ pub fn gather_evidence(root: &Path, config: &Config, no_cache: bool) -> (Evidenc
         Ok(_) => {}
     }
     let evidence = evidence::compute(root, config, history.as_ref().map_err(|e: &RepoError| e));
-    diagnostics.extend(evidence.warnings.iter().map(|w| Diagnostic::warning(w.clone())));
+    diagnostics.extend(
+        evidence
+            .warnings
+            .iter()
+            .map(|w| Diagnostic::warning(w.clone())),
+    );
     (evidence, diagnostics)
 }
 
@@ -184,8 +211,11 @@ pub fn gather_evidence(root: &Path, config: &Config, no_cache: bool) -> (Evidenc
 pub fn check(root: &Path, no_cache: bool) -> Result<(Evidence, Vec<Diagnostic>), BuildError> {
     if !root.is_dir() {
         return Err(BuildError::Usage(
-            Diagnostic::error(format!("the repository {} is not a directory", root.display()))
-                .with_hint("pass the repository to check with --root DIR"),
+            Diagnostic::error(format!(
+                "the repository {} is not a directory",
+                root.display()
+            ))
+            .with_hint("pass the repository to check with --root DIR"),
         ));
     }
     let (config, mut diagnostics) = config::load(root);

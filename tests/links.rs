@@ -3,165 +3,17 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use common::links::{broken_links, resolve_relative, served_file};
 use common::{copy_fixture, empty_site, list_files, read_output, Site};
 
 const BASE_URL: &str = "https://someone.github.io/portfolio/";
-const BASE_PATH: &str = "/portfolio/";
 
 fn build_for_pages(site: &Site) -> PathBuf {
     let out = site.tmp.path().join("out");
     common::build_into(&site.root, &out, &["--base-url", BASE_URL]).expect_code(0);
     out
-}
-
-/// The output file a site path (below `/portfolio/`, no query or fragment) is served from,
-/// as GitHub Pages serves it: `x/` -> `x/index.html`, `x` -> `x` or `x/index.html`.
-fn served_file(out: &Path, site_path: &str) -> Option<PathBuf> {
-    let decoded = common::percent_decode(site_path);
-    if decoded.split('/').any(|part| part == "..") {
-        return None;
-    }
-    let path = out.join(&decoded);
-    if decoded.is_empty() || decoded.ends_with('/') {
-        let index = path.join("index.html");
-        return index.is_file().then_some(index);
-    }
-    if path.is_file() {
-        return Some(path);
-    }
-    let index = path.join("index.html");
-    index.is_file().then_some(index)
-}
-
-/// `/portfolio/a/b/` + `../c/` -> `/portfolio/a/c/`.
-fn resolve_relative(page_url_path: &str, href: &str) -> String {
-    let dir = &page_url_path[..=page_url_path.rfind('/').unwrap()];
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in href.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    let mut url = format!("/{}", parts.join("/"));
-    if href.ends_with('/')
-        || href.ends_with("/.")
-        || href.ends_with("/..")
-        || href == "."
-        || href == ".."
-    {
-        url.push('/');
-    }
-    url
-}
-
-/// Follows every `href`/`src` of every HTML file in `out`; returns one line per broken link.
-fn broken_links(out: &Path) -> (Vec<String>, usize) {
-    let html_files: Vec<String> = list_files(out)
-        .into_iter()
-        .filter(|f| f.ends_with(".html"))
-        .collect();
-    assert!(html_files.len() > 5, "too few pages: {html_files:?}");
-    let mut ids_of: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
-    let mut ids = |file: &Path| -> BTreeSet<String> {
-        ids_of
-            .entry(file.to_path_buf())
-            .or_insert_with(|| common::ids(&std::fs::read_to_string(file).unwrap()))
-            .clone()
-    };
-    let mut broken = Vec::new();
-    let mut followed = 0;
-    for rel in &html_files {
-        let file = out.join(rel);
-        let html = std::fs::read_to_string(&file).unwrap();
-        // The URL path this file is served at.
-        let page_url = match rel.strip_suffix("index.html") {
-            Some(dir) => format!("{BASE_PATH}{dir}"),
-            None => format!("{BASE_PATH}{rel}"),
-        };
-        for (tag, link) in common::links(&html) {
-            let report = |why: &str| format!("{rel}: <{tag}> {link:?}: {why}");
-            let (without_fragment, fragment) = match link.split_once('#') {
-                Some((before, fragment)) => (before, Some(fragment)),
-                None => (link.as_str(), None),
-            };
-            let target_url = without_fragment.split('?').next().unwrap_or("");
-            let target_path = if target_url.is_empty() {
-                page_url.clone() // `#x` or `?q`: this page
-            } else if let Some(rest) = target_url.strip_prefix(BASE_URL) {
-                format!("{BASE_PATH}{rest}")
-            } else if target_url.starts_with("//") || has_scheme(target_url) {
-                if target_url.contains("someone.github.io") {
-                    broken.push(report("an absolute link to the site outside /portfolio/"));
-                }
-                continue; // external
-            } else if target_url.starts_with(BASE_PATH) {
-                target_url.to_string()
-            } else if target_url.starts_with('/') {
-                broken.push(report(
-                    "starts with / but not /portfolio/: broken on GitHub Pages",
-                ));
-                continue;
-            } else if rel == "404.html" {
-                // GitHub Pages serves 404.html at whatever path was asked for.
-                broken.push(report(
-                    "a relative link in 404.html breaks below the top level",
-                ));
-                continue;
-            } else {
-                resolve_relative(&page_url, target_url)
-            };
-            followed += 1;
-            let Some(site_path) = target_path
-                .strip_prefix(BASE_PATH)
-                .or_else(|| (target_path == BASE_PATH.trim_end_matches('/')).then_some(""))
-            else {
-                broken.push(report(&format!(
-                    "resolves to {target_path}, outside /portfolio/"
-                )));
-                continue;
-            };
-            let Some(target) = served_file(out, site_path) else {
-                broken.push(report(&format!("no file in the output for {target_path}")));
-                continue;
-            };
-            if let Some(fragment) = fragment.filter(|f| !f.is_empty()) {
-                let fragment = common::percent_decode(fragment);
-                if target.extension().is_some_and(|e| e == "html") {
-                    if !ids(&target).contains(&fragment) {
-                        broken.push(report(&format!(
-                            "no id=\"{fragment}\" in {}",
-                            target.strip_prefix(out).unwrap().display()
-                        )));
-                    }
-                } else {
-                    broken.push(report("a fragment into a file that is not HTML"));
-                }
-            }
-        }
-    }
-    (broken, followed)
-}
-
-fn has_scheme(href: &str) -> bool {
-    match href.find(':') {
-        Some(i) => {
-            let scheme = &href[..i];
-            !scheme.is_empty()
-                && !scheme.contains('/')
-                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        }
-        None => false,
-    }
 }
 
 /// Canonical links and sitemap entries: absolute under the base URL, each naming a page that
@@ -211,7 +63,7 @@ fn permalink_problems(out: &Path) -> Vec<String> {
 
 #[track_caller]
 fn assert_site_links_work(out: &Path) {
-    let (broken, followed) = broken_links(out);
+    let (broken, followed) = broken_links(out, BASE_URL);
     assert!(followed > 50, "only {followed} links followed");
     assert!(
         broken.is_empty(),
@@ -264,7 +116,7 @@ fn the_checker_finds_broken_links() {
 <a href="https://example.org/">fine</a><a href="/portfolio/self-check/">fine</a><a href="self-check/">fine</a>"##,
     )
     .unwrap();
-    let (broken, _) = broken_links(&out);
+    let (broken, _) = broken_links(&out, BASE_URL);
     let broken: Vec<_> = broken
         .into_iter()
         .filter(|b| b.starts_with("bad.html"))

@@ -4,7 +4,9 @@
 //! Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod git;
+pub mod links;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;

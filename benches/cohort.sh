@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Cohort benchmark: N demo student repositories (default 100, written with
+# `clinic demo --no-build`), one roster, and `clinic cohort` timed with /usr/bin/time.
+# Reports the wall time and the peak resident memory of the cohort build, cold (first build, no
+# output yet) and warm (rebuilding over the previous output). The target is under 20 s for 100
+# students on a 2-core machine.
+#
+# Usage: benches/cohort.sh [N] [JOBS]
+#   N     students (default 100)
+#   JOBS  --jobs for clinic cohort (default: the number of cores)
+# Environment: CLINIC=path/to/clinic to use an existing binary (default: cargo build --release);
+#   KEEP=1 keeps the work folder and prints where it is.
+set -euo pipefail
+
+n="${1:-100}"
+jobs="${2:-}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [[ -z "${CLINIC:-}" ]]; then
+  cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+  CLINIC="$here/target/release/clinic"
+fi
+if [[ ! -x /usr/bin/time ]]; then
+  echo "benches/cohort.sh needs /usr/bin/time (apt-get install time)" >&2
+  exit 2
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/clinic-cohort-bench.XXXXXX")"
+if [[ "${KEEP:-0}" != 1 ]]; then
+  trap 'rm -rf "$work"' EXIT
+fi
+
+mkdir -p "$work/students"
+start=$(date +%s%N)
+roster="$work/roster.yaml"
+printf 'title: Benchmark cohort (%s students)\nstudents:\n' "$n" > "$roster"
+for i in $(seq -w 1 "$n"); do
+  "$CLINIC" --quiet demo --no-build "$work/students/s$i"
+  printf '  - name: Student %s\n    repo: students/s%s\n' "$i" "$i" >> "$roster"
+done
+end=$(date +%s%N)
+echo "wrote $n demo repositories in $(((end - start) / 1000000)) ms"
+
+args=(--quiet cohort "$roster" --out "$work/out")
+if [[ -n "$jobs" ]]; then
+  args+=(--jobs "$jobs")
+fi
+for run in cold warm; do
+  /usr/bin/time -f '%e %M' -o "$work/time.$run" "$CLINIC" "${args[@]}"
+  read -r seconds kib < "$work/time.$run"
+  printf '%s: %s students in %s s wall, peak RSS %s MiB (%s KiB)\n' \
+    "$run" "$n" "$seconds" "$((kib / 1024))" "$kib"
+done
+files=$(find "$work/out" -type f | wc -l)
+size=$(du -sh "$work/out" | cut -f1)
+echo "output: $files files, $size"
+if [[ "${KEEP:-0}" == 1 ]]; then
+  echo "kept: $work"
+fi

@@ -1,0 +1,364 @@
+//! The dashboard: one row per student (the four badges, last commit, number of releases, or an
+//! error cell with the reason), summary counts per badge, and the same matrix as CSV and JSON.
+//! Rows keep the roster's order, so the same roster gives the same bytes; sorting and filtering
+//! are a small script on top of a table that reads fine without it.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tera::Context;
+
+use crate::diagnostics::Diagnostic;
+use crate::evidence::State;
+use crate::render::Urls;
+use crate::templates::Theme;
+
+/// The four badges, in column order: key and column title.
+pub const COLUMNS: [(&str, &str); 4] = [
+    ("rehearsal", "Rollback rehearsal"),
+    ("migration", "Expand-contract migration"),
+    ("smoke", "Smoke gate"),
+    ("flag", "Feature-flag lifecycle"),
+];
+
+/// The dashboard's own script, written to `static/cohort.js` (only in a cohort's output).
+pub const SCRIPT: &str = include_str!("cohort.js");
+pub const SCRIPT_PATH: &str = "static/cohort.js";
+pub const CSV_PATH: &str = "cohort.csv";
+pub const JSON_PATH: &str = "cohort.json";
+
+/// One badge of one student.
+#[derive(Debug, Clone, Serialize)]
+pub struct BadgeCell {
+    #[serde(skip)]
+    pub key: &'static str,
+    pub state: State,
+    pub reasons: Vec<String>,
+    pub artifacts: Vec<String>,
+}
+
+/// The commit HEAD points at.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastCommit {
+    pub id: String,
+    pub short: String,
+    pub summary: String,
+    /// `2026-10-02`, in the committer's offset; empty when unknown (an `evidence:` student).
+    pub date: String,
+    pub time: Option<i64>,
+    pub url: Option<String>,
+}
+
+/// One student's row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub slug: String,
+    /// The roster line of the entry.
+    pub line: usize,
+    /// `repo`, `evidence` or `invalid`, and the value as the roster wrote it.
+    pub source_kind: &'static str,
+    pub source: String,
+    /// The four badges, unless `error` says why they cannot be shown.
+    pub badges: Option<Vec<BadgeCell>>,
+    pub error: Option<String>,
+    pub last_commit: Option<LastCommit>,
+    pub releases: Option<usize>,
+    /// Site-relative path of the student's portfolio, when their pages were built.
+    pub portfolio: Option<String>,
+}
+
+impl Row {
+    pub fn failed(
+        name: &str,
+        slug: &str,
+        line: usize,
+        source: (&'static str, String),
+        error: String,
+    ) -> Row {
+        Row {
+            name: name.to_string(),
+            slug: slug.to_string(),
+            line,
+            source_kind: source.0,
+            source: source.1,
+            badges: None,
+            error: Some(error),
+            last_commit: None,
+            releases: None,
+            portfolio: None,
+        }
+    }
+
+    /// What a badge column shows: its state, or `error`.
+    fn state_of(&self, key: &str) -> &'static str {
+        match &self.badges {
+            Some(cells) if self.error.is_none() => cells
+                .iter()
+                .find(|c| c.key == key)
+                .map_or("error", |c| c.state.as_str()),
+            _ => "error",
+        }
+    }
+
+    pub fn all_verified(&self) -> bool {
+        COLUMNS
+            .iter()
+            .all(|(key, _)| self.state_of(key) == "verified")
+    }
+}
+
+fn rank(state: &str) -> u8 {
+    match state {
+        "verified" => 0,
+        "incomplete" => 1,
+        "missing" => 2,
+        _ => 3,
+    }
+}
+
+/// Counts per badge and state, and of error rows.
+pub fn summary(rows: &[Row]) -> Value {
+    let badges: Vec<Value> = COLUMNS
+        .iter()
+        .map(|(key, name)| {
+            let count = |state: &str| rows.iter().filter(|r| r.state_of(key) == state).count();
+            json!({"key": key, "name": name, "verified": count("verified"), "incomplete": count("incomplete"), "missing": count("missing"), "error": count("error")})
+        })
+        .collect();
+    json!({
+        "students": rows.len(),
+        "all_verified": rows.iter().filter(|r| r.all_verified()).count(),
+        "errors": rows.iter().filter(|r| r.error.is_some()).count(),
+        "badges": badges,
+    })
+}
+
+/// `index.html` of the cohort.
+pub fn render_html(
+    title: &str,
+    rows: &[Row],
+    urls: &Urls,
+    theme: &Theme,
+) -> Result<String, Diagnostic> {
+    let students: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let cells: Vec<Value> = COLUMNS
+                .iter()
+                .map(|(key, name)| {
+                    let cell = row
+                        .badges
+                        .as_ref()
+                        .and_then(|b| b.iter().find(|c| c.key == *key));
+                    json!({
+                        "key": key,
+                        "name": name,
+                        "state": row.state_of(key),
+                        "reasons": cell.map(|c| c.reasons.clone()).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            let attention = !row.all_verified();
+            json!({
+                "name": row.name,
+                "slug": row.slug,
+                "line": row.line,
+                "source_kind": row.source_kind,
+                "source": row.source,
+                "portfolio": row.portfolio,
+                "error": row.error,
+                "cells": cells,
+                "ranks": COLUMNS.iter().map(|(key, _)| rank(row.state_of(key))).collect::<Vec<_>>(),
+                "attention": attention,
+                "last_commit": row.last_commit,
+                "commit_sort": row.last_commit.as_ref().and_then(|c| c.time).unwrap_or(0),
+                "releases": row.releases,
+                "releases_sort": row.releases.map_or(-1, |n| n as i64),
+                "sort_name": row.name.to_lowercase(),
+            })
+        })
+        .collect();
+    let cohort = json!({
+        "title": title,
+        "students": students,
+        "summary": summary(rows),
+        "columns": COLUMNS.iter().map(|(key, name)| json!({"key": key, "name": name})).collect::<Vec<_>>(),
+    });
+    let mut context = Context::new();
+    context.insert(
+        "site",
+        &json!({"title": title, "description": "", "base_path": urls.base_path, "language": "en"}),
+    );
+    context.insert(
+        "page",
+        &json!({"title": title, "description": "", "permalink": urls.permalink(""), "toc": []}),
+    );
+    context.insert("nav", &json!([]));
+    context.insert("current_path", "");
+    context.insert("cohort", &cohort);
+    theme.render("cohort.html", &context)
+}
+
+/// `cohort.csv`: one line per student, RFC 4180 quoting, and a leading `'` on any field a
+/// spreadsheet would take for a formula.
+pub fn csv(rows: &[Row], urls: &Urls) -> String {
+    let mut out = String::new();
+    let header = [
+        "name",
+        "slug",
+        "source",
+        "rehearsal",
+        "migration",
+        "smoke",
+        "flag",
+        "last_commit",
+        "last_commit_date",
+        "releases",
+        "error",
+        "portfolio",
+    ];
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    for row in rows {
+        let mut fields: Vec<String> = vec![
+            row.name.clone(),
+            row.slug.clone(),
+            format!("{}: {}", row.source_kind, row.source),
+        ];
+        fields.extend(COLUMNS.iter().map(|(key, _)| row.state_of(key).to_string()));
+        fields.push(
+            row.last_commit
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_default(),
+        );
+        fields.push(
+            row.last_commit
+                .as_ref()
+                .map(|c| c.date.clone())
+                .unwrap_or_default(),
+        );
+        fields.push(row.releases.map(|n| n.to_string()).unwrap_or_default());
+        fields.push(row.error.clone().unwrap_or_default());
+        fields.push(
+            row.portfolio
+                .as_deref()
+                .map(|p| urls.permalink(p))
+                .unwrap_or_default(),
+        );
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// `cohort.json`: the matrix with every reason, for tools.
+pub fn json(title: &str, rows: &[Row], urls: &Urls) -> String {
+    let students: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let badges = row
+                .badges
+                .as_ref()
+                .filter(|_| row.error.is_none())
+                .map(|cells| {
+                    let map: serde_json::Map<String, Value> = cells
+                        .iter()
+                        .map(|c| (c.key.to_string(), json!(c)))
+                        .collect();
+                    Value::Object(map)
+                });
+            json!({
+                "name": row.name,
+                "slug": row.slug,
+                "roster_line": row.line,
+                "source": {"kind": row.source_kind, "value": row.source},
+                "portfolio": row.portfolio.as_deref().map(|p| urls.permalink(p)),
+                "error": row.error,
+                "badges": badges,
+                "last_commit": row.last_commit,
+                "releases": row.releases,
+            })
+        })
+        .collect();
+    let document = json!({
+        "generator": format!("clinic {}", env!("CARGO_PKG_VERSION")),
+        "title": title,
+        "summary": summary(rows),
+        "students": students,
+    });
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, error: Option<&str>) -> Row {
+        let cell = |key, state| BadgeCell {
+            key,
+            state,
+            reasons: vec![],
+            artifacts: vec![],
+        };
+        Row {
+            badges: Some(vec![
+                cell("rehearsal", State::Verified),
+                cell("migration", State::Missing),
+                cell("smoke", State::Incomplete),
+                cell("flag", State::Verified),
+            ]),
+            error: error.map(str::to_string),
+            ..Row::failed(name, "s", 1, ("repo", "x".into()), String::new())
+        }
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let rows = vec![
+            row("=HYPERLINK(\"x\")", None),
+            row("Ada, \"A\"", Some("broken\nrepo")),
+        ];
+        let text = csv(&rows, &Urls::new(None));
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert!(
+            lines[1].starts_with(
+                "\"'=HYPERLINK(\"\"x\"\")\",s,repo: x,verified,missing,incomplete,verified,"
+            ),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("\"Ada, \"\"A\"\"\",s,repo: x,error,error,error,error,"),
+            "{}",
+            lines[2]
+        );
+        assert!(text.contains("\"broken\nrepo\""));
+    }
+
+    #[test]
+    fn summary_counts_states_and_errors() {
+        let s = summary(&[row("a", None), row("b", Some("x"))]);
+        assert_eq!(s["students"], 2);
+        assert_eq!(s["errors"], 1);
+        assert_eq!(s["badges"][1]["missing"], 1);
+        assert_eq!(s["badges"][1]["error"], 1);
+        assert_eq!(s["all_verified"], 0);
+    }
+}

@@ -1,0 +1,698 @@
+//! `clinic cohort ROSTER.yaml`: one site over a whole class. The dashboard at the root is a
+//! matrix of students by the four badges (plus last commit and number of releases) with
+//! summary counts, `cohort.csv` and `cohort.json`; each student with a repository gets their
+//! whole site (handbook and portfolio, with their own commit links) under `students/<slug>/`.
+//!
+//! The pipeline: [`roster`] reads the YAML; every student is then built on its own, in parallel
+//! (rayon, `--jobs`), into a buffer that is written to the output only when that student's site
+//! is complete; [`dashboard`] renders the matrix from the rows; the output is swapped into
+//! place atomically like a `clinic build`'s ([`crate::output::Output`]).
+//!
+//! **Isolation.** A student whose folder is missing, is not a repository, has no commits, is a
+//! shallow clone, cannot be read, trips a safety check, or even makes the build panic, becomes
+//! an error cell with the reason. It never stops the cohort and never touches another student's
+//! folder: a student's files are written under their own slug only (slugs are `[a-z0-9-]`), and
+//! only after their whole site rendered.
+//!
+//! **Untrusted content.** Student repositories are not trusted:
+//! - Only the embedded theme and the embedded handbook are used. A student's `theme/` and
+//!   `content/` overrides are *ignored* (not sanitised): their templates would run in the
+//!   instructor's build, and their pages could impersonate the handbook. Student text therefore
+//!   only ever reaches HTML as template values (escaped by Tera) or as artifact write-ups
+//!   (rendered, bounded in size and nesting depth, then sanitised by ammonia).
+//! - Every student page also carries a Content-Security-Policy that allows no script at all, and
+//!   the dashboard's allows only its own `static/cohort.js`.
+//! - Symbolic links are never followed out of a student's repository: before anything is read,
+//!   the paths the evidence engine reads from the work tree (`clinic.yaml`, `library/raw/` and
+//!   its folders, the history cache folder `.clinic/`) must not be links, and the SQL files a
+//!   migration record names must be plain relative paths inside the repository without links.
+//!   Artifact files that are links are skipped by the engine itself.
+//! - Sizes are bounded: the roster and front matter by [`crate::yaml`], `clinic.yaml` at
+//!   1 MiB, artifact files at 4 MiB and 1,000 per folder, write-ups at 256 KiB and 100 levels of
+//!   nesting (see [`crate::portfolio`]), fetched `evidence.json` at 4 MiB and `--fetch-timeout`.
+//! - A repository's history cache is never read (a committed cache could forge the badges).
+//!
+//! **Determinism.** Rows keep roster order; student sites are the same bytes as a build; there
+//! are no timestamps. Two builds of the same inputs are byte-identical.
+
+pub mod dashboard;
+pub mod fetch;
+pub mod roster;
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use crate::content::Content;
+use crate::diagnostics::Diagnostic;
+use crate::evidence::Evidence;
+use crate::output::{Output, OutputError};
+use crate::render::{RenderInput, Sink, Urls};
+use crate::templates::Theme;
+use crate::BuildError;
+use dashboard::{BadgeCell, LastCommit, Row};
+use roster::{Location, Roster, Source, Student};
+
+/// Every student folder: `students/<slug>/`.
+pub const STUDENTS: &str = "students/";
+/// The default time limit for one `evidence:` URL.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// `clinic.yaml` larger than this is refused.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Artifact files larger than this are refused (the write-up itself is capped lower).
+const MAX_ARTIFACT_BYTES: u64 = 4 * 1024 * 1024;
+/// Artifact files per folder.
+const MAX_ARTIFACTS: usize = 1000;
+/// The folders the evidence engine reads artifacts from.
+const ARTIFACT_DIRS: [&str; 4] = [
+    crate::evidence::rehearsal::DIR,
+    crate::evidence::migration::DIR,
+    crate::evidence::smoke::DIR,
+    crate::evidence::flag::DIR,
+];
+/// Student pages have no script; this policy makes sure none runs even if markup slipped
+/// through. Images may come from https (write-ups link screenshots).
+const STUDENT_CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'self'; img-src 'self' https:; base-uri 'none'; form-action 'none'\">";
+
+/// What `clinic cohort` was asked to do.
+#[derive(Debug, Clone)]
+pub struct CohortOptions {
+    pub roster: PathBuf,
+    /// Defaults to `<roster folder>/public`.
+    pub out: Option<PathBuf>,
+    /// Students built at once; defaults to the number of cores.
+    pub jobs: Option<usize>,
+    /// The absolute URL the dashboard is served from (for permalinks and the base path).
+    pub base_url: Option<String>,
+    pub fetch_timeout: Duration,
+}
+
+impl Default for CohortOptions {
+    fn default() -> Self {
+        CohortOptions {
+            roster: PathBuf::from("roster.yaml"),
+            out: None,
+            jobs: None,
+            base_url: None,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+        }
+    }
+}
+
+/// What a finished cohort build produced.
+#[derive(Debug)]
+pub struct CohortReport {
+    pub output: PathBuf,
+    pub rows: Vec<Row>,
+    /// Roster problems (errors: the roster is wrong) and one warning per student in error.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CohortReport {
+    /// Errors in the roster itself.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Students shown as an error cell.
+    pub fn failed_count(&self) -> usize {
+        self.rows.iter().filter(|r| r.error.is_some()).count()
+    }
+}
+
+/// Builds the cohort. Student problems become error cells (and warnings); only a roster that
+/// cannot be read or an output that cannot be written fails the build.
+pub fn build(
+    options: &CohortOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<CohortReport, BuildError> {
+    if !options.roster.is_file() {
+        return Err(BuildError::Usage(
+            Diagnostic::error(format!(
+                "the roster {} is not a file",
+                options.roster.display()
+            ))
+            .with_hint("pass the roster YAML file: clinic cohort ROSTER.yaml"),
+        ));
+    }
+    let roster = roster::load(&options.roster).map_err(BuildError::Fatal)?;
+    let base_url = match &options.base_url {
+        Some(url) => Some(crate::config::normalise_base_url(url).map_err(|hint| {
+            BuildError::Usage(
+                Diagnostic::error(format!("--base-url {url:?} is not an absolute http(s) URL"))
+                    .with_hint(hint),
+            )
+        })?),
+        None => None,
+    };
+    let urls = Urls::new(base_url.as_deref());
+    let target = options
+        .out
+        .clone()
+        .unwrap_or_else(|| roster.dir.join("public"));
+    let output = Output::prepare(&target, &roster.dir)?;
+    refuse_output_over_students(&output, &roster)?;
+
+    // The embedded handbook and theme only: layers are read from an empty folder.
+    let empty = tempfile::tempdir().map_err(|e| {
+        BuildError::Fatal(Diagnostic::error(format!(
+            "cannot create a temporary folder: {e}"
+        )))
+    })?;
+    let (content, _) = crate::content::load(empty.path(), false);
+    let (theme, _) = Theme::load(empty.path(), &urls.base_path).map_err(BuildError::Fatal)?;
+    let shared = Shared {
+        output: &output,
+        content: &content,
+        layers_root: empty.path(),
+        urls: &urls,
+        fetcher: fetch::Fetcher::new(options.fetch_timeout),
+    };
+
+    let total = roster.students.len();
+    let done = AtomicUsize::new(0);
+    let build_all = || {
+        roster
+            .students
+            .par_iter()
+            .map(|student| {
+                let row = build_isolated(student, &shared);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                row
+            })
+            .collect::<Result<Vec<Row>, OutputError>>()
+    };
+    let jobs = options
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let rows = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+        Ok(pool) => pool.install(build_all),
+        Err(_) => build_all(),
+    }?;
+
+    write_dashboard(&roster, &rows, &urls, &theme, &output)?;
+    let output = output.commit()?;
+
+    let mut diagnostics = roster.diagnostics.clone();
+    for (row, student) in rows.iter().zip(&roster.students) {
+        // An invalid entry already has its roster error.
+        if let (Some(error), false) = (&row.error, matches!(student.source, Source::Invalid(_))) {
+            diagnostics.push(
+                Diagnostic::warning(format!("student {:?}: {error}", row.name))
+                    .in_file(&roster.file)
+                    .at_line(row.line),
+            );
+        }
+    }
+    diagnostics.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
+    Ok(CohortReport {
+        output,
+        rows,
+        diagnostics,
+    })
+}
+
+/// A cohort output must not hold a student's clone: the swap would delete it.
+fn refuse_output_over_students(output: &Output, roster: &Roster) -> Result<(), BuildError> {
+    for student in &roster.students {
+        if let Source::Repo { path, written } = &student.source {
+            let Ok(path) = path.canonicalize() else {
+                continue;
+            };
+            if path.starts_with(output.target()) {
+                return Err(BuildError::Usage(
+                    Diagnostic::error(format!(
+                        "refusing to build into {}: it holds the repository of {:?} ({written})",
+                        output.target().display(),
+                        student.name
+                    ))
+                    .in_file(&roster.file)
+                    .at_line(student.line)
+                    .with_hint("choose an --out folder outside the students' clones"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What every student's build reads.
+struct Shared<'a> {
+    output: &'a Output,
+    content: &'a Content,
+    /// An empty folder: the theme and content layers read from it get the embedded files only.
+    layers_root: &'a Path,
+    urls: &'a Urls,
+    fetcher: fetch::Fetcher,
+}
+
+/// One student, whatever happens: a panic in their build is their error cell.
+fn build_isolated(student: &Student, shared: &Shared<'_>) -> Result<Row, OutputError> {
+    let failed = |error: String| {
+        Row::failed(
+            &student.name,
+            &student.slug,
+            student.line,
+            student.source.describe(),
+            error,
+        )
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(|| build_student(student, shared))) {
+        Ok(Ok(Ok(row))) => Ok(row),
+        Ok(Ok(Err(reason))) => Ok(failed(reason)),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".to_string());
+            Ok(failed(format!("clinic failed while building this student ({message}); the other students are not affected")))
+        }
+    }
+}
+
+/// `Ok(Ok(row))` built, `Ok(Err(reason))` an error cell, `Err` the output cannot be written.
+fn build_student(
+    student: &Student,
+    shared: &Shared<'_>,
+) -> Result<Result<Row, String>, OutputError> {
+    match &student.source {
+        Source::Invalid(reason) => Ok(Err(format!("roster entry: {reason}"))),
+        Source::Evidence(location) => Ok(evidence_row(student, location, shared)),
+        Source::Repo { written, path } => repo_row(student, written, path, shared),
+    }
+}
+
+fn evidence_row(
+    student: &Student,
+    location: &Location,
+    shared: &Shared<'_>,
+) -> Result<Row, String> {
+    let bytes = shared.fetcher.get(location)?;
+    let fetched = fetch::parse(&bytes)?;
+    let mut row = Row::failed(
+        &student.name,
+        &student.slug,
+        student.line,
+        student.source.describe(),
+        String::new(),
+    );
+    row.error = fetched.shallow.then(|| "the evidence was computed from a shallow clone, so its badges cannot be verified; the student's CI should check out with `fetch-depth: 0`".to_string());
+    row.badges = Some(fetched.badges);
+    row.releases = fetched.releases;
+    row.last_commit = fetched.last_commit;
+    Ok(row)
+}
+
+fn repo_row(
+    student: &Student,
+    written: &str,
+    root: &Path,
+    shared: &Shared<'_>,
+) -> Result<Result<Row, String>, OutputError> {
+    match std::fs::metadata(root) {
+        Err(_) => {
+            return Ok(Err(format!(
+                "the repository folder `{written}` does not exist"
+            )))
+        }
+        Ok(m) if !m.is_dir() => return Ok(Err(format!("`{written}` is not a folder"))),
+        Ok(_) => {}
+    }
+    if let Err(reason) = preflight(root) {
+        return Ok(Err(reason));
+    }
+    let repo = match crate::history::repo::open(root) {
+        Ok(repo) => repo,
+        Err(e) => return Ok(Err(repo_error(&e, written))),
+    };
+    let shallow = repo.is_shallow();
+    let (config, _) = crate::config::load(root);
+    let (evidence, _) = crate::gather_evidence(root, &config, true);
+    if let Some(error) = &evidence.repository.error {
+        return Ok(Err(format!(
+            "cannot read the history of `{written}`: {}",
+            fetch::clean(error)
+        )));
+    }
+    let last_commit = last_commit(&repo, &evidence);
+    drop(repo);
+
+    // The student's site, rendered into a buffer and written only when complete.
+    let slug = &student.slug;
+    let urls = Urls {
+        base_path: format!("{}{STUDENTS}{slug}/", shared.urls.base_path),
+        base_url: shared
+            .urls
+            .base_url
+            .as_ref()
+            .map(|b| format!("{b}{STUDENTS}{slug}/")),
+    };
+    let (theme, _) = match Theme::load(shared.layers_root, &urls.base_path) {
+        Ok(theme) => theme,
+        Err(d) => return Ok(Err(format!("the theme failed: {}", d.message))),
+    };
+    let buffer = Buffer::default();
+    let input = RenderInput {
+        root,
+        config: &config,
+        urls: &urls,
+        theme: &theme,
+        evidence: &evidence,
+        progress: &|_, _| {},
+    };
+    if let Err(e) = crate::render::render_site(shared.content, &input, &buffer) {
+        return Ok(Err(format!(
+            "the student's site could not be rendered: {e}"
+        )));
+    }
+    let mut files = buffer.files.into_inner().unwrap_or_else(|p| p.into_inner());
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (rel, bytes) in files {
+        let bytes = if rel.ends_with(".html") {
+            with_policy(bytes)
+        } else {
+            bytes
+        };
+        shared
+            .output
+            .write(&format!("{STUDENTS}{slug}/{rel}"), &bytes)?;
+    }
+
+    let mut row = Row::failed(
+        &student.name,
+        slug,
+        student.line,
+        student.source.describe(),
+        String::new(),
+    );
+    row.error = shallow.then(|| {
+        format!("`{written}` is a shallow clone, so its history is cut off and the badges cannot be verified; run `git fetch --unshallow` in it")
+    });
+    row.badges = Some(cells(&evidence));
+    row.releases = Some(evidence.repository.releases.len());
+    row.last_commit = last_commit;
+    row.portfolio = Some(format!("{STUDENTS}{slug}/{}", crate::portfolio::PORTFOLIO));
+    Ok(Ok(row))
+}
+
+fn repo_error(e: &crate::history::RepoError, written: &str) -> String {
+    use crate::history::RepoError;
+    match e {
+        RepoError::NotARepository { .. } => {
+            format!("`{written}` is not a git repository (there is no .git in it)")
+        }
+        RepoError::NoCommits => format!("the repository `{written}` has no commits yet"),
+        RepoError::NotOwned { .. } => format!(
+            "git refuses to read `{written}`: it is not owned by the user running clinic ({})",
+            e.hint()
+        ),
+        RepoError::Other { message } => format!(
+            "cannot read the git repository `{written}`: {}",
+            fetch::clean(message)
+        ),
+    }
+}
+
+fn cells(evidence: &Evidence) -> Vec<BadgeCell> {
+    evidence
+        .badges
+        .iter()
+        .iter()
+        .map(|(key, badge)| BadgeCell {
+            key,
+            state: badge.state,
+            reasons: badge
+                .reasons
+                .iter()
+                .take(200)
+                .map(|r| fetch::clean(r))
+                .collect(),
+            artifacts: badge
+                .artifacts
+                .iter()
+                .take(200)
+                .map(|a| fetch::clean(a))
+                .collect(),
+        })
+        .collect()
+}
+
+fn last_commit(repo: &git2::Repository, evidence: &Evidence) -> Option<LastCommit> {
+    let commit = repo.head().ok()?.peel_to_commit().ok()?;
+    let time = commit.time();
+    let id = commit.id().to_string();
+    let web = evidence
+        .repository
+        .web_url
+        .as_deref()
+        .and_then(crate::forge::WebHost::parse);
+    let summary = commit
+        .summary_bytes()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .unwrap_or_default();
+    Some(LastCommit {
+        short: id[..7].to_string(),
+        url: web.map(|w| w.commit_url(&id)),
+        summary: fetch::clean(&summary).chars().take(200).collect(),
+        date: crate::evidence::time::date(time.seconds() + i64::from(time.offset_minutes()) * 60),
+        time: Some(time.seconds()),
+        id,
+    })
+}
+
+/// Refuses a repository whose work tree would make the evidence engine read or write outside
+/// it, or read without bound.
+fn preflight(root: &Path) -> Result<(), String> {
+    let link = |rel: &str| {
+        root.join(rel)
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+    };
+    let refuse_link = |rel: &str| {
+        format!("`{rel}` is a symbolic link; clinic never follows links out of a student's repository (commit the files themselves)")
+    };
+    let mut fixed = vec![
+        "clinic.yaml",
+        ".clinic",
+        ".clinic/cache",
+        "library",
+        "library/raw",
+    ];
+    fixed.extend(ARTIFACT_DIRS);
+    for rel in fixed {
+        if link(rel) {
+            return Err(refuse_link(rel));
+        }
+    }
+    if let Ok(m) = root.join("clinic.yaml").metadata() {
+        if m.len() > MAX_CONFIG_BYTES {
+            return Err(format!(
+                "`clinic.yaml` is {} KiB, over the {} KiB limit",
+                m.len() / 1024,
+                MAX_CONFIG_BYTES / 1024
+            ));
+        }
+    }
+    for dir in ARTIFACT_DIRS {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut count = 0;
+        for entry in entries.flatten() {
+            count += 1;
+            if count > MAX_ARTIFACTS {
+                return Err(format!("`{dir}` holds more than {MAX_ARTIFACTS} files"));
+            }
+            let Ok(m) = entry.metadata() else { continue };
+            if m.is_file() && m.len() > MAX_ARTIFACT_BYTES {
+                return Err(format!(
+                    "`{dir}/{}` is {} KiB, over the {} KiB limit for an evidence record",
+                    fetch::clean(&entry.file_name().to_string_lossy()),
+                    m.len() / 1024,
+                    MAX_ARTIFACT_BYTES / 1024
+                ));
+            }
+            if dir == crate::evidence::migration::DIR && m.is_file() {
+                check_migration_paths(root, dir, &entry.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The SQL files a migration record names are read from the work tree when they are not
+/// committed: each must be a plain relative path inside the repository, with no link on the way.
+fn check_migration_paths(root: &Path, dir: &str, file: &Path) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(());
+    };
+    let text = crate::frontmatter::normalise(&text);
+    let Ok(split) = crate::frontmatter::split(&text) else {
+        return Ok(());
+    };
+    let Ok(value) = crate::yaml::from_str::<serde_json::Value>(split.yaml) else {
+        return Ok(());
+    };
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for half in ["expand", "contract"] {
+        for side in ["up", "down"] {
+            let Some(path) = value[half][side].as_str() else {
+                continue;
+            };
+            if !is_inside(root, path.trim()) {
+                return Err(format!(
+                    "`{dir}/{}` names `{half}.{side}: {}`, which is outside the repository or goes through a symbolic link",
+                    fetch::clean(&name),
+                    fetch::clean(path)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `rel` is relative, climbs nowhere, and no existing part of it is a link.
+fn is_inside(root: &Path, rel: &str) -> bool {
+    let relative = Path::new(rel);
+    if rel.is_empty()
+        || rel.contains('\\')
+        || !relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return false;
+    }
+    let mut current = root.to_path_buf();
+    for component in relative.components() {
+        current.push(component);
+        match current.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => return false,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    true
+}
+
+/// A student's site, held until it is complete.
+#[derive(Default)]
+struct Buffer {
+    files: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+impl Sink for Buffer {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        let escapes = rel.is_empty()
+            || rel.contains(['\\', '\0'])
+            || !Path::new(rel)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if escapes {
+            return Err(OutputError::Escapes {
+                rel: rel.to_string(),
+            });
+        }
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((rel.to_string(), bytes.to_vec()));
+        Ok(())
+    }
+}
+
+/// Puts [`STUDENT_CSP`] first in the page's `<head>`.
+fn with_policy(html: Vec<u8>) -> Vec<u8> {
+    let Some(at) = memchr::memmem::find(&html, b"<head>") else {
+        return html;
+    };
+    let at = at + b"<head>".len();
+    let mut out = Vec::with_capacity(html.len() + STUDENT_CSP.len() + 3);
+    out.extend_from_slice(&html[..at]);
+    out.extend_from_slice(b"\n  ");
+    out.extend_from_slice(STUDENT_CSP.as_bytes());
+    out.extend_from_slice(&html[at..]);
+    out
+}
+
+fn write_dashboard(
+    roster: &Roster,
+    rows: &[Row],
+    urls: &Urls,
+    theme: &Theme,
+    output: &Output,
+) -> Result<(), BuildError> {
+    let html =
+        dashboard::render_html(&roster.title, rows, urls, theme).map_err(BuildError::Fatal)?;
+    output.write("index.html", html.as_bytes())?;
+    output.write(dashboard::CSV_PATH, dashboard::csv(rows, urls).as_bytes())?;
+    output.write(
+        dashboard::JSON_PATH,
+        dashboard::json(&roster.title, rows, urls).as_bytes(),
+    )?;
+    output.write(dashboard::SCRIPT_PATH, dashboard::SCRIPT.as_bytes())?;
+    output.write(".nojekyll", b"")?;
+    let (light, dark) = crate::highlight::stylesheets();
+    output.write("static/syntax-light.css", light.as_bytes())?;
+    output.write("static/syntax-dark.css", dark.as_bytes())?;
+    for file in &theme.static_files {
+        let bytes = file.read().map_err(|e| {
+            BuildError::Fatal(Diagnostic::error(format!(
+                "cannot read the theme file {}: {e}",
+                file.rel
+            )))
+        })?;
+        output.write(&file.rel, &bytes)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_goes_first_in_head() {
+        let html =
+            with_policy(b"<!DOCTYPE html>\n<html><head><title>x</title></head></html>".to_vec());
+        let text = String::from_utf8(html).unwrap();
+        assert!(
+            text.starts_with(
+                "<!DOCTYPE html>\n<html><head>\n  <meta http-equiv=\"Content-Security-Policy\""
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn buffer_refuses_escaping_paths() {
+        let buffer = Buffer::default();
+        for rel in ["../x", "/etc/x", "a/../../x", "", "a\\b"] {
+            assert!(buffer.write(rel, b"x").is_err(), "{rel}");
+        }
+        assert!(buffer.write("a/b.html", b"x").is_ok());
+    }
+
+    #[test]
+    fn migration_paths_must_stay_inside() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(is_inside(root.path(), "db/migrations/1.sql"));
+        assert!(!is_inside(root.path(), "../outside.sql"));
+        assert!(!is_inside(root.path(), "/etc/passwd"));
+        assert!(!is_inside(root.path(), "db/../../x.sql"));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/etc", root.path().join("db")).unwrap();
+            assert!(!is_inside(root.path(), "db/passwd"));
+        }
+    }
+}
