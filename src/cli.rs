@@ -87,7 +87,8 @@ If file changes are not seen (WSL, Docker, network file systems), use --poll."
     Serve(ServeArgs),
     /// Build a cohort dashboard over many student repositories (or their published
     /// evidence.json): a badge matrix, CSV and JSON exports, and each student's portfolio.
-    #[command(long_about = "Build a cohort dashboard from a roster: one site with a matrix of \
+    #[command(
+        long_about = "Build a cohort dashboard from a roster: one site with a matrix of \
 students by the four evidence badges (plus last commit and number of releases), summary counts, \
 cohort.csv and cohort.json, and each student's whole site under students/<slug>/.\n\n\
 The roster is YAML:\n\n\
@@ -108,7 +109,8 @@ URLs are fetched with --fetch-timeout and a 4 MiB cap.\n\n\
 The output (default <roster folder>/public) is written atomically, with the same refusals as \
 `clinic build`.\n\n\
 Exit codes: 0 the dashboard was built (students in error are reported as warnings), 1 the roster \
-has errors (the rest is still built) or --strict and a student is in error, 2 bad usage.")]
+has errors (the rest is still built) or --strict and a student is in error, 2 bad usage."
+    )]
     Cohort(CohortArgs),
 }
 

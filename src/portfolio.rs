@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
+use crate::evidence::artifacts::read_repo_file;
 use crate::evidence::{time, Badge, Evidence, Item};
 use crate::highlight;
 use crate::markdown::{self, Link};
@@ -346,27 +347,6 @@ fn highlighted_str(text: Option<&str>, lang: &str) -> Value {
 fn highlighted_file(root: &Path, file: Option<&str>, lang: &str) -> Value {
     let text = file.and_then(|f| read_repo_file(root, f));
     highlighted_str(text.as_deref(), lang)
-}
-
-/// Reads `rel` inside `root`, refusing paths that climb out and symbolic links.
-fn read_repo_file(root: &Path, rel: &str) -> Option<String> {
-    let relative = Path::new(rel);
-    if !relative
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)))
-    {
-        return None;
-    }
-    let path = root.join(relative);
-    let mut current = root.to_path_buf();
-    for component in relative.components() {
-        current.push(component);
-        if current.symlink_metadata().ok()?.file_type().is_symlink() {
-            return None;
-        }
-    }
-    let bytes = std::fs::read(path).ok()?;
-    (bytes.len() <= 256 * 1024).then(|| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The workflow lines that run the smoke suite and promote after it, three lines around each.

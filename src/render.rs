@@ -262,8 +262,12 @@ pub fn render_site(
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
-    let virtual_pages =
-        portfolio::pages(input.root, input.evidence, input.urls, input.config.utc_offset_minutes);
+    let virtual_pages = portfolio::pages(
+        input.root,
+        input.evidence,
+        input.urls,
+        input.config.utc_offset_minutes,
+    );
     for page in &virtual_pages {
         match render_virtual(page, input, &shared) {
             Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,

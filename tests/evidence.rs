@@ -1120,3 +1120,30 @@ fn a_repository_owned_by_another_user_names_the_safe_directory_command() {
         );
     }
 }
+
+/// A migration record naming a file outside the repository must not pull it into the
+/// evidence (and so into evidence.json and the pages).
+#[test]
+fn a_migration_path_outside_the_repository_is_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    clinic::demo::write(&root).unwrap();
+    std::fs::write(
+        dir.path().join("secret.sql"),
+        "-- TOP SECRET OUTSIDE\nDROP TABLE x;\n",
+    )
+    .unwrap();
+    let record = "---\nchange: escape\nexpand:\n  up: ../secret.sql\n  down: ../secret.sql\ncontract:\n  up: ../secret.sql\n---\nA paragraph that is long enough to count as prose here.\n";
+    std::fs::write(root.join("library/raw/migrations/escape.md"), record).unwrap();
+    let (evidence, _) = clinic::check(&root, true).unwrap();
+    let json = serde_json::to_string(&evidence).unwrap();
+    assert!(
+        !json.contains("TOP SECRET"),
+        "outside file leaked into evidence"
+    );
+    // The good migration still verifies the badge.
+    assert_eq!(
+        evidence.badges.migration.state,
+        clinic::evidence::State::Verified
+    );
+}

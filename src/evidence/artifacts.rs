@@ -178,3 +178,25 @@ pub fn required<'a, T>(
         ),
     }
 }
+
+/// Reads `rel` inside `root` as text, refusing paths that climb out, symbolic links anywhere
+/// along the path, and files over 256 KiB: a student-written path must never pull a file from
+/// outside the repository into evidence.json or a page.
+pub fn read_repo_file(root: &Path, rel: &str) -> Option<String> {
+    let relative = Path::new(rel);
+    if !relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return None;
+    }
+    let mut current = root.to_path_buf();
+    for component in relative.components() {
+        current.push(component);
+        if current.symlink_metadata().ok()?.file_type().is_symlink() {
+            return None;
+        }
+    }
+    let bytes = std::fs::read(&current).ok()?;
+    (bytes.len() <= 256 * 1024).then(|| String::from_utf8_lossy(&bytes).into_owned())
+}

@@ -59,11 +59,10 @@ pub fn badge(
 /// The SQL of a migration file: at HEAD when committed, else from the working tree.
 fn read_sql(root: &Path, history: Option<&History>, path: &str) -> Option<String> {
     let committed = history.and_then(|h| h.head_index().and_then(|head| h.file_at(head, path)));
-    let bytes = match committed {
-        Some((bytes, _)) => bytes,
-        None => std::fs::read(root.join(path)).ok()?,
-    };
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    match committed {
+        Some((bytes, _)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        None => artifacts::read_repo_file(root, path),
+    }
 }
 
 fn check(
