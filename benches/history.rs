@@ -46,6 +46,7 @@ fn main() {
         release_tag_pattern: "v*".into(),
         flag_keys: vec!["new_checkout".into()],
         use_cache,
+        write_cache: true,
     };
     let options_no_keys = HistoryOptions {
         flag_keys: Vec::new(),

@@ -331,7 +331,7 @@ fn summary(report: &BuildReport, seconds: f64) -> String {
         (errors, warnings) => line.push_str(&format!(" ({errors} errors, {warnings} warnings)")),
     }
     line.push_str(&format!(
-        "\nPreview it with: python3 -m http.server -d {} 8000",
+        "\nPreview it live with `clinic serve`, or serve the folder: python3 -m http.server -d {} 8000",
         report.output.display()
     ));
     line

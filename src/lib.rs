@@ -140,7 +140,7 @@ pub fn build(
     diagnostics.extend(content_diagnostics);
 
     // 2. history and 3. evidence
-    let (evidence, evidence_diagnostics) = gather_evidence(root, &config, options.no_cache);
+    let (evidence, evidence_diagnostics) = gather_evidence(root, &config, options.no_cache, false);
     diagnostics.extend(evidence_diagnostics);
 
     // 4. render and 5. write
@@ -178,11 +178,13 @@ pub fn gather_evidence(
     root: &Path,
     config: &Config,
     no_cache: bool,
+    read_only: bool,
 ) -> (Evidence, Vec<Diagnostic>) {
     let options = HistoryOptions {
         release_tag_pattern: config.release_tag_pattern.clone(),
         flag_keys: evidence::flag_keys(root),
         use_cache: !no_cache,
+        write_cache: !read_only,
     };
     let mut history = History::load(root, &options);
     if let (Ok(h), Some(url)) = (&mut history, &config.repository_url) {
@@ -219,7 +221,7 @@ pub fn check(root: &Path, no_cache: bool) -> Result<(Evidence, Vec<Diagnostic>),
         ));
     }
     let (config, mut diagnostics) = config::load(root);
-    let (evidence, more) = gather_evidence(root, &config, no_cache);
+    let (evidence, more) = gather_evidence(root, &config, no_cache, false);
     diagnostics.extend(more);
     Ok((evidence, diagnostics))
 }

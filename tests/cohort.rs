@@ -1372,3 +1372,22 @@ fn chromium_runs_no_student_script_and_the_dashboard_sorts_and_filters() {
     let shot = browser.call("Page.captureScreenshot", json!({"format": "png"}));
     assert!(shot["data"].as_str().unwrap().len() > 1000);
 }
+
+/// An instructor's build only reads student clones: no history cache (or anything else) is
+/// written into them.
+#[test]
+fn student_clones_are_left_untouched() {
+    let mut cohort = Cohort::new("Read only");
+    RepoBuilder::demo(&cohort.student_dir("ada"));
+    cohort.repo("Ada", "ada");
+    let before = common::snapshot(&cohort.student_dir("ada"));
+    cohort.build(&[]).expect_code(0);
+    let after = common::snapshot(&cohort.student_dir("ada"));
+    let names = |s: &[(String, Vec<u8>)]| s.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&before),
+        names(&after),
+        "the cohort build wrote into a student clone"
+    );
+    assert!(!cohort.student_dir("ada").join(".clinic").exists());
+}

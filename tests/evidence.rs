@@ -914,6 +914,7 @@ fn load_history(root: &Path) -> History {
         release_tag_pattern: "v*".into(),
         flag_keys: clinic::evidence::flag_keys(root),
         use_cache: true,
+        write_cache: true,
     };
     History::load(root, &options).unwrap_or_else(|e| panic!("History::load: {e}"))
 }

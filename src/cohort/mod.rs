@@ -334,7 +334,7 @@ fn repo_row(
     };
     let shallow = repo.is_shallow();
     let (config, _) = crate::config::load(root);
-    let (evidence, _) = crate::gather_evidence(root, &config, true);
+    let (evidence, _) = crate::gather_evidence(root, &config, true, true);
     if let Some(error) = &evidence.repository.error {
         return Ok(Err(format!(
             "cannot read the history of `{written}`: {}",

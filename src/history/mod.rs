@@ -89,7 +89,11 @@ pub enum CacheUse {
 pub struct HistoryOptions {
     pub release_tag_pattern: String,
     pub flag_keys: Vec<String>,
+    /// Read the on-disk cache in `<root>/.clinic/cache/` (off: walk everything).
     pub use_cache: bool,
+    /// Write the cache back. Off for repositories clinic must not write to (a cohort's
+    /// student clones).
+    pub write_cache: bool,
 }
 
 /// The repository and its index. Holds the open repository for ancestry questions and file
@@ -134,7 +138,7 @@ impl History {
         keys.sort();
         keys.dedup();
         let (walked, cache_use) =
-            walk_or_reuse(&repo, root, &tips, &keys, options.use_cache).map_err(other)?;
+            walk_or_reuse(&repo, root, &tips, &keys, options).map_err(other)?;
         let web = repo
             .find_remote("origin")
             .ok()
@@ -373,11 +377,22 @@ fn walk_or_reuse(
     root: &Path,
     tips: &[Id],
     keys: &[String],
-    use_cache: bool,
+    options: &HistoryOptions,
 ) -> Result<(Walked, CacheUse), git2::Error> {
+    let store = |tips: Vec<Id>, keys: Vec<String>, walked: Walked| {
+        if options.write_cache {
+            cache::store(root, tips, keys, walked)
+        } else {
+            walked
+        }
+    };
     let repo_path = repo.path();
     let tip_oids: Vec<Oid> = tips.iter().map(|&t| t.into()).collect();
-    let cached = if use_cache { cache::load(root) } else { None };
+    let cached = if options.use_cache {
+        cache::load(root)
+    } else {
+        None
+    };
     if let Some(cached) = cached.filter(|c| still_reachable(repo, &c.tips, tips)) {
         let mut walked = cached.walked;
         let missing: Vec<String> = keys
@@ -400,7 +415,7 @@ fn walk_or_reuse(
         // a key whose artifact is away now must still be complete when the artifact comes back.
         walk::walk(repo_path, &tip_oids, &known, &all_keys, &mut walked)?;
         let new_commits = walked.commits.len() - before;
-        let walked = cache::store(root, tips.to_vec(), all_keys, walked);
+        let walked = store(tips.to_vec(), all_keys, walked);
         return Ok((walked, CacheUse::Incremental { new_commits }));
     }
     let mut walked = Walked::default();
@@ -409,7 +424,7 @@ fn walk_or_reuse(
         walked.key_lines.entry(key.clone()).or_default();
     }
     // `--no-cache` ignores the old cache but still rewrites it for the next build.
-    let walked = cache::store(root, tips.to_vec(), keys.to_vec(), walked);
+    let walked = store(tips.to_vec(), keys.to_vec(), walked);
     Ok((walked, CacheUse::Cold))
 }
 
