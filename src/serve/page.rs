@@ -22,21 +22,7 @@ use crate::diagnostics::Diagnostic;
 pub const BEGIN: &str = "<!-- clinic serve -->";
 pub const END: &str = "<!-- /clinic serve -->";
 
-/// HTML-escapes text for element content and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::highlight::escape;
 
 /// The overlay's text: one diagnostic per paragraph, as the terminal shows them, with the site
 /// root's absolute path shortened so that no absolute path reaches a page.
