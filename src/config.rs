@@ -67,6 +67,15 @@ const KNOWN_KEYS: &[&str] = &[
 /// decides; a broken config falls back to defaults for the keys it could not read.
 pub fn load(root: &Path) -> (Config, Vec<Diagnostic>) {
     let path = root.join(CONFIG_FILE);
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        let d = Diagnostic::warning("is a symbolic link, not read; defaults apply")
+            .in_file(CONFIG_FILE)
+            .with_hint("commit clinic.yaml itself instead of a link to it");
+        return (Config::default(), vec![d]);
+    }
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => frontmatter::normalise(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Config::default(), vec![]),

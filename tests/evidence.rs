@@ -1148,3 +1148,40 @@ fn a_migration_path_outside_the_repository_is_never_read() {
         clinic::evidence::State::Verified
     );
 }
+
+/// A plain build never follows a symbolic link out of the repository: not a linked artifact
+/// folder, not a linked clinic.yaml.
+#[cfg(unix)]
+#[test]
+fn linked_artifact_folders_and_config_are_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    clinic::demo::write(&root).unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(
+        outside.join("999.md"),
+        "---\nflag: planted_flag_key\nkind: release\n---\nPlanted from outside.\n",
+    )
+    .unwrap();
+    std::fs::rename(root.join("library/raw/flags"), dir.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("library/raw/flags")).unwrap();
+    std::fs::write(outside.join("clinic.yaml"), "title: PLANTED TITLE\n").unwrap();
+    std::fs::remove_file(root.join("clinic.yaml")).unwrap();
+    std::os::unix::fs::symlink(outside.join("clinic.yaml"), root.join("clinic.yaml")).unwrap();
+    let (evidence, diagnostics) = clinic::check(&root, true).unwrap();
+    let json = serde_json::to_string(&evidence).unwrap();
+    assert!(
+        !json.contains("planted_flag_key"),
+        "a linked folder was followed"
+    );
+    assert_eq!(evidence.badges.flag.state, State::Missing);
+    let text: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|d| d.contains("clinic.yaml") && d.contains("symbolic link")),
+        "{text:?}"
+    );
+    let (config, _) = clinic::config::load(&root);
+    assert_ne!(config.title, "PLANTED TITLE");
+}

@@ -49,6 +49,12 @@ impl<T> Artifact<T> {
 /// The `.md` files directly in `<root>/<dir>`, sorted, skipping symbolic links (a link could
 /// pull in a file from outside the repository).
 pub fn list(root: &Path, dir: &str, warnings: &mut Vec<String>) -> Vec<String> {
+    if root.join(dir).symlink_metadata().is_ok() && confined(root, dir).is_none() {
+        warnings.push(format!(
+            "{dir}: a symbolic link on the way, skipped; commit the folder itself"
+        ));
+        return Vec::new();
+    }
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
         return Vec::new();
     };
@@ -183,6 +189,14 @@ pub fn required<'a, T>(
 /// along the path, and files over 256 KiB: a student-written path must never pull a file from
 /// outside the repository into evidence.json or a page.
 pub fn read_repo_file(root: &Path, rel: &str) -> Option<String> {
+    let path = confined(root, rel)?;
+    let bytes = std::fs::read(path).ok()?;
+    (bytes.len() <= 256 * 1024).then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `root/rel` when `rel` stays inside `root` with no symbolic link on the way (an existing
+/// path; `None` otherwise). Every read of a student-named path goes through it.
+pub fn confined(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
     let relative = Path::new(rel);
     if !relative
         .components()
@@ -197,6 +211,5 @@ pub fn read_repo_file(root: &Path, rel: &str) -> Option<String> {
             return None;
         }
     }
-    let bytes = std::fs::read(&current).ok()?;
-    (bytes.len() <= 256 * 1024).then(|| String::from_utf8_lossy(&bytes).into_owned())
+    Some(current)
 }
