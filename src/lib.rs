@@ -13,38 +13,25 @@
 //!    theme in [`templates`], in parallel;
 //! 5. **write**: [`output`] stages the site beside its target and swaps it in atomically.
 
-pub mod cli;
-pub mod cohort;
-pub mod config;
-pub mod content;
-pub mod demo;
+pub mod commands;
 pub mod diagnostics;
 pub mod evidence;
-pub mod forge;
-pub mod frontmatter;
-pub mod highlight;
 pub mod history;
-pub mod init;
-pub mod layers;
-pub mod markdown;
+pub mod load;
 pub mod output;
 pub mod portfolio;
 pub mod render;
-pub mod serve;
-pub mod sql;
-pub mod svg;
-pub mod templates;
-pub mod yaml;
+pub mod time;
 
 use std::path::{Path, PathBuf};
 
-use config::Config;
 use diagnostics::{Diagnostic, Severity};
 use evidence::Evidence;
 use history::{History, HistoryOptions, RepoError};
+use load::config::{self, Config};
 use output::{Output, OutputError};
+use render::templates::Theme;
 use render::{RenderInput, Urls};
-use templates::Theme;
 
 /// What `clinic build` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +123,7 @@ pub fn build(
         None => config.base_url.clone(),
     };
     let urls = Urls::new(base_url.as_deref());
-    let (content, content_diagnostics) = content::load(root, options.include_drafts);
+    let (content, content_diagnostics) = load::content::load(root, options.include_drafts);
     diagnostics.extend(content_diagnostics);
 
     // 2. history and 3. evidence
@@ -188,7 +175,7 @@ pub fn gather_evidence(
     };
     let mut history = History::load(root, &options);
     if let (Ok(h), Some(url)) = (&mut history, &config.repository_url) {
-        h.web = forge::WebHost::parse(url);
+        h.web = history::forge::WebHost::parse(url);
     }
     let mut diagnostics = Vec::new();
     match &history {

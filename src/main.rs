@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(clinic::cli::run());
+    std::process::exit(clinic::commands::cli::run());
 }

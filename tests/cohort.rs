@@ -805,7 +805,7 @@ fn oversized_and_deeply_nested_input_is_refused_in_bounded_time() {
 
 #[test]
 fn html_depth_counts_nesting_without_parsing() {
-    use clinic::portfolio::html_depth;
+    use clinic::render::html::html_depth;
     assert_eq!(html_depth("<p>a</p><p>b</p>"), 0);
     assert_eq!(
         html_depth("<blockquote><blockquote><p>x</p></blockquote></blockquote>"),

@@ -1099,7 +1099,7 @@ fn a_repository_owned_by_another_user_names_the_safe_directory_command() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("owned");
-    clinic::demo::write(&root).unwrap();
+    clinic::commands::demo::write(&root).unwrap();
     let status = std::process::Command::new("chown")
         .args(["-R", "12345:12345"])
         .arg(&root)
@@ -1128,7 +1128,7 @@ fn a_repository_owned_by_another_user_names_the_safe_directory_command() {
 fn a_migration_path_outside_the_repository_is_never_read() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
-    clinic::demo::write(&root).unwrap();
+    clinic::commands::demo::write(&root).unwrap();
     std::fs::write(
         dir.path().join("secret.sql"),
         "-- TOP SECRET OUTSIDE\nDROP TABLE x;\n",
@@ -1156,7 +1156,7 @@ fn a_migration_path_outside_the_repository_is_never_read() {
 fn linked_artifact_folders_and_config_are_not_followed() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
-    clinic::demo::write(&root).unwrap();
+    clinic::commands::demo::write(&root).unwrap();
     let outside = dir.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(
@@ -1182,6 +1182,6 @@ fn linked_artifact_folders_and_config_are_not_followed() {
             .any(|d| d.contains("clinic.yaml") && d.contains("symbolic link")),
         "{text:?}"
     );
-    let (config, _) = clinic::config::load(&root);
+    let (config, _) = clinic::load::config::load(&root);
     assert_ne!(config.title, "PLANTED TITLE");
 }

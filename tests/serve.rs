@@ -570,7 +570,7 @@ fn a_broken_template_is_an_overlay_and_a_first_failed_build_a_503_until_fixed() 
 fn a_new_commit_or_tag_in_the_repository_updates_the_evidence() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("repo");
-    clinic::demo::write(&root).unwrap();
+    clinic::commands::demo::write(&root).unwrap();
     let serve = start(&root, &tmp.path().join("serve.log"), &[]);
     let evidence = || serde_json::from_str::<Value>(&serve.get("/evidence.json").body).unwrap();
     assert_eq!(evidence()["badges"]["flag"]["state"], "verified");

@@ -8,11 +8,11 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::artifacts::{self, Artifact};
+use super::records::{self, Artifact};
 use super::{history_problem, Badge, CommitRef, Item, Problem};
-use crate::config::Config;
 use crate::history::walk::KeyLines;
 use crate::history::{History, RepoError};
+use crate::load::config::Config;
 
 pub const DIR: &str = "library/raw/flags";
 const KNOWN: &[&str] = &["flag", "kind", "title"];
@@ -44,9 +44,9 @@ pub struct Flag {
 /// here; the badge reports them.
 pub fn keys(root: &Path) -> Vec<String> {
     let mut ignored = Vec::new();
-    artifacts::list(root, DIR, &mut ignored)
+    records::list(root, DIR, &mut ignored)
         .iter()
-        .filter_map(|path| artifacts::load::<Flag>(root, path, KNOWN, &mut ignored).ok())
+        .filter_map(|path| records::load::<Flag>(root, path, KNOWN, &mut ignored).ok())
         .filter_map(|a| a.data.flag.map(|k| k.trim().to_string()))
         .filter(|k| is_scannable_key(k))
         .collect()
@@ -67,7 +67,7 @@ pub fn badge(
     history: Result<&History, &RepoError>,
     warnings: &mut Vec<String>,
 ) -> Badge {
-    let items = artifacts::check_all::<Flag>(root, DIR, KNOWN, warnings, |artifact| {
+    let items = records::check_all::<Flag>(root, DIR, KNOWN, warnings, |artifact| {
         check(artifact, config, history)
     });
     let missing = Problem::new(

@@ -6,11 +6,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::artifacts::{self, Artifact};
-use super::{history_problem, time, Badge, CommitRef, Item, Problem};
-use crate::config::Config;
+use super::records::{self, Artifact};
+use super::{history_problem, Badge, CommitRef, Item, Problem};
+use crate::evidence::readers::sql::{self, Safety, Statement};
 use crate::history::{History, RepoError};
-use crate::sql::{self, Safety, Statement};
+use crate::load::config::Config;
+use crate::time;
 
 pub const DIR: &str = "library/raw/migrations";
 const KNOWN: &[&str] = &["change", "expand", "contract"];
@@ -45,7 +46,7 @@ pub fn badge(
     history: Result<&History, &RepoError>,
     warnings: &mut Vec<String>,
 ) -> Badge {
-    let items = artifacts::check_all::<Migration>(root, DIR, KNOWN, warnings, |artifact| {
+    let items = records::check_all::<Migration>(root, DIR, KNOWN, warnings, |artifact| {
         check(root, artifact, config, history)
     });
     let missing = Problem::new(
@@ -61,7 +62,7 @@ fn read_sql(root: &Path, history: Option<&History>, path: &str) -> Option<String
     let committed = history.and_then(|h| h.head_index().and_then(|head| h.file_at(head, path)));
     match committed {
         Some((bytes, _)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        None => artifacts::read_repo_file(root, path),
+        None => records::read_repo_file(root, path),
     }
 }
 

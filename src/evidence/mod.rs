@@ -4,19 +4,20 @@
 //! badge per skill. A broken artifact only fails itself; a badge is verified when at least one of
 //! its artifacts is.
 
-pub mod artifacts;
 pub mod flag;
 pub mod migration;
+pub mod readers;
+pub mod records;
 pub mod rehearsal;
 pub mod smoke;
-pub mod time;
 
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::history::{History, RepoError};
+use crate::load::config::Config;
+use crate::time;
 
 /// The state of one badge or one artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -5,10 +5,11 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::artifacts::{self, required, Artifact};
-use super::{history_problem, time, Badge, CommitRef, Item, Problem};
-use crate::config::Config;
+use super::records::{self, required, Artifact};
+use super::{history_problem, Badge, CommitRef, Item, Problem};
 use crate::history::{History, RepoError};
+use crate::load::config::Config;
+use crate::time;
 
 pub const DIR: &str = "library/raw/rollback-rehearsals";
 const KNOWN: &[&str] = &[
@@ -48,7 +49,7 @@ pub fn badge(
     history: Result<&History, &RepoError>,
     warnings: &mut Vec<String>,
 ) -> Badge {
-    let items = artifacts::check_all::<Rehearsal>(root, DIR, KNOWN, warnings, |artifact| {
+    let items = records::check_all::<Rehearsal>(root, DIR, KNOWN, warnings, |artifact| {
         check(artifact, config, history)
     });
     let missing = Problem::new(

@@ -6,10 +6,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::artifacts::{self, Artifact};
+use super::records::{self, Artifact};
 use super::{history_problem, Badge, CommitRef, Item, Problem};
 use crate::history::{is_documentation, History, RepoError};
-use crate::yaml;
+use crate::load::yaml;
 
 pub const SCRIPT: &str = "scripts/smoke.sh";
 pub const DIR: &str = "library/raw/smoke-drills";
@@ -57,7 +57,7 @@ pub fn badge(
     history: Result<&History, &RepoError>,
     warnings: &mut Vec<String>,
 ) -> Badge {
-    let drills = artifacts::list(root, DIR, warnings);
+    let drills = records::list(root, DIR, warnings);
     let script_on_disk = root.join(SCRIPT).is_file();
     let missing = Problem::new(
         "smoke.missing",
@@ -82,7 +82,7 @@ pub fn badge(
     let items: Vec<Item> = drills
         .iter()
         .map(
-            |path| match artifacts::load::<Drill>(root, path, KNOWN, warnings) {
+            |path| match records::load::<Drill>(root, path, KNOWN, warnings) {
                 Ok(drill) => check_drill(&drill, history, &head_problems, &head_facts),
                 Err(problem) => Item::new(path, path.clone(), vec![problem], json!({})),
             },

@@ -5,6 +5,7 @@
 //! and the lines containing each flag key that each commit added or removed.
 
 pub mod cache;
+pub mod forge;
 pub mod repo;
 pub mod walk;
 
@@ -113,7 +114,7 @@ pub struct History {
     pub shallow: bool,
     pub cache_use: CacheUse,
     /// The repository's web page, from the `origin` remote (config may override it).
-    pub web: Option<crate::forge::WebHost>,
+    pub web: Option<crate::history::forge::WebHost>,
 }
 
 impl History {
@@ -142,7 +143,7 @@ impl History {
         let web = repo
             .find_remote("origin")
             .ok()
-            .and_then(|r| r.url().and_then(crate::forge::WebHost::parse));
+            .and_then(|r| r.url().and_then(crate::history::forge::WebHost::parse));
         let mut history = History {
             web,
             head_is_detached: repo.head_detached().unwrap_or(false),

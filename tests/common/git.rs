@@ -4,7 +4,7 @@
 //! signatures: every commit and tag carries a date like `"2026-09-01 10:00"` at the fixed offset
 //! [`OFFSET_MINUTES`] (+01:00, the demo's `time_zone`). It can branch and merge (a merge commit
 //! with two parents), tag releases (annotated, dated), detach HEAD, and start from
-//! `clinic::demo::write`, whose four badges all verify, so that a test breaks exactly one thing.
+//! `clinic::commands::demo::write`, whose four badges all verify, so that a test breaks exactly one thing.
 //!
 //! The history cache (`.clinic/`) and the site output (`public/`) are never committed, whatever
 //! `.gitignore` says.
@@ -41,7 +41,8 @@ impl RepoBuilder {
     /// The demo repository of `clinic demo`, written into `root` (which must not exist yet or
     /// be empty): releases v1.0.0..v1.7.0, all four badges verified.
     pub fn demo(root: &Path) -> RepoBuilder {
-        clinic::demo::write(root).unwrap_or_else(|e| panic!("clinic demo {}: {e}", root.display()));
+        clinic::commands::demo::write(root)
+            .unwrap_or_else(|e| panic!("clinic demo {}: {e}", root.display()));
         RepoBuilder::open(root)
     }
 

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use crate::layers::is_ignored_name;
+use crate::load::layers::is_ignored_name;
 
 /// Top-level folders whose changes matter.
 const TOP_DIRS: &[&str] = &[

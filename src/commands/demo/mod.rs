@@ -104,7 +104,7 @@ pub fn write(dir: &Path) -> Result<DemoReport, DemoError> {
 }
 
 fn signature(at: &str, delay_minutes: i64) -> Result<Signature<'static>, git2::Error> {
-    let seconds = crate::evidence::time::parse(at, OFFSET_MINUTES).expect("demo times are valid");
+    let seconds = crate::time::parse(at, OFFSET_MINUTES).expect("demo times are valid");
     Signature::new(
         AUTHOR,
         EMAIL,
@@ -511,10 +511,10 @@ const M0009_UP: &str = "-- Contract: no running release reads fullname any more.
 const M0009_DOWN: &str =
     "ALTER TABLE users ADD COLUMN fullname text;\nUPDATE users SET fullname = display_name;\n";
 
-const REHEARSAL: &str = include_str!("../library/raw/rollback-rehearsals/001.md");
-const MIGRATION: &str = include_str!("../library/raw/migrations/display-name.md");
-const DRILL: &str = include_str!("../library/raw/smoke-drills/001.md");
-const FLAG: &str = include_str!("../library/raw/flags/new_checkout.md");
+const REHEARSAL: &str = include_str!("../../../library/raw/rollback-rehearsals/001.md");
+const MIGRATION: &str = include_str!("../../../library/raw/migrations/display-name.md");
+const DRILL: &str = include_str!("../../../library/raw/smoke-drills/001.md");
+const FLAG: &str = include_str!("../../../library/raw/flags/new_checkout.md");
 
 const MAIN_BEFORE_RETIREMENT: &[Step] = &[
     Step {

@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::{Item, Problem};
-use crate::frontmatter;
-use crate::yaml;
+use crate::load::frontmatter;
+use crate::load::yaml;
 
 /// A parsed artifact and what is needed to point at its lines.
 #[derive(Debug, Clone)]

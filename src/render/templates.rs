@@ -7,7 +7,7 @@ use std::path::Path;
 use tera::{Context, Tera, Value};
 
 use crate::diagnostics::Diagnostic;
-use crate::layers::{self, Layer, LayerFile};
+use crate::load::layers::{self, Layer, LayerFile};
 
 const TEMPLATE_DIR: &str = "templates/";
 
@@ -106,7 +106,7 @@ fn template_error(error: tera::Error) -> Diagnostic {
 }
 
 fn escape_html(text: &str) -> String {
-    crate::highlight::escape(text)
+    crate::render::html::escape(text)
 }
 
 /// `url(path="static/style.css")` -> `/portfolio/static/style.css`: absolute from the site

@@ -7,8 +7,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::diagnostics::Diagnostic;
-use crate::frontmatter;
-use crate::yaml;
+use crate::load::frontmatter;
+use crate::load::yaml;
 
 pub const CONFIG_FILE: &str = "clinic.yaml";
 

@@ -36,12 +36,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::state::SiteDir;
-use crate::config::Config;
-use crate::content::{self, Content, Page};
 use crate::diagnostics::Diagnostic;
 use crate::evidence::Evidence;
+use crate::load::config::Config;
+use crate::load::content::{self, Content, Page};
+use crate::render::templates::Theme;
 use crate::render::{self, RenderInput, Urls};
-use crate::templates::Theme;
 use crate::{BuildError, BuildOptions};
 
 /// Above this many changed pages, a full build (an atomic swap of the whole site) is better
@@ -95,7 +95,7 @@ struct Setup {
 impl Setup {
     /// Loads them as a build does (the base URL from the options, else `clinic.yaml`).
     fn load(options: &BuildOptions) -> Result<Setup, Diagnostic> {
-        let (config, _) = crate::config::load(&options.root);
+        let (config, _) = crate::load::config::load(&options.root);
         let base_url = options.base_url.as_deref().or(config.base_url.as_deref());
         let urls = Urls::new(base_url);
         let (theme, _) = Theme::load(&options.root, &urls.base_path)?;

@@ -1,7 +1,7 @@
 //! The drawings: shields-style badge files and timelines, as SVG text. Every piece of text in
 //! them comes from students or their history, so all of it goes through `escape`.
 
-use crate::highlight::escape;
+use crate::render::html::escape;
 
 /// Colours of the right half of a badge, by state (WCAG AA with white text).
 fn colour(state: &str) -> &'static str {

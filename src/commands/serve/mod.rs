@@ -192,7 +192,7 @@ fn check_root(root: &Path) -> Result<PathBuf, ServeError> {
 /// `--base-url` (checked now, not at the first build) or `clinic.yaml`'s `base_url`.
 fn base_url(options: &ServeOptions, root: &Path) -> Result<Option<String>, ServeError> {
     match &options.base_url {
-        Some(url) => crate::config::normalise_base_url(url)
+        Some(url) => crate::load::config::normalise_base_url(url)
             .map(Some)
             .map_err(|hint| {
                 ServeError::Usage(
@@ -200,7 +200,7 @@ fn base_url(options: &ServeOptions, root: &Path) -> Result<Option<String>, Serve
                         .with_hint(hint),
                 )
             }),
-        None => Ok(crate::config::load(root).0.base_url),
+        None => Ok(crate::load::config::load(root).0.base_url),
     }
 }
 

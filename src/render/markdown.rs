@@ -7,7 +7,7 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser
 use serde::Serialize;
 
 use crate::diagnostics::Diagnostic;
-use crate::highlight;
+use crate::render::highlight;
 
 /// What the caller decided about one link or image target.
 #[derive(Debug, Clone, PartialEq, Eq)]

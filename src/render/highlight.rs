@@ -1,6 +1,7 @@
 //! Code highlighting with syntect into CSS classes (`hl-` prefixed), plus the generated light
 //! and dark stylesheets. The syntax set is loaded once per process and shared by all threads.
 
+use super::html::escape;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -149,22 +150,6 @@ fn classed_html(code: &str, syntax: &SyntaxReference) -> String {
         html.push_str("</span>");
     }
     html
-}
-
-/// Minimal HTML escaping for text and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The two generated stylesheets: (light, dark).

@@ -22,7 +22,7 @@ use crate::diagnostics::Diagnostic;
 pub const BEGIN: &str = "<!-- clinic serve -->";
 pub const END: &str = "<!-- /clinic serve -->";
 
-pub use crate::highlight::escape;
+pub use crate::render::html::escape;
 
 /// The overlay's text: one diagnostic per paragraph, as the terminal shows them, with the site
 /// root's absolute path shortened so that no absolute path reaches a page.

@@ -2,6 +2,12 @@
 //! written and dropped at once (the whole site's HTML is never held in memory), then the
 //! section-independent files: `404.html`, `sitemap.xml`, stylesheets, assets, `.nojekyll`.
 
+pub mod highlight;
+pub mod html;
+pub mod markdown;
+pub mod svg;
+pub mod templates;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -9,12 +15,12 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use tera::Context;
 
-use crate::config::Config;
-use crate::content::{parent_of, Content, Page};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::highlight;
-use crate::markdown::{self, Link};
+use crate::load::config::Config;
+use crate::load::content::{parent_of, Content, Page};
+
 use crate::output::{Output, OutputError};
+use markdown::Link;
 
 /// Where a render puts its files: the build's [`Output`], or (for `clinic cohort`) a buffer that
 /// places one student's site under `students/<slug>/` once it is complete.
@@ -29,7 +35,7 @@ impl Sink for Output {
     }
 }
 use crate::portfolio::{self, VirtualPage};
-use crate::templates::{join_url, Theme};
+use crate::render::templates::{join_url, Theme};
 
 /// Sections with more pages than this are not expanded in the navigation (a 10,000-page
 /// section would otherwise put 10,000 links on every page).
@@ -493,7 +499,7 @@ fn write_site_files(
 fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
     let mut locs: BTreeMap<&str, String> = BTreeMap::new();
     for path in paths {
-        locs.insert(path, highlight::escape(&urls.permalink(path)));
+        locs.insert(path, html::escape(&urls.permalink(path)));
     }
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
     for loc in locs.values() {

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::diagnostics::Diagnostic;
-use crate::frontmatter;
-use crate::layers::{self, Layer, LayerFile};
-use crate::markdown::slugify;
+use crate::load::frontmatter;
+use crate::load::layers::{self, Layer, LayerFile};
+use crate::render::markdown::slugify;
 
 /// One page or section index, ready to render.
 #[derive(Debug, Clone)]
@@ -119,7 +119,7 @@ fn load_page(file: &LayerFile) -> Result<(Page, Vec<Diagnostic>), Diagnostic> {
             .collect();
     let (path, is_section) = url_path(&file.rel, fm.slug.as_deref()).map_err(|d| {
         d.in_file(&shown)
-            .at_line_opt(crate::yaml::top_level_key_line(split.yaml, "slug").map(|l| l + 1))
+            .at_line_opt(crate::load::yaml::top_level_key_line(split.yaml, "slug").map(|l| l + 1))
     })?;
     let page = Page {
         title: fm.title.unwrap_or_else(|| title_from_path(&file.rel)),

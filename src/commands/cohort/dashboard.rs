@@ -9,8 +9,8 @@ use tera::Context;
 
 use crate::diagnostics::Diagnostic;
 use crate::evidence::State;
+use crate::render::templates::Theme;
 use crate::render::Urls;
-use crate::templates::Theme;
 
 /// The four badges, in column order: key and column title.
 pub const COLUMNS: [(&str, &str); 4] = [

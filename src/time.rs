@@ -3,7 +3,7 @@
 //! date arithmetic below (Howard Hinnant's days-from-civil) is all that is needed; a time-zone
 //! database crate would bring rules the clinic never uses.
 
-use crate::config::parse_utc_offset;
+use crate::load::config::parse_utc_offset;
 
 /// Seconds since the Unix epoch, or why the text is not a time.
 pub fn parse(text: &str, default_offset_minutes: i32) -> Result<i64, String> {

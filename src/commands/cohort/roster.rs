@@ -11,7 +11,7 @@
 //!     evidence: https://grace.github.io/orders-api/evidence.json
 //! ```
 //!
-//! Every YAML call goes through [`crate::yaml`] (size cap, alias budget). A YAML syntax error
+//! Every YAML call goes through [`crate::load::yaml`] (size cap, alias budget). A YAML syntax error
 //! stops the cohort (there is no list to build); a bad student entry is an error naming the
 //! roster file and line, and only that student's row shows it. Slugs come from names, reduced to
 //! `[a-z0-9-]`, and collisions are resolved in roster order (`ada`, `ada-2`, ...), so a slug is
@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::diagnostics::Diagnostic;
-use crate::yaml;
+use crate::load::yaml;
 
 /// The longest slug, derived or written.
 pub const MAX_SLUG: usize = 60;
@@ -120,7 +120,7 @@ pub fn load(file: &Path) -> Result<Roster, Diagnostic> {
         .map(Path::to_path_buf)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
-    parse(&crate::frontmatter::normalise(text), file, &dir)
+    parse(&crate::load::frontmatter::normalise(text), file, &dir)
 }
 
 /// Parses roster text; `file` names it in messages and `dir` resolves relative paths.

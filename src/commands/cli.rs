@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::init;
 use crate::diagnostics::Diagnostic;
 use crate::evidence::{Evidence, State};
-use crate::{build, init, BuildError, BuildOptions, BuildReport};
+use crate::{build, BuildError, BuildOptions, BuildReport};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_CONTENT_ERRORS: i32 = 1;
@@ -352,12 +353,12 @@ fn print_json<T: serde::Serialize>(value: &T) {
 }
 
 fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
-    let report = match crate::demo::write(&args.dir) {
+    let report = match crate::commands::demo::write(&args.dir) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
             return match e {
-                crate::demo::DemoError::NotEmpty(_) => EXIT_USAGE,
+                crate::commands::demo::DemoError::NotEmpty(_) => EXIT_USAGE,
                 _ => EXIT_CONTENT_ERRORS,
             };
         }
@@ -398,7 +399,7 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
 }
 
 fn run_cohort(args: &CohortArgs, quiet: bool) -> i32 {
-    let options = crate::cohort::CohortOptions {
+    let options = crate::commands::cohort::CohortOptions {
         roster: args.roster.clone(),
         out: args.out.clone(),
         jobs: args.jobs.map(usize::from),
@@ -415,7 +416,7 @@ fn run_cohort(args: &CohortArgs, quiet: bool) -> i32 {
             }
         }
     };
-    match crate::cohort::build(&options, &progress) {
+    match crate::commands::cohort::build(&options, &progress) {
         Ok(report) => {
             print_diagnostics(&report.diagnostics, quiet);
             if !quiet {
@@ -447,7 +448,7 @@ fn run_cohort(args: &CohortArgs, quiet: bool) -> i32 {
 
 /// Runs until stopped: Ctrl-C exits 0 from the signal thread; returning means it could not start.
 fn run_serve(args: &ServeArgs, quiet: bool) -> i32 {
-    let options = crate::serve::ServeOptions {
+    let options = crate::commands::serve::ServeOptions {
         root: args.root.clone(),
         bind: args.bind,
         port: args.port,
@@ -457,13 +458,13 @@ fn run_serve(args: &ServeArgs, quiet: bool) -> i32 {
         include_drafts: args.drafts,
         quiet,
     };
-    match crate::serve::run(&options) {
+    match crate::commands::serve::run(&options) {
         Ok(()) => EXIT_OK,
-        Err(crate::serve::ServeError::Usage(d)) => {
+        Err(crate::commands::serve::ServeError::Usage(d)) => {
             eprintln!("{d}");
             EXIT_USAGE
         }
-        Err(crate::serve::ServeError::Failed(d)) => {
+        Err(crate::commands::serve::ServeError::Failed(d)) => {
             eprintln!("{d}");
             EXIT_CONTENT_ERRORS
         }

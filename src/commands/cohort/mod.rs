@@ -27,7 +27,7 @@
 //!   its folders, the history cache folder `.clinic/`) must not be links, and the SQL files a
 //!   migration record names must be plain relative paths inside the repository without links.
 //!   Artifact files that are links are skipped by the engine itself.
-//! - Sizes are bounded: the roster and front matter by [`crate::yaml`], `clinic.yaml` at
+//! - Sizes are bounded: the roster and front matter by [`crate::load::yaml`], `clinic.yaml` at
 //!   1 MiB, artifact files at 4 MiB and 1,000 per folder, write-ups at 256 KiB and 100 levels of
 //!   nesting (see [`crate::portfolio`]), fetched `evidence.json` at 4 MiB and `--fetch-timeout`.
 //! - A repository's history cache is never read (a committed cache could forge the badges).
@@ -47,12 +47,12 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use crate::content::Content;
 use crate::diagnostics::Diagnostic;
 use crate::evidence::Evidence;
+use crate::load::content::Content;
 use crate::output::{Output, OutputError};
+use crate::render::templates::Theme;
 use crate::render::{RenderInput, Sink, Urls};
-use crate::templates::Theme;
 use crate::BuildError;
 use dashboard::{BadgeCell, LastCommit, Row};
 use roster::{Location, Roster, Source, Student};
@@ -141,12 +141,14 @@ pub fn build(
     }
     let roster = roster::load(&options.roster).map_err(BuildError::Fatal)?;
     let base_url = match &options.base_url {
-        Some(url) => Some(crate::config::normalise_base_url(url).map_err(|hint| {
-            BuildError::Usage(
-                Diagnostic::error(format!("--base-url {url:?} is not an absolute http(s) URL"))
-                    .with_hint(hint),
-            )
-        })?),
+        Some(url) => Some(
+            crate::load::config::normalise_base_url(url).map_err(|hint| {
+                BuildError::Usage(
+                    Diagnostic::error(format!("--base-url {url:?} is not an absolute http(s) URL"))
+                        .with_hint(hint),
+                )
+            })?,
+        ),
         None => None,
     };
     let urls = Urls::new(base_url.as_deref());
@@ -163,7 +165,7 @@ pub fn build(
             "cannot create a temporary folder: {e}"
         )))
     })?;
-    let (content, _) = crate::content::load(empty.path(), false);
+    let (content, _) = crate::load::content::load(empty.path(), false);
     let (theme, _) = Theme::load(empty.path(), &urls.base_path).map_err(BuildError::Fatal)?;
     let shared = Shared {
         output: &output,
@@ -333,7 +335,7 @@ fn repo_row(
         Err(e) => return Ok(Err(repo_error(&e, written))),
     };
     let shallow = repo.is_shallow();
-    let (config, _) = crate::config::load(root);
+    let (config, _) = crate::load::config::load(root);
     let (evidence, _) = crate::gather_evidence(root, &config, true, true);
     if let Some(error) = &evidence.repository.error {
         return Ok(Err(format!(
@@ -452,7 +454,7 @@ fn last_commit(repo: &git2::Repository, evidence: &Evidence) -> Option<LastCommi
         .repository
         .web_url
         .as_deref()
-        .and_then(crate::forge::WebHost::parse);
+        .and_then(crate::history::forge::WebHost::parse);
     let summary = commit
         .summary_bytes()
         .map(|s| String::from_utf8_lossy(s).into_owned())
@@ -461,7 +463,7 @@ fn last_commit(repo: &git2::Repository, evidence: &Evidence) -> Option<LastCommi
         short: id[..7].to_string(),
         url: web.map(|w| w.commit_url(&id)),
         summary: fetch::clean(&summary).chars().take(200).collect(),
-        date: crate::evidence::time::date(time.seconds() + i64::from(time.offset_minutes()) * 60),
+        date: crate::time::date(time.seconds() + i64::from(time.offset_minutes()) * 60),
         time: Some(time.seconds()),
         id,
     })
@@ -533,11 +535,11 @@ fn check_migration_paths(root: &Path, dir: &str, file: &Path) -> Result<(), Stri
     let Ok(text) = std::fs::read_to_string(file) else {
         return Ok(());
     };
-    let text = crate::frontmatter::normalise(&text);
-    let Ok(split) = crate::frontmatter::split(&text) else {
+    let text = crate::load::frontmatter::normalise(&text);
+    let Ok(split) = crate::load::frontmatter::split(&text) else {
         return Ok(());
     };
-    let Ok(value) = crate::yaml::from_str::<serde_json::Value>(split.yaml) else {
+    let Ok(value) = crate::load::yaml::from_str::<serde_json::Value>(split.yaml) else {
         return Ok(());
     };
     let name = file
@@ -641,7 +643,7 @@ fn write_dashboard(
     )?;
     output.write(dashboard::SCRIPT_PATH, dashboard::SCRIPT.as_bytes())?;
     output.write(".nojekyll", b"")?;
-    let (light, dark) = crate::highlight::stylesheets();
+    let (light, dark) = crate::render::highlight::stylesheets();
     output.write("static/syntax-light.css", light.as_bytes())?;
     output.write("static/syntax-dark.css", dark.as_bytes())?;
     for file in &theme.static_files {

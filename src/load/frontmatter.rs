@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 
 use crate::diagnostics::Diagnostic;
-use crate::yaml;
+use crate::load::yaml;
 
 /// A Markdown source split at its `---` fences. Line numbers are 1-based file lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
