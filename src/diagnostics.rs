@@ -74,6 +74,23 @@ impl Diagnostic {
         self
     }
 
+    /// `library/raw/x.md:3: message (hint)` on one line, for JSON and lists.
+    pub fn sentence(&self) -> String {
+        let mut s = String::new();
+        if let Some(file) = &self.file {
+            s.push_str(&file.display().to_string());
+            if let Some(line) = self.line {
+                s.push_str(&format!(":{line}"));
+            }
+            s.push_str(": ");
+        }
+        s.push_str(&self.message);
+        if let Some(hint) = &self.hint {
+            s.push_str(&format!(" ({hint})"));
+        }
+        s
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -21,6 +21,7 @@ pub mod load;
 pub mod output;
 pub mod portfolio;
 pub mod render;
+pub mod setup;
 pub mod time;
 
 use std::path::{Path, PathBuf};
@@ -30,8 +31,8 @@ use evidence::Evidence;
 use history::{History, HistoryOptions, RepoError};
 use load::config::{self, Config};
 use output::{Output, OutputError};
-use render::templates::Theme;
-use render::{RenderInput, Urls};
+use render::RenderInput;
+use setup::Setup;
 
 /// What `clinic build` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -49,13 +50,18 @@ pub struct BuildOptions {
 }
 
 /// What a finished build produced.
-#[derive(Debug, serde::Serialize)]
+#[derive(serde::Serialize)]
 pub struct BuildReport {
     pub output: PathBuf,
     pub pages: usize,
     pub diagnostics: Vec<Diagnostic>,
     #[serde(skip)]
     pub evidence: Evidence,
+    /// The settings the build used, for a preview's partial re-renders.
+    #[serde(skip)]
+    pub setup: Setup,
+    #[serde(skip)]
+    pub generated: render::Generated,
 }
 
 impl BuildReport {
@@ -112,34 +118,24 @@ pub fn build(
     let output = Output::prepare(&target, root)?;
 
     // 1. load
-    let (config, mut diagnostics) = config::load(root);
-    let base_url = match &options.base_url {
-        Some(url) => Some(config::normalise_base_url(url).map_err(|hint| {
-            BuildError::Usage(
-                Diagnostic::error(format!("--base-url {url:?} is not an absolute http(s) URL"))
-                    .with_hint(hint),
-            )
-        })?),
-        None => config.base_url.clone(),
-    };
-    let urls = Urls::new(base_url.as_deref());
+    let (setup, mut diagnostics) = Setup::load(root, options.base_url.as_deref())?;
     let (content, content_diagnostics) = load::content::load(root, options.include_drafts);
     diagnostics.extend(content_diagnostics);
 
     // 2. history and 3. evidence
-    let (evidence, evidence_diagnostics) = gather_evidence(root, &config, options.no_cache, false);
+    let (evidence, evidence_diagnostics) =
+        gather_evidence(root, &setup.config, options.no_cache, false);
     diagnostics.extend(evidence_diagnostics);
 
-    // 4. render and 5. write
-    let (theme, theme_diagnostics) =
-        Theme::load(root, &urls.base_path).map_err(BuildError::Fatal)?;
-    diagnostics.extend(theme_diagnostics);
+    // 4. portfolio
+    let generated = portfolio::generate(&evidence, &setup.urls, setup.config.utc_offset_minutes);
+
+    // 5. render and 6. write
     let input = RenderInput {
-        root,
-        config: &config,
-        urls: &urls,
-        theme: &theme,
-        evidence: &evidence,
+        config: &setup.config,
+        urls: &setup.urls,
+        theme: &setup.theme,
+        generated: &generated,
         progress,
     };
     diagnostics.extend(render::render_site(&content, &input, &output)?);
@@ -156,6 +152,8 @@ pub fn build(
         pages: content.pages.len(),
         diagnostics,
         evidence,
+        setup,
+        generated,
     })
 }
 
@@ -167,9 +165,10 @@ pub fn gather_evidence(
     no_cache: bool,
     read_only: bool,
 ) -> (Evidence, Vec<Diagnostic>) {
+    let (records, mut diagnostics) = evidence::records::load_all(root);
     let options = HistoryOptions {
         release_tag_pattern: config.release_tag_pattern.clone(),
-        flag_keys: evidence::flag_keys(root),
+        flag_keys: records.flag_keys(),
         use_cache: !no_cache,
         write_cache: !read_only,
     };
@@ -177,22 +176,22 @@ pub fn gather_evidence(
     if let (Ok(h), Some(url)) = (&mut history, &config.repository_url) {
         h.web = history::forge::WebHost::parse(url);
     }
-    let mut diagnostics = Vec::new();
+    let mut history_diagnostics = Vec::new();
     match &history {
-        Err(e) => diagnostics.push(Diagnostic::warning(format!("history: {e}")).with_hint(e.hint())),
-        Ok(h) if h.shallow => diagnostics.push(
+        Err(e) => history_diagnostics.push(Diagnostic::warning(format!("history: {e}")).with_hint(e.hint())),
+        Ok(h) if h.shallow => history_diagnostics.push(
             Diagnostic::warning("history: this is a shallow clone, so the evidence badges cannot be verified")
                 .with_hint("fetch the whole history with `git fetch --unshallow`, or set `fetch-depth: 0` on actions/checkout"),
         ),
         Ok(_) => {}
     }
-    let evidence = evidence::compute(root, config, history.as_ref().map_err(|e: &RepoError| e));
-    diagnostics.extend(
-        evidence
-            .warnings
-            .iter()
-            .map(|w| Diagnostic::warning(w.clone())),
+    let evidence = evidence::compute(
+        &records,
+        config,
+        history.as_ref().map_err(|e: &RepoError| e),
+        diagnostics.clone(),
     );
+    diagnostics.extend(history_diagnostics);
     (evidence, diagnostics)
 }
 

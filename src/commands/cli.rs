@@ -306,13 +306,17 @@ fn run_check(args: &CheckArgs, quiet: bool) -> i32 {
 /// `rehearsal  verified` lines, each followed by its reasons.
 pub fn badge_summary(evidence: &Evidence) -> String {
     let mut out = String::new();
-    for (name, badge) in evidence.badges.iter() {
+    for (kind, badge) in evidence.badges.iter() {
         let mark = match badge.state {
             State::Verified => "ok",
             State::Incomplete => "!!",
             State::Missing => "--",
         };
-        out.push_str(&format!("{mark} {name:<10} {}\n", badge.state.as_str()));
+        out.push_str(&format!(
+            "{mark} {:<10} {}\n",
+            kind.key(),
+            badge.state.as_str()
+        ));
         for reason in &badge.reasons {
             out.push_str(&format!("     - {reason}\n"));
         }

@@ -3,19 +3,13 @@
 //! in one change, within two sprints.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
-use serde::Deserialize;
-use serde_json::json;
-
-use super::records::{self, Artifact};
-use super::{history_problem, Badge, CommitRef, Item, Problem};
+use super::facts::{DeployedOff, Facts, FlagFacts};
+use super::records::{Artifact, Flag};
+use super::{CommitRef, Context, Item, Kind, Problem};
 use crate::history::walk::KeyLines;
-use crate::history::{History, RepoError};
-use crate::load::config::Config;
+use crate::history::History;
 
-pub const DIR: &str = "library/raw/flags";
-const KNOWN: &[&str] = &["flag", "kind", "title"];
 const KINDS: &[&str] = &["release", "ops", "experiment", "permission"];
 const OFF: &[&str] = &["false", "off", "0", "disabled", "no"];
 const ON: &[&str] = &["true", "on", "1", "enabled", "yes"];
@@ -32,28 +26,8 @@ const CONFIG_EXTENSIONS: &[&str] = &[
     ".cfg",
 ];
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Flag {
-    pub flag: Option<String>,
-    pub kind: Option<String>,
-    pub title: Option<String>,
-}
-
-/// The keys named by flag artifacts, for the history walk. Unreadable artifacts are skipped
-/// here; the badge reports them.
-pub fn keys(root: &Path) -> Vec<String> {
-    let mut ignored = Vec::new();
-    records::list(root, DIR, &mut ignored)
-        .iter()
-        .filter_map(|path| records::load::<Flag>(root, path, KNOWN, &mut ignored).ok())
-        .filter_map(|a| a.data.flag.map(|k| k.trim().to_string()))
-        .filter(|k| is_scannable_key(k))
-        .collect()
-}
-
 /// A key short enough or odd enough would match everywhere; it must look like a flag name.
-fn is_scannable_key(key: &str) -> bool {
+pub fn is_scannable_key(key: &str) -> bool {
     key.len() >= 3
         && key.len() <= 128
         && key
@@ -61,21 +35,14 @@ fn is_scannable_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/'))
 }
 
-pub fn badge(
-    root: &Path,
-    config: &Config,
-    history: Result<&History, &RepoError>,
-    warnings: &mut Vec<String>,
-) -> Badge {
-    let items = records::check_all::<Flag>(root, DIR, KNOWN, warnings, |artifact| {
-        check(artifact, config, history)
-    });
-    let missing = Problem::new(
+/// Why the badge is missing: no record at all.
+pub fn missing() -> Problem {
+    let dir = Kind::Flag.folder();
+    Problem::new(
         "flag.missing",
-        format!("no feature flag yet ({DIR}/ is empty)"),
-        format!("introduce a flag off, flip it on, retire it, and describe it in {DIR}/<name>.md"),
-    );
-    Badge::from_items(items, missing, Vec::new())
+        format!("no feature flag yet ({dir}/ is empty)"),
+        format!("introduce a flag off, flip it on, retire it, and describe it in {dir}/<name>.md"),
+    )
 }
 
 /// The value a line gives the key: `new_checkout: false`, `"new_checkout" = on`, ...
@@ -97,8 +64,8 @@ pub fn value_of(line: &str, key: &str) -> Option<bool> {
     }
 }
 
-fn check(a: &Artifact<Flag>, config: &Config, history: Result<&History, &RepoError>) -> Item {
-    let f = &a.data;
+pub fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
+    let (f, config) = (&a.data, cx.config);
     let mut problems = Vec::new();
     let key = f.flag.as_deref().map(str::trim).unwrap_or("");
     let title = if key.is_empty() {
@@ -130,15 +97,20 @@ fn check(a: &Artifact<Flag>, config: &Config, history: Result<&History, &RepoErr
         );
     }
     let limit_days = SPRINTS * i64::from(config.sprint_length_days);
-    let mut facts = json!({"key": key, "kind": kind, "limit_days": limit_days});
-    match history {
-        Ok(h) if history_problem(history).is_none() && problems.is_empty() => {
+    let mut facts = FlagFacts {
+        key: key.to_string(),
+        kind: kind.to_string(),
+        limit_days,
+        ..FlagFacts::default()
+    };
+    match cx.usable_history() {
+        Ok(h) if problems.is_empty() => {
             Lifecycle::new(h, key, kind, limit_days, a).check(&mut problems, &mut facts)
         }
-        Ok(_) if !problems.is_empty() => {}
-        _ => problems.extend(history_problem(history)),
+        Ok(_) => {}
+        Err(problem) => problems.push(problem),
     }
-    Item::new(&a.path, title, problems, facts)
+    Item::new(&a.path, title, problems, Facts::Flag(facts))
 }
 
 struct Lifecycle<'a> {
@@ -183,14 +155,14 @@ impl<'a> Lifecycle<'a> {
         (seconds as f64 / 86_400.0 * 10.0).round() / 10.0
     }
 
-    fn check(&self, problems: &mut Vec<Problem>, facts: &mut serde_json::Value) {
+    fn check(&self, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
         let (h, key) = (self.h, self.key);
         let Some(introduced) = self.own.iter().find(|e| !e.added.is_empty()) else {
             problems.push(self.problem("flag.never-introduced", format!("the key `{key}` never appears in the code or config (outside library/ and docs)"), "write the key exactly as the code spells it"));
             return;
         };
         let intro = introduced.commit as usize;
-        facts["introduced"] = json!(CommitRef::of(h, intro));
+        facts.introduced = Some(CommitRef::of(h, intro));
         // The introducing commit may add the key in several files (config and code).
         let values: Vec<Option<bool>> = self
             .own
@@ -214,11 +186,11 @@ impl<'a> Lifecycle<'a> {
                 h.index_of(r.commit)
                     .is_some_and(|t| h.is_ancestor(intro, t))
             });
-            facts["deployed_off"] = json!({
-                "commit": CommitRef::of(h, intro),
-                "release": release.map(|r| &r.name),
-                "release_time": release.map(|r| r.time),
-                "release_url": release.and_then(|r| h.release_url(&r.name)),
+            facts.deployed_off = Some(DeployedOff {
+                commit: CommitRef::of(h, intro),
+                release: release.map(|r| r.name.clone()),
+                release_time: release.map(|r| r.time),
+                release_url: release.and_then(|r| h.release_url(&r.name)),
             });
         }
         let flip = self.own.iter().find(|e| {
@@ -235,8 +207,8 @@ impl<'a> Lifecycle<'a> {
             self.stale(intro, problems, facts);
             return;
         };
-        facts["flipped"] = json!(CommitRef::of(h, flip));
-        facts["days_to_flip"] = json!(self.days(intro, flip));
+        facts.flipped = Some(CommitRef::of(h, flip));
+        facts.days_to_flip = Some(self.days(intro, flip));
         self.check_retirement(intro, flip, problems, facts);
     }
 
@@ -265,7 +237,7 @@ impl<'a> Lifecycle<'a> {
         intro: usize,
         flip: usize,
         problems: &mut Vec<Problem>,
-        facts: &mut serde_json::Value,
+        facts: &mut FlagFacts,
     ) {
         let (h, key) = (self.h, self.key);
         let (count, retired) = self.count_at_head();
@@ -277,10 +249,10 @@ impl<'a> Lifecycle<'a> {
             self.stale(intro, problems, facts);
             return;
         };
-        facts["retired"] = json!(CommitRef::of(h, retired));
-        facts["days_to_retire"] = json!(self.days(flip, retired));
+        facts.retired = Some(CommitRef::of(h, retired));
+        facts.days_to_retire = Some(self.days(flip, retired));
         let lifetime = self.days(intro, retired);
-        facts["lifetime_days"] = json!(lifetime);
+        facts.lifetime_days = Some(lifetime);
         if !(intro < flip && h.is_ancestor(flip, retired)) {
             problems.push(self.problem(
                 "flag.order",
@@ -322,10 +294,12 @@ impl<'a> Lifecycle<'a> {
                 };
                 problems.push(self.problem("flag.branches", format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
             }
-            facts["removal_commits"] = json!(removals
-                .iter()
-                .map(|e| CommitRef::of(h, e.commit as usize))
-                .collect::<Vec<_>>());
+            facts.removal_commits = Some(
+                removals
+                    .iter()
+                    .map(|e| CommitRef::of(h, e.commit as usize))
+                    .collect(),
+            );
         }
         if lifetime > self.limit_days as f64 {
             problems.push(
@@ -344,14 +318,14 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// A release flag alive past two sprints (at HEAD's time) is stale.
-    fn stale(&self, intro: usize, problems: &mut Vec<Problem>, facts: &mut serde_json::Value) {
+    fn stale(&self, intro: usize, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
         let Some(head) = self.h.head_index() else {
             return;
         };
         let age = self.days(intro, head);
-        facts["age_days"] = json!(age);
+        facts.age_days = Some(age);
         let stale = self.kind == "release" && age > self.limit_days as f64;
-        facts["stale"] = json!(stale);
+        facts.stale = Some(stale);
         if stale {
             problems.push(
                 self.problem(

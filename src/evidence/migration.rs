@@ -1,35 +1,26 @@
 //! Expand-contract migrations: `library/raw/migrations/<id>.md`, and the classification of every
 //! migration file the repository holds.
 
-use std::path::Path;
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::records::{self, Artifact};
-use super::{history_problem, Badge, CommitRef, Item, Problem};
+use super::facts::{Facts, MigrationFacts, ReleaseBetween};
+use super::records::{Artifact, Migration, Records};
+use super::{CommitRef, Context, Item, Kind, Problem};
 use crate::evidence::readers::sql::{self, Safety, Statement};
-use crate::history::{History, RepoError};
+use crate::history::History;
 use crate::load::config::Config;
 use crate::time;
 
-pub const DIR: &str = "library/raw/migrations";
-const KNOWN: &[&str] = &["change", "expand", "contract"];
 const SAME_CHANGE: &str = "a rename and its contract shipped in one change";
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Migration {
-    pub change: Option<String>,
-    pub expand: Half,
-    pub contract: Half,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Half {
-    pub up: Option<String>,
-    pub down: Option<String>,
+/// Why the badge is missing: no record at all.
+pub fn missing() -> Problem {
+    let dir = Kind::Migration.folder();
+    Problem::new(
+        "migration.missing",
+        format!("no expand-contract migration yet ({dir}/ is empty)"),
+        format!("ship a schema change in two releases and describe it in {dir}/<id>.md"),
+    )
 }
 
 /// A migration file with each statement classified.
@@ -40,42 +31,24 @@ pub struct ClassifiedFile {
     pub statements: Vec<Statement>,
 }
 
-pub fn badge(
-    root: &Path,
-    config: &Config,
-    history: Result<&History, &RepoError>,
-    warnings: &mut Vec<String>,
-) -> Badge {
-    let items = records::check_all::<Migration>(root, DIR, KNOWN, warnings, |artifact| {
-        check(root, artifact, config, history)
-    });
-    let missing = Problem::new(
-        "migration.missing",
-        format!("no expand-contract migration yet ({DIR}/ is empty)"),
-        format!("ship a schema change in two releases and describe it in {DIR}/<id>.md"),
-    );
-    Badge::from_items(items, missing, Vec::new())
-}
-
 /// The SQL of a migration file: at HEAD when committed, else from the working tree.
-fn read_sql(root: &Path, history: Option<&History>, path: &str) -> Option<String> {
+fn read_sql(records: &Records, history: Option<&History>, path: &str) -> Option<String> {
     let committed = history.and_then(|h| h.head_index().and_then(|head| h.file_at(head, path)));
     match committed {
         Some((bytes, _)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        None => records::read_repo_file(root, path),
+        None => records.named_files.get(path).cloned(),
     }
 }
 
-fn check(
-    root: &Path,
-    a: &Artifact<Migration>,
-    config: &Config,
-    history: Result<&History, &RepoError>,
-) -> Item {
-    let m = &a.data;
+pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Item {
+    let (m, config, history) = (&a.data, cx.config, cx.history);
     let mut problems = Vec::new();
     let title = m.change.clone().unwrap_or_else(|| a.path.clone());
-    let mut facts = json!({"change": m.change});
+    let mut facts = MigrationFacts {
+        change: m.change.clone(),
+        ..MigrationFacts::default()
+    };
+    let mut judged = std::collections::BTreeMap::new();
     let require = |value: &Option<String>,
                    half: &str,
                    key: &str,
@@ -102,12 +75,17 @@ fn check(
 
     // What the SQL does.
     let h = history.ok();
+    for down in [&expand_down, &m.contract.down].into_iter().flatten() {
+        if let Some(text) = read_sql(records, h, down.trim()) {
+            judged.insert(down.trim().to_string(), text);
+        }
+    }
     for (half, path, must_be_additive) in [
         ("expand", &expand_up, true),
         ("contract", &contract_up, false),
     ] {
         let Some(path) = path else { continue };
-        let Some(text) = read_sql(root, h, path) else {
+        let Some(text) = read_sql(records, h, path) else {
             problems.push(
                 Problem::new(
                     "migration.file",
@@ -139,10 +117,17 @@ fn check(
                     .at(path, None),
             );
         }
-        facts[half] = json!({"up": path, "statements": statements});
+        let half = if half == "expand" {
+            &mut facts.expand
+        } else {
+            &mut facts.contract
+        };
+        half.up = Some(path.clone());
+        half.statements = Some(statements);
+        judged.insert(path.clone(), text);
     }
-    facts["expand"]["down"] = json!(expand_down);
-    facts["contract"]["down"] = json!(m.contract.down);
+    facts.expand.down = expand_down.clone();
+    facts.contract.down = m.contract.down.clone();
     if !a.has_paragraph() {
         problems.push(
             Problem::new(
@@ -154,8 +139,8 @@ fn check(
         );
     }
 
-    match history {
-        Ok(h) if history_problem(history).is_none() => {
+    match cx.usable_history() {
+        Ok(h) => {
             if let (Some(up), Some(down), Some(contract)) = (&expand_up, &expand_down, &contract_up)
             {
                 check_history(
@@ -168,9 +153,11 @@ fn check(
                 );
             }
         }
-        _ => problems.extend(history_problem(history)),
+        Err(problem) => problems.push(problem),
     }
-    Item::new(&a.path, title, problems, facts)
+    let mut item = Item::new(&a.path, title, problems, Facts::Migration(facts));
+    item.judged.files = judged;
+    item
 }
 
 fn check_history(
@@ -179,7 +166,7 @@ fn check_history(
     config: &Config,
     [expand_up, expand_down, contract_up]: [&String; 3],
     problems: &mut Vec<Problem>,
-    facts: &mut serde_json::Value,
+    facts: &mut MigrationFacts,
 ) {
     let added = |path: &str, problems: &mut Vec<Problem>| {
         let found = h.first_added(path).filter(|&i| h.reachable_from_head(i));
@@ -202,8 +189,8 @@ fn check_history(
     ) else {
         return;
     };
-    facts["expand"]["commit"] = json!(CommitRef::of(h, expand));
-    facts["contract"]["commit"] = json!(CommitRef::of(h, contract));
+    facts.expand.commit = Some(CommitRef::of(h, expand));
+    facts.contract.commit = Some(CommitRef::of(h, contract));
     if down.is_some_and(|d| d != expand) {
         problems.push(
             Problem::new(
@@ -257,8 +244,14 @@ fn check_history(
         ),
         Some(release) => {
             let overlap_seconds = h.commit(contract).time - release.time;
-            facts["release_between"] = json!({"name": release.name, "commit": release.commit.to_string(), "time": release.time, "date": time::date(release.time), "url": h.release_url(&release.name)});
-            facts["overlap_days"] = json!((overlap_seconds as f64 / 86_400.0 * 10.0).round() / 10.0);
+            facts.release_between = Some(ReleaseBetween {
+                name: release.name.clone(),
+                commit: release.commit.to_string(),
+                time: release.time,
+                date: time::date(release.time),
+                url: h.release_url(&release.name),
+            });
+            facts.overlap_days = Some((overlap_seconds as f64 / 86_400.0 * 10.0).round() / 10.0);
         }
     }
 }

@@ -1,23 +1,28 @@
-//! The evidence engine: reads the four kinds of artifacts under `library/raw/`, checks every
-//! rule of the contract (`shared/spec/artifacts.md`, documented for students in
-//! `content/reference/artifacts.md`) against the files and the git history, and computes one
-//! badge per skill. A broken artifact only fails itself; a badge is verified when at least one of
-//! its artifacts is.
+//! The evidence engine: checks the student's records (read by [`records`]) against the files and
+//! the git history with the rules of the artifact contract (documented for students in
+//! `content/reference/artifacts.md`), and computes one badge per [`Kind`]. A broken record only
+//! fails itself; a badge is verified when at least one of its records is. Each item carries the
+//! facts its rules established ([`facts`]) and the exact text they judged.
 
+pub mod facts;
 pub mod flag;
+pub mod kind;
 pub mod migration;
 pub mod readers;
 pub mod records;
 pub mod rehearsal;
 pub mod smoke;
 
-use std::path::Path;
+pub use facts::{Facts, Judged};
+pub use kind::Kind;
 
 use serde::Serialize;
 
+use crate::diagnostics::Diagnostic;
 use crate::history::{History, RepoError};
 use crate::load::config::Config;
 use crate::time;
+use records::{Artifact, Record, Records};
 
 /// The state of one badge or one artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,10 +110,10 @@ pub struct CommitRef {
     pub short: String,
     pub summary: String,
     pub time: i64,
-    /// `2026-10-02 14:03 +02:00`, in the committer's offset.
-    pub when: String,
     /// The commit's page on the repository's web host, when there is one.
     pub url: Option<String>,
+    /// `2026-10-02 14:03 +02:00`, in the committer's offset.
+    pub when: String,
 }
 
 impl CommitRef {
@@ -133,17 +138,15 @@ pub struct Item {
     pub title: String,
     pub state: State,
     pub problems: Vec<Problem>,
-    /// Rule-specific facts (commits, times, durations) for pages and tools.
-    pub facts: serde_json::Value,
+    /// What the rules established (commits, times, durations) for pages and tools.
+    pub facts: Facts,
+    /// The text the rules judged, for the item's page.
+    #[serde(skip)]
+    pub judged: Judged,
 }
 
 impl Item {
-    pub fn new(
-        artifact: &str,
-        title: String,
-        problems: Vec<Problem>,
-        facts: serde_json::Value,
-    ) -> Item {
+    pub fn new(artifact: &str, title: String, problems: Vec<Problem>, facts: Facts) -> Item {
         let state = if problems.is_empty() {
             State::Verified
         } else {
@@ -155,7 +158,28 @@ impl Item {
             state,
             problems,
             facts,
+            judged: Judged::default(),
         }
+    }
+
+    /// The item of a record that could not be read.
+    pub fn unread(unread: &records::Unread) -> Item {
+        Item::new(
+            &unread.path,
+            unread.path.clone(),
+            vec![(*unread.problem).clone()],
+            Facts::Unread {},
+        )
+    }
+
+    /// Keeps the record's prose with the item, for its page.
+    pub fn with_write_up<T>(mut self, artifact: &Artifact<T>) -> Item {
+        self.judged.write_up = Some(facts::WriteUp {
+            markdown: artifact.body.clone(),
+            first_line: artifact.body_first_line,
+            file_bytes: artifact.file_bytes,
+        });
+        self
     }
 }
 
@@ -208,17 +232,26 @@ pub struct Badges {
 }
 
 impl Badges {
-    pub fn iter(&self) -> [(&'static str, &Badge); 4] {
-        [
-            ("rehearsal", &self.rehearsal),
-            ("migration", &self.migration),
-            ("smoke", &self.smoke),
-            ("flag", &self.flag),
-        ]
+    pub fn get(&self, kind: Kind) -> &Badge {
+        match kind {
+            Kind::Rehearsal => &self.rehearsal,
+            Kind::Migration => &self.migration,
+            Kind::Smoke => &self.smoke,
+            Kind::Flag => &self.flag,
+        }
+    }
+
+    /// Every badge with its kind, in display order.
+    pub fn iter(&self) -> impl Iterator<Item = (Kind, &Badge)> {
+        Kind::ALL.into_iter().map(|kind| (kind, self.get(kind)))
     }
 
     pub fn all_verified(&self) -> bool {
-        self.iter().iter().all(|(_, b)| b.state == State::Verified)
+        self.iter().all(|(_, b)| b.state == State::Verified)
+    }
+
+    pub fn all_missing(&self) -> bool {
+        self.iter().all(|(_, b)| b.state == State::Missing)
     }
 }
 
@@ -252,8 +285,48 @@ pub struct Evidence {
     pub badges: Badges,
     /// Every migration file at HEAD, each statement classified.
     pub migrations: Vec<migration::ClassifiedFile>,
-    /// Problems reading artifacts that belong to no badge (unknown keys are warnings).
-    pub warnings: Vec<String>,
+    /// Problems reading records that belong to no badge (unknown keys are warnings), written
+    /// to `evidence.json` as sentences.
+    #[serde(serialize_with = "sentences")]
+    pub warnings: Vec<Diagnostic>,
+}
+
+fn sentences<S: serde::Serializer>(warnings: &[Diagnostic], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(warnings.iter().map(Diagnostic::sentence))
+}
+
+/// What every rule may consult besides the record it judges.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub history: Result<&'a History, &'a RepoError>,
+}
+
+impl<'a> Context<'a> {
+    /// The history when it can prove anything; otherwise why not, as a problem.
+    pub fn usable_history(&self) -> Result<&'a History, Problem> {
+        match history_problem(self.history) {
+            Some(problem) => Err(problem),
+            None => Ok(self.history.expect("history_problem covers Err")),
+        }
+    }
+}
+
+/// Checks every record of a kind (an unread one becomes an incomplete item of its own) and makes
+/// the badge.
+fn judge<T>(
+    records: &[Record<T>],
+    missing: Problem,
+    check: impl Fn(&Artifact<T>) -> Item,
+) -> Badge {
+    let items = records
+        .iter()
+        .map(|record| match record {
+            Ok(artifact) => check(artifact).with_write_up(artifact),
+            Err(unread) => Item::unread(unread),
+        })
+        .collect();
+    Badge::from_items(items, missing, Vec::new())
 }
 
 /// Why history-based rules cannot pass, when the history is missing or incomplete.
@@ -269,19 +342,23 @@ pub fn history_problem(history: Result<&History, &RepoError>) -> Option<Problem>
     }
 }
 
-/// The flag keys the artifacts name, so the history walk can look for them.
-pub fn flag_keys(root: &Path) -> Vec<String> {
-    flag::keys(root)
-}
-
 /// Computes all four badges. Never fails: every problem becomes a reason.
-pub fn compute(root: &Path, config: &Config, history: Result<&History, &RepoError>) -> Evidence {
-    let mut warnings = Vec::new();
+pub fn compute(
+    records: &Records,
+    config: &Config,
+    history: Result<&History, &RepoError>,
+    warnings: Vec<Diagnostic>,
+) -> Evidence {
+    let cx = Context { config, history };
     let badges = Badges {
-        rehearsal: rehearsal::badge(root, config, history, &mut warnings),
-        migration: migration::badge(root, config, history, &mut warnings),
-        smoke: smoke::badge(root, history, &mut warnings),
-        flag: flag::badge(root, config, history, &mut warnings),
+        rehearsal: judge(&records.rehearsals, rehearsal::missing(), |a| {
+            rehearsal::check(a, cx)
+        }),
+        migration: judge(&records.migrations, migration::missing(), |a| {
+            migration::check(a, records, cx)
+        }),
+        smoke: smoke::badge(records, cx),
+        flag: judge(&records.flags, flag::missing(), |a| flag::check(a, cx)),
     };
     let repository = match history {
         Ok(h) => RepositorySummary {

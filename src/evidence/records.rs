@@ -1,13 +1,168 @@
-//! Reading artifacts: `library/raw/<kind>/*.md`, Markdown with YAML front matter. Unknown keys
-//! are warnings; a file that cannot be read is a problem of its own artifact only.
+//! Reading the student's records: `library/raw/<kind>/*.md`, Markdown with YAML front matter,
+//! all loaded once before the history walk (which takes the flag keys from them). Unknown keys
+//! are warnings; a file that cannot be read is a problem of its own record only.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
-use super::{Item, Problem};
+use super::{Kind, Problem};
+use crate::diagnostics::Diagnostic;
 use crate::load::frontmatter;
 use crate::load::yaml;
+
+/// The smoke suite every smoke drill is judged with.
+pub const SMOKE_SCRIPT: &str = "scripts/smoke.sh";
+
+/// A rollback rehearsal record.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Rehearsal {
+    pub title: Option<String>,
+    pub environment: Option<String>,
+    pub bad_release: Option<String>,
+    pub restored_release: Option<String>,
+    pub trigger: Option<String>,
+    pub restore_command: Option<String>,
+    pub timeline: Vec<Mark>,
+}
+
+/// One entry of a rehearsal's timeline.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Mark {
+    pub at: Option<String>,
+    pub mark: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An expand-contract migration record.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Migration {
+    pub change: Option<String>,
+    pub expand: Half,
+    pub contract: Half,
+}
+
+/// One half of a migration: its `up` and `down` SQL files.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Half {
+    pub up: Option<String>,
+    pub down: Option<String>,
+}
+
+/// A smoke drill record.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Drill {
+    pub title: Option<String>,
+    pub break_commit: Option<String>,
+    pub fix_commit: Option<String>,
+    pub ci_run: Option<String>,
+    pub observed: Option<String>,
+}
+
+/// A feature-flag record.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Flag {
+    pub flag: Option<String>,
+    pub kind: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A record, or why it could not be read (the problem names the file).
+pub type Record<T> = Result<Artifact<T>, Unread>;
+
+/// A record that could not be read.
+#[derive(Debug, Clone)]
+pub struct Unread {
+    pub path: String,
+    pub problem: Box<Problem>,
+}
+
+/// Everything the student wrote that the rules judge, read from the working tree once.
+#[derive(Debug, Default)]
+pub struct Records {
+    pub rehearsals: Vec<Record<Rehearsal>>,
+    pub migrations: Vec<Record<Migration>>,
+    pub drills: Vec<Record<Drill>>,
+    pub flags: Vec<Record<Flag>>,
+    /// Whether the smoke script exists in the working tree: a script without a drill makes an
+    /// incomplete badge, not a missing one.
+    pub smoke_script_on_disk: bool,
+    /// Working-tree text of the SQL files migration records name, for files not committed yet.
+    pub named_files: BTreeMap<String, String>,
+}
+
+impl Records {
+    /// The flag keys the records name, for the history walk to look for.
+    pub fn flag_keys(&self) -> Vec<String> {
+        self.flags
+            .iter()
+            .flatten()
+            .filter_map(|a| a.data.flag.as_deref().map(str::trim))
+            .filter(|k| super::flag::is_scannable_key(k))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Reads every record under `root`, with warnings about unknown keys and skipped files.
+pub fn load_all(root: &Path) -> (Records, Vec<Diagnostic>) {
+    let mut warnings = Vec::new();
+    let mut records = Records {
+        rehearsals: load_kind(root, Kind::Rehearsal, &mut warnings),
+        migrations: load_kind(root, Kind::Migration, &mut warnings),
+        drills: load_kind(root, Kind::Smoke, &mut warnings),
+        flags: load_kind(root, Kind::Flag, &mut warnings),
+        smoke_script_on_disk: confined(root, SMOKE_SCRIPT).is_some_and(|p| p.is_file()),
+        named_files: BTreeMap::new(),
+    };
+    let named: Vec<String> = records
+        .migrations
+        .iter()
+        .flatten()
+        .flat_map(|a| {
+            let m = &a.data;
+            [
+                &m.expand.up,
+                &m.expand.down,
+                &m.contract.up,
+                &m.contract.down,
+            ]
+        })
+        .filter_map(|p| p.as_deref().map(str::trim))
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    for path in named {
+        if let Some(text) = read_repo_file(root, &path) {
+            records.named_files.insert(path, text);
+        }
+    }
+    (records, warnings)
+}
+
+fn load_kind<T: DeserializeOwned>(
+    root: &Path,
+    kind: Kind,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<Record<T>> {
+    list(root, kind.folder(), warnings)
+        .into_iter()
+        .map(|path| {
+            load::<T>(root, &path, kind.known_keys(), warnings).map_err(|problem| Unread {
+                path,
+                problem: Box::new(problem),
+            })
+        })
+        .collect()
+}
 
 /// A parsed artifact and what is needed to point at its lines.
 #[derive(Debug, Clone)]
@@ -16,6 +171,10 @@ pub struct Artifact<T> {
     pub path: String,
     pub data: T,
     pub body: String,
+    /// The file line the body starts on.
+    pub body_first_line: usize,
+    /// The size of the whole file.
+    pub file_bytes: usize,
     yaml: String,
     yaml_first_line: usize,
 }
@@ -48,11 +207,13 @@ impl<T> Artifact<T> {
 
 /// The `.md` files directly in `<root>/<dir>`, sorted, skipping symbolic links (a link could
 /// pull in a file from outside the repository).
-pub fn list(root: &Path, dir: &str, warnings: &mut Vec<String>) -> Vec<String> {
+pub fn list(root: &Path, dir: &str, warnings: &mut Vec<Diagnostic>) -> Vec<String> {
     if root.join(dir).symlink_metadata().is_ok() && confined(root, dir).is_none() {
-        warnings.push(format!(
-            "{dir}: a symbolic link on the way, skipped; commit the folder itself"
-        ));
+        warnings.push(
+            Diagnostic::warning("a symbolic link on the way, skipped")
+                .in_file(dir)
+                .with_hint("commit the folder itself"),
+        );
         return Vec::new();
     }
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
@@ -62,19 +223,22 @@ pub fn list(root: &Path, dir: &str, warnings: &mut Vec<String>) -> Vec<String> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            warnings.push(format!(
-                "{dir}/{}: file name is not UTF-8, skipped",
-                name.to_string_lossy()
-            ));
+            warnings.push(
+                Diagnostic::warning("file name is not UTF-8, skipped")
+                    .in_file(format!("{dir}/{}", name.to_string_lossy()))
+                    .with_hint("rename the file"),
+            );
             continue;
         };
         if !name.ends_with(".md") || name.starts_with('.') {
             continue;
         }
         match entry.file_type() {
-            Ok(t) if t.is_symlink() => warnings.push(format!(
-                "{dir}/{name}: symbolic link skipped; commit the file itself"
-            )),
+            Ok(t) if t.is_symlink() => warnings.push(
+                Diagnostic::warning("symbolic link skipped")
+                    .in_file(format!("{dir}/{name}"))
+                    .with_hint("commit the file itself"),
+            ),
             Ok(t) if t.is_file() => paths.push(format!("{dir}/{name}")),
             _ => {}
         }
@@ -88,7 +252,7 @@ pub fn load<T: DeserializeOwned>(
     root: &Path,
     path: &str,
     known: &[&str],
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Artifact<T>, Problem> {
     let bytes = std::fs::read(root.join(path)).map_err(|e| {
         Problem::new(
@@ -136,36 +300,20 @@ pub fn load<T: DeserializeOwned>(
         .into_iter()
         .filter(|(k, _)| !known.contains(&k.as_str()))
         .collect();
-    for d in frontmatter::unknown_key_warnings(split.yaml, split.yaml_first_line, &unknown, known) {
-        let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
-        let hint = d.hint.map(|h| format!(" ({h})")).unwrap_or_default();
-        warnings.push(format!("{path}{line}: {}{hint}", d.message));
-    }
+    warnings.extend(
+        frontmatter::unknown_key_warnings(split.yaml, split.yaml_first_line, &unknown, known)
+            .into_iter()
+            .map(|d| d.in_file(path)),
+    );
     Ok(Artifact {
         path: path.to_string(),
         data,
         body: split.body.to_string(),
+        body_first_line: split.body_first_line,
+        file_bytes: bytes.len(),
         yaml: split.yaml.to_string(),
         yaml_first_line: split.yaml_first_line,
     })
-}
-
-/// Loads every artifact in `dir` and checks each one; an artifact that cannot be read becomes
-/// an incomplete item of its own, and the others are still checked.
-pub fn check_all<T: DeserializeOwned>(
-    root: &Path,
-    dir: &str,
-    known: &[&str],
-    warnings: &mut Vec<String>,
-    mut check: impl FnMut(&Artifact<T>) -> Item,
-) -> Vec<Item> {
-    list(root, dir, warnings)
-        .into_iter()
-        .map(|path| match load::<T>(root, &path, known, warnings) {
-            Ok(artifact) => check(&artifact),
-            Err(problem) => Item::new(&path, path.clone(), vec![problem], serde_json::json!({})),
-        })
-        .collect()
 }
 
 /// A required text field: its trimmed value, or a problem pointing at the key.
@@ -212,4 +360,23 @@ pub fn confined(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
         }
     }
     Some(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_files_cannot_escape() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.sql"), "SELECT 1;").unwrap();
+        assert!(read_repo_file(root.path(), "a.sql").is_some());
+        assert!(read_repo_file(root.path(), "../etc/passwd").is_none());
+        assert!(read_repo_file(root.path(), "/etc/passwd").is_none());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/etc/passwd", root.path().join("p.sql")).unwrap();
+            assert!(read_repo_file(root.path(), "p.sql").is_none());
+        }
+    }
 }

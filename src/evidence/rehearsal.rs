@@ -1,63 +1,22 @@
 //! Rollback rehearsals: `library/raw/rollback-rehearsals/NNN.md`.
 
-use std::path::Path;
-
-use serde::Deserialize;
-use serde_json::json;
-
-use super::records::{self, required, Artifact};
-use super::{history_problem, Badge, CommitRef, Item, Problem};
-use crate::history::{History, RepoError};
+use super::facts::{Facts, RehearsalFacts, ReleaseClaim, TimelineMark};
+use super::records::{required, Artifact, Rehearsal};
+use super::{CommitRef, Context, Item, Kind, Problem};
+use crate::history::History;
 use crate::load::config::Config;
 use crate::time;
 
-pub const DIR: &str = "library/raw/rollback-rehearsals";
-const KNOWN: &[&str] = &[
-    "title",
-    "environment",
-    "bad_release",
-    "restored_release",
-    "trigger",
-    "restore_command",
-    "timeline",
-];
 const DAY_MINUTES: i64 = 24 * 60;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Rehearsal {
-    pub title: Option<String>,
-    pub environment: Option<String>,
-    pub bad_release: Option<String>,
-    pub restored_release: Option<String>,
-    pub trigger: Option<String>,
-    pub restore_command: Option<String>,
-    pub timeline: Vec<Mark>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Mark {
-    pub at: Option<String>,
-    pub mark: Option<String>,
-    pub note: Option<String>,
-}
-
-pub fn badge(
-    root: &Path,
-    config: &Config,
-    history: Result<&History, &RepoError>,
-    warnings: &mut Vec<String>,
-) -> Badge {
-    let items = records::check_all::<Rehearsal>(root, DIR, KNOWN, warnings, |artifact| {
-        check(artifact, config, history)
-    });
-    let missing = Problem::new(
+/// Why the badge is missing: no record at all.
+pub fn missing() -> Problem {
+    let dir = Kind::Rehearsal.folder();
+    Problem::new(
         "rehearsal.missing",
-        format!("no rollback rehearsal yet ({DIR}/ is empty)"),
-        format!("rehearse a rollback and write it up as {DIR}/001.md"),
-    );
-    Badge::from_items(items, missing, Vec::new())
+        format!("no rollback rehearsal yet ({dir}/ is empty)"),
+        format!("rehearse a rollback and write it up as {dir}/001.md"),
+    )
 }
 
 /// A parsed timeline entry.
@@ -67,8 +26,8 @@ struct Timed<'a> {
     line: Option<usize>,
 }
 
-fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &RepoError>) -> Item {
-    let r = &a.data;
+pub fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
+    let (r, config) = (&a.data, cx.config);
     let mut problems = Vec::new();
     let title = r.title.clone().unwrap_or_else(|| a.path.clone());
 
@@ -155,18 +114,26 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
     }
 
     // The history.
-    let mut facts = json!({
-        "environment": r.environment,
-        "trigger": r.trigger,
-        "restore_command": r.restore_command,
-        "timeline": timeline.iter().map(|t| json!({"mark": t.mark, "time": t.time, "when": time::format(t.time, config.utc_offset_minutes)})).collect::<Vec<_>>(),
-        "timer_minutes": timer,
-        "detect_minutes": minutes(deployed, detected),
-        "restore_minutes": minutes(detected, restored),
-        "self_attested": true,
-    });
-    match history {
-        Ok(h) if history_problem(history).is_none() => check_history(
+    let mut facts = RehearsalFacts {
+        environment: r.environment.clone(),
+        trigger: r.trigger.clone(),
+        restore_command: r.restore_command.clone(),
+        timeline: timeline
+            .iter()
+            .map(|t| TimelineMark {
+                mark: t.mark.to_string(),
+                time: t.time,
+                when: time::format(t.time, config.utc_offset_minutes),
+            })
+            .collect(),
+        timer_minutes: timer,
+        detect_minutes: minutes(deployed, detected),
+        restore_minutes: minutes(detected, restored),
+        self_attested: true,
+        ..RehearsalFacts::default()
+    };
+    match cx.usable_history() {
+        Ok(h) => check_history(
             a,
             h,
             entry("deployed"),
@@ -174,9 +141,9 @@ fn check(a: &Artifact<Rehearsal>, config: &Config, history: Result<&History, &Re
             &mut problems,
             &mut facts,
         ),
-        _ => problems.extend(history_problem(history)),
+        Err(problem) => problems.push(problem),
     }
-    Item::new(&a.path, title, problems, facts)
+    Item::new(&a.path, title, problems, Facts::Rehearsal(facts))
 }
 
 fn parse_timeline<'a>(
@@ -218,7 +185,7 @@ fn check_history(
     deployed: Option<&Timed<'_>>,
     restored: Option<&Timed<'_>>,
     problems: &mut Vec<Problem>,
-    facts: &mut serde_json::Value,
+    facts: &mut RehearsalFacts,
 ) {
     let r = &a.data;
     let resolve = |key: &str,
@@ -246,11 +213,16 @@ fn check_history(
     let bad = resolve("bad_release", &r.bad_release, problems);
     let good = resolve("restored_release", &r.restored_release, problems);
     if let Some(bad) = bad {
-        facts["bad_release"] = json!({"ref": r.bad_release, "commit": CommitRef::of(h, bad)});
+        facts.bad_release = Some(ReleaseClaim {
+            reference: r.bad_release.clone(),
+            commit: CommitRef::of(h, bad),
+        });
     }
     if let Some(good) = good {
-        facts["restored_release"] =
-            json!({"ref": r.restored_release, "commit": CommitRef::of(h, good)});
+        facts.restored_release = Some(ReleaseClaim {
+            reference: r.restored_release.clone(),
+            commit: CommitRef::of(h, good),
+        });
     }
     if let (Some(bad), Some(good)) = (bad, good) {
         if bad == good || !h.is_ancestor(good, bad) {
@@ -287,7 +259,7 @@ fn check_history(
             .at(&a.path, None),
         ),
         Some(first) => {
-            facts["written"] = json!(CommitRef::of(h, first));
+            facts.written = Some(CommitRef::of(h, first));
             if let Some(restored) = restored {
                 if h.commit(first).time < restored.time {
                     problems.push(

@@ -1,34 +1,22 @@
 //! The smoke gate: `scripts/smoke.sh`, the workflow that runs it before promotion, and drill
 //! records in `library/raw/smoke-drills/NNN.md` proving the gate once blocked a promotion.
 
-use std::path::Path;
+use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::records::{self, Artifact};
-use super::{history_problem, Badge, CommitRef, Item, Problem};
-use crate::history::{is_documentation, History, RepoError};
+use super::facts::{Facts, GateFacts, SmokeFacts};
+use super::records::{Artifact, Drill, Records, SMOKE_SCRIPT as SCRIPT};
+use super::{Badge, CommitRef, Context, Item, Kind, Problem};
+use crate::history::{is_documentation, History};
 use crate::load::yaml;
 
-pub const SCRIPT: &str = "scripts/smoke.sh";
-pub const DIR: &str = "library/raw/smoke-drills";
 const WORKFLOWS: &str = ".github/workflows/";
-const KNOWN: &[&str] = &["break_commit", "fix_commit", "ci_run", "observed", "title"];
 const HEALTH: &[&str] = &[
     "/healthz", "/health", "/ping", "/livez", "/readyz", "/ready", "/status",
 ];
 const MODE_EXECUTABLE: u32 = 0o100755;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Drill {
-    pub title: Option<String>,
-    pub break_commit: Option<String>,
-    pub fix_commit: Option<String>,
-    pub ci_run: Option<String>,
-    pub observed: Option<String>,
-}
 
 /// One `check_<name>` function of the script.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,65 +40,65 @@ pub struct WorkflowLine {
     pub role: &'static str,
 }
 
-pub fn badge(
-    root: &Path,
-    history: Result<&History, &RepoError>,
-    warnings: &mut Vec<String>,
-) -> Badge {
-    let drills = records::list(root, DIR, warnings);
-    let script_on_disk = root.join(SCRIPT).is_file();
+/// The smoke badge: the script and its wiring at HEAD, and each drill record.
+pub fn badge(records: &Records, cx: Context<'_>) -> Badge {
+    let dir = Kind::Smoke.folder();
     let missing = Problem::new(
         "smoke.missing",
-        format!("no smoke suite yet (neither {SCRIPT} nor a drill record in {DIR}/)"),
+        format!("no smoke suite yet (neither {SCRIPT} nor a drill record in {dir}/)"),
         format!("write {SCRIPT} with three check_ functions and wire it into your deploy workflow"),
     );
-    let head_report = match history {
-        Ok(h) if history_problem(history).is_none() => h.head_index().map(|head| gate_at(h, head)),
-        _ => None,
-    };
+    let head_report = cx
+        .usable_history()
+        .ok()
+        .and_then(|h| h.head_index().map(|head| gate_at(h, head)));
     let mut head_problems: Vec<Problem> = match &head_report {
         Some(report) => report.problems.clone(),
-        None => history_problem(history).into_iter().collect(),
+        None => cx.usable_history().err().into_iter().collect(),
     };
-    if drills.is_empty()
-        && !script_on_disk
+    if records.drills.is_empty()
+        && !records.smoke_script_on_disk
         && head_report.as_ref().is_none_or(|r| !r.script_committed)
     {
         return Badge::from_items(Vec::new(), missing, Vec::new());
     }
-    let head_facts = head_report.as_ref().map_or(json!({}), |r| r.facts());
-    let items: Vec<Item> = drills
+    let head_facts = head_report
+        .as_ref()
+        .map(GateReport::facts)
+        .unwrap_or_default();
+    let head_files = head_report.map(|r| r.files).unwrap_or_default();
+    let items: Vec<Item> = records
+        .drills
         .iter()
-        .map(
-            |path| match records::load::<Drill>(root, path, KNOWN, warnings) {
-                Ok(drill) => check_drill(&drill, history, &head_problems, &head_facts),
-                Err(problem) => Item::new(path, path.clone(), vec![problem], json!({})),
-            },
-        )
+        .map(|record| match record {
+            Ok(drill) => {
+                let mut item = check_drill(drill, cx, &head_problems, &head_facts);
+                item.judged.files = head_files.clone();
+                item.with_write_up(drill)
+            }
+            Err(unread) => Item::unread(unread),
+        })
         .collect();
     if items.is_empty() {
         head_problems.push(Problem::new(
             "smoke.no-drill",
             "no drill record yet: nothing shows the gate ever blocked a promotion",
-            format!("break an endpoint on purpose, watch the gate stop the promotion, fix it, and record it in {DIR}/001.md"),
+            format!("break an endpoint on purpose, watch the gate stop the promotion, fix it, and record it in {dir}/001.md"),
         ));
     }
-    Badge::from_items(
-        items,
-        missing,
-        if drills.is_empty() {
-            head_problems
-        } else {
-            Vec::new()
-        },
-    )
+    let extra = if records.drills.is_empty() {
+        head_problems
+    } else {
+        Vec::new()
+    };
+    Badge::from_items(items, missing, extra)
 }
 
 fn check_drill(
     a: &Artifact<Drill>,
-    history: Result<&History, &RepoError>,
+    cx: Context<'_>,
     head_problems: &[Problem],
-    head_facts: &Value,
+    head_facts: &GateFacts,
 ) -> Item {
     let d = &a.data;
     let stem = a
@@ -147,20 +135,23 @@ fn check_drill(
             );
         }
     }
-    let mut facts = json!({"gate": head_facts, "ci_run": d.ci_run, "observed": d.observed});
-    if let Ok(h) = history {
-        if history_problem(history).is_none() {
-            check_drill_history(a, h, &mut problems, &mut facts);
-        }
+    let mut facts = SmokeFacts {
+        gate: head_facts.clone(),
+        ci_run: d.ci_run.clone(),
+        observed: d.observed.clone(),
+        ..SmokeFacts::default()
+    };
+    if let Ok(h) = cx.usable_history() {
+        check_drill_history(a, h, &mut problems, &mut facts);
     }
-    Item::new(&a.path, title, problems, facts)
+    Item::new(&a.path, title, problems, Facts::Smoke(facts))
 }
 
 fn check_drill_history(
     a: &Artifact<Drill>,
     h: &History,
     problems: &mut Vec<Problem>,
-    facts: &mut Value,
+    facts: &mut SmokeFacts,
 ) {
     let d = &a.data;
     let mut resolve = |key: &str, value: &Option<String>| {
@@ -185,7 +176,7 @@ fn check_drill_history(
         resolve("fix_commit", &d.fix_commit),
     );
     if let Some(broke) = broke {
-        facts["break_commit"] = json!(CommitRef::of(h, broke));
+        facts.break_commit = Some(CommitRef::of(h, broke));
         let touches_code = h
             .changes(broke)
             .iter()
@@ -205,7 +196,7 @@ fn check_drill_history(
         }
     }
     if let Some(fixed) = fixed {
-        facts["fix_commit"] = json!(CommitRef::of(h, fixed));
+        facts.fix_commit = Some(CommitRef::of(h, fixed));
         if let Some(broke) = broke {
             if fixed == broke || !h.is_ancestor(broke, fixed) {
                 problems.push(
@@ -227,16 +218,23 @@ struct GateReport {
     checks: Vec<Check>,
     lines: Vec<WorkflowLine>,
     problems: Vec<Problem>,
+    /// The script and workflow texts judged, by path.
+    files: BTreeMap<String, String>,
 }
 
 impl GateReport {
-    fn facts(&self) -> Value {
-        json!({"script": SCRIPT, "checks": self.checks, "workflow": self.lines})
+    fn facts(&self) -> GateFacts {
+        GateFacts {
+            script: Some(SCRIPT),
+            checks: Some(self.checks.clone()),
+            workflow: Some(self.lines.clone()),
+        }
     }
 }
 
 fn gate_at(h: &History, index: usize) -> GateReport {
     let mut problems = Vec::new();
+    let mut files = BTreeMap::new();
     let (checks, script_committed) = match h.file_at(index, SCRIPT) {
         None => {
             problems.push(
@@ -260,8 +258,10 @@ fn gate_at(h: &History, index: usize) -> GateReport {
                     .at(SCRIPT, None),
                 );
             }
-            let (checks, script_problems) = analyse_script(&String::from_utf8_lossy(&bytes));
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let (checks, script_problems) = analyse_script(&text);
             problems.extend(script_problems);
+            files.insert(SCRIPT.to_string(), text);
             (checks, true)
         }
     };
@@ -276,11 +276,13 @@ fn gate_at(h: &History, index: usize) -> GateReport {
         .collect();
     let (lines, wiring_problems) = analyse_workflows(&workflows);
     problems.extend(wiring_problems);
+    files.extend(workflows);
     GateReport {
         script_committed,
         checks,
         lines,
         problems,
+        files,
     }
 }
 

@@ -111,7 +111,7 @@ pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
         config.title = title;
     }
     if let Some(url) = raw.base_url {
-        match normalise_base_url(&url) {
+        match crate::load::urls::normalise_base_url(&url) {
             Ok(url) => config.base_url = Some(url),
             Err(hint) => diagnostics.push(
                 Diagnostic::error(format!("`base_url` {url:?} is not an absolute http(s) URL"))
@@ -146,19 +146,6 @@ pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
         None => {}
     }
     (config, diagnostics)
-}
-
-/// Accepts `https://host/path` with or without a trailing slash; returns it with one.
-pub fn normalise_base_url(url: &str) -> Result<String, String> {
-    let url = url.trim();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or("write it as https://someone.github.io/portfolio/")?;
-    if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#', ' ', '"', '<', '>']) {
-        return Err("write it as https://someone.github.io/portfolio/".to_string());
-    }
-    Ok(format!("{}/", url.trim_end_matches('/')))
 }
 
 /// `UTC`, `Z`, `+02:00`, `-0530` -> minutes east of UTC.

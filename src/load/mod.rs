@@ -6,4 +6,5 @@ pub mod config;
 pub mod content;
 pub mod frontmatter;
 pub mod layers;
+pub mod urls;
 pub mod yaml;

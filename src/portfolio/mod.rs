@@ -1,82 +1,40 @@
-//! The portfolio: pages made from the evidence rather than from `content/`. An index of the four
-//! badges, a page per artifact (its prose, its commits, its timeline), a semester timeline, and
-//! the badge SVG files. Artifact prose is the student's: it is rendered and then sanitised, and
-//! every other value reaches HTML through Tera's escaping or `svg`'s.
-
-use std::path::Path;
+//! Step 4 of the pipeline: the portfolio, made from the evidence alone. An index of the four
+//! badges, a page per record (its prose, its commits, its timeline, the text its rules judged), a
+//! semester timeline, and the badge SVG files. It never reads the repository: every text it shows
+//! is the one the evidence judged. Record prose is the student's: it is rendered and sanitised,
+//! and every other value reaches HTML through Tera's escaping or `svg`'s.
 
 use serde_json::{json, Map, Value};
 
-use crate::evidence::records::read_repo_file;
-use crate::evidence::{Badge, Evidence, Item};
-use crate::render::highlight;
+use crate::evidence::facts::{
+    Facts, FlagFacts, MigrationFacts, RehearsalFacts, SmokeFacts, WriteUp,
+};
+use crate::evidence::{CommitRef, Evidence, Item, Judged, Kind};
+use crate::load::urls::Urls;
+use crate::render::html::{escape, html_depth, sanitise};
 use crate::render::markdown::{self, Link};
 use crate::render::svg::{self, Event};
-use crate::render::Urls;
+use crate::render::{highlight, Generated, VirtualPage};
 use crate::time;
 
-/// A page with no Markdown source: rendered with `template` and the given context values.
-#[derive(Debug, Clone)]
-pub struct VirtualPage {
-    pub path: String,
-    pub title: String,
-    pub template: &'static str,
-    pub values: Map<String, Value>,
-}
-
-/// A badge: its key in `evidence.json`, its name, its handbook exercise and reference anchor.
-const BADGES: [(&str, &str, &str, &str); 4] = [
-    (
-        "rehearsal",
-        "Rollback rehearsal",
-        "exercises/rollback-rehearsal/",
-        "reference/artifacts/#rollback-rehearsal",
-    ),
-    (
-        "migration",
-        "Expand-contract migration",
-        "exercises/expand-contract-migration/",
-        "reference/artifacts/#expand-contract-migration",
-    ),
-    (
-        "smoke",
-        "Smoke gate",
-        "exercises/smoke-gate/",
-        "reference/artifacts/#smoke-gate",
-    ),
-    (
-        "flag",
-        "Feature-flag lifecycle",
-        "exercises/feature-flag-lifecycle/",
-        "reference/artifacts/#feature-flag-lifecycle",
-    ),
-];
 /// The exercise to start with when nothing is recorded: the other three lean on the smoke suite.
 const FIRST_STEP: (&str, &str) = ("Exercise: the smoke gate", "exercises/smoke-gate/");
 
 pub const PORTFOLIO: &str = "portfolio/";
 const TIMELINE: &str = "portfolio/timeline/";
 
-fn kind_folder(key: &str) -> &'static str {
-    match key {
-        "rehearsal" => "rehearsals",
-        "migration" => "migrations",
-        "smoke" => "smoke-drills",
-        _ => "flags",
+/// The portfolio's pages, files and the `portfolio` value every template gets.
+pub fn generate(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Generated {
+    Generated {
+        values: summary(evidence, urls),
+        pages: pages(evidence, urls, offset_minutes),
+        files: files(evidence),
+        nav: (PORTFOLIO.to_string(), "Portfolio".to_string()),
     }
 }
 
-fn badge_of<'e>(evidence: &'e Evidence, key: &str) -> &'e Badge {
-    match key {
-        "rehearsal" => &evidence.badges.rehearsal,
-        "migration" => &evidence.badges.migration,
-        "smoke" => &evidence.badges.smoke,
-        _ => &evidence.badges.flag,
-    }
-}
-
-/// Where an artifact's page lives: `portfolio/flags/new-checkout/`.
-pub fn item_path(key: &str, item: &Item) -> String {
+/// Where a record's page lives: `portfolio/flags/new-checkout/`.
+pub fn item_path(kind: Kind, item: &Item) -> String {
     let stem = item
         .artifact
         .rsplit('/')
@@ -86,41 +44,42 @@ pub fn item_path(key: &str, item: &Item) -> String {
     let slug = markdown::slugify(stem);
     format!(
         "{PORTFOLIO}{}/{}/",
-        kind_folder(key),
+        kind.page_folder(),
         if slug.is_empty() { "artifact" } else { &slug }
     )
 }
 
 /// The `portfolio` value every page gets, so any template can show the live badges.
-pub fn summary(evidence: &Evidence, urls: &Urls) -> Value {
-    let badges: Vec<Value> = BADGES
+fn summary(evidence: &Evidence, urls: &Urls) -> Value {
+    let badges: Vec<Value> = evidence
+        .badges
         .iter()
-        .map(|(key, name, exercise, reference)| {
-            let badge = badge_of(evidence, key);
+        .map(|(kind, badge)| {
             let items: Vec<Value> = badge
                 .items
                 .iter()
-                .map(|item| json!({"title": item.title, "state": item.state, "url": urls.url(&item_path(key, item)), "source": item.artifact}))
+                .map(|item| json!({"title": item.title, "state": item.state, "url": urls.url(&item_path(kind, item)), "source": item.artifact}))
                 .collect();
             json!({
-                "key": key,
-                "name": name,
+                "key": kind.key(),
+                "name": kind.name(),
                 "state": badge.state,
                 "reasons": badge.reasons,
-                "badge_url": urls.url(&badge_file(key)),
-                "badge_permalink": urls.permalink(&badge_file(key)),
-                "exercise_url": urls.url(exercise),
-                "reference_url": urls.url(reference),
+                "badge_url": urls.url(&badge_file(kind)),
+                "badge_permalink": urls.permalink(&badge_file(kind)),
+                "exercise_url": urls.url(kind.exercise()),
+                "reference_url": urls.url(kind.reference()),
                 "items": items,
             })
         })
         .collect();
-    let embed: Vec<String> = BADGES
+    let embed: Vec<String> = Kind::ALL
         .iter()
-        .map(|(key, name, _, _)| {
+        .map(|&kind| {
             format!(
-                "[![{name}]({})]({})",
-                urls.permalink(&badge_file(key)),
+                "[![{}]({})]({})",
+                kind.name(),
+                urls.permalink(&badge_file(kind)),
                 urls.permalink(PORTFOLIO)
             )
         })
@@ -129,43 +88,42 @@ pub fn summary(evidence: &Evidence, urls: &Urls) -> Value {
         "url": urls.url(PORTFOLIO),
         "timeline_url": urls.url(TIMELINE),
         "all_verified": evidence.badges.all_verified(),
-        "empty": evidence.badges.iter().iter().all(|(_, b)| b.state == crate::evidence::State::Missing),
+        "empty": evidence.badges.all_missing(),
         "first_step": {"title": FIRST_STEP.0, "url": urls.url(FIRST_STEP.1)},
         "badges": badges,
         "embed_markdown": embed.join("\n"),
     })
 }
 
-pub fn badge_file(key: &str) -> String {
-    format!("badges/{key}.svg")
+fn badge_file(kind: Kind) -> String {
+    format!("badges/{}.svg", kind.key())
 }
 
-/// The badge SVG files: (output path, contents).
-pub fn badge_files(evidence: &Evidence) -> Vec<(String, String)> {
-    evidence
-        .badges
-        .iter()
-        .iter()
-        .map(|(key, badge)| (badge_file(key), svg::badge(key, badge.state.as_str())))
+/// `evidence.json` and the badge SVG files: (output path, contents).
+fn files(evidence: &Evidence) -> Vec<(String, String)> {
+    let json = serde_json::to_string_pretty(evidence).unwrap_or_default();
+    let badges = evidence.badges.iter().map(|(kind, badge)| {
+        (
+            badge_file(kind),
+            svg::badge(kind.key(), badge.state.as_str()),
+        )
+    });
+    std::iter::once(("evidence.json".to_string(), json))
+        .chain(badges)
         .collect()
 }
 
 /// Every portfolio page.
-pub fn pages(
-    root: &Path,
-    evidence: &Evidence,
-    urls: &Urls,
-    offset_minutes: i32,
-) -> Vec<VirtualPage> {
+fn pages(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Vec<VirtualPage> {
     let mut pages = vec![VirtualPage {
         path: PORTFOLIO.to_string(),
         title: "Portfolio".to_string(),
         template: "portfolio.html",
         values: Map::new(),
     }];
-    for (key, name, _, _) in BADGES {
-        for item in &badge_of(evidence, key).items {
-            pages.push(artifact_page(root, key, name, item, urls, offset_minutes));
+    for (kind, badge) in evidence.badges.iter() {
+        for item in &badge.items {
+            pages.push(artifact_page(kind, item, urls, offset_minutes));
         }
     }
     let mut values = Map::new();
@@ -179,115 +137,51 @@ pub fn pages(
     pages
 }
 
-fn artifact_page(
-    root: &Path,
-    key: &str,
-    name: &str,
-    item: &Item,
-    urls: &Urls,
-    offset_minutes: i32,
-) -> VirtualPage {
-    let facts = &item.facts;
-    let mut code = Map::new();
-    let mut drawing = String::new();
+/// What a record's page draws besides its facts: highlighted code and a timeline.
+#[derive(Default)]
+struct Shown {
+    code: Map<String, Value>,
+    drawing: String,
+}
+
+fn artifact_page(kind: Kind, item: &Item, urls: &Urls, offset_minutes: i32) -> VirtualPage {
     let date_time = |t: i64| time::format(t, offset_minutes);
     let day = |t: i64| time::date(t + i64::from(offset_minutes) * 60);
-    match key {
-        "rehearsal" => {
-            code.insert(
-                "restore_command".into(),
-                highlighted_str(facts["restore_command"].as_str(), "bash"),
-            );
-            let events: Vec<Event> = facts["timeline"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| {
-                    Some(Event {
-                        time: m["time"].as_i64()?,
-                        label: m["mark"].as_str()?.to_string(),
-                        class: "rehearsal",
-                    })
-                })
-                .collect();
-            drawing = svg::timeline("Rehearsal timeline", &events, &|t| {
-                date_time(t)[11..16].to_string()
-            });
-        }
-        "migration" => {
-            for (half, side) in [
-                ("expand", "up"),
-                ("expand", "down"),
-                ("contract", "up"),
-                ("contract", "down"),
-            ] {
-                let file = facts[half][side].as_str();
-                code.insert(
-                    format!("{half}_{side}"),
-                    highlighted_file(root, file, "sql"),
-                );
-            }
-            let mut events = Vec::new();
-            push_commit(
-                &mut events,
-                &facts["expand"]["commit"],
-                "expand",
-                "migration",
-            );
-            push_commit(
-                &mut events,
-                &facts["contract"]["commit"],
-                "contract",
-                "migration",
-            );
-            if let (Some(t), Some(name)) = (
-                facts["release_between"]["time"].as_i64(),
-                facts["release_between"]["name"].as_str(),
-            ) {
-                events.push(Event {
-                    time: t,
-                    label: name.to_string(),
-                    class: "release",
-                });
-            }
-            drawing = svg::timeline("Expand, release, contract", &events, &day);
-        }
-        "smoke" => {
-            code.insert(
-                "script".into(),
-                highlighted_file(root, facts["gate"]["script"].as_str(), "bash"),
-            );
-            code.insert(
-                "workflow".into(),
-                workflow_snippets(root, &facts["gate"]["workflow"]),
-            );
-        }
-        _ => {
-            let mut events = Vec::new();
-            push_commit(
-                &mut events,
-                &facts["introduced"],
-                "introduced (off)",
-                "flag",
-            );
-            if let (Some(t), Some(name)) = (
-                facts["deployed_off"]["release_time"].as_i64(),
-                facts["deployed_off"]["release"].as_str(),
-            ) {
-                events.push(Event {
-                    time: t,
-                    label: format!("deployed off in {name}"),
-                    class: "release",
-                });
-            }
-            push_commit(&mut events, &facts["flipped"], "flipped on", "flag");
-            push_commit(&mut events, &facts["retired"], "retired", "flag");
-            drawing = svg::timeline("Flag lifetime", &events, &day);
-        }
-    }
+    let facts = &item.facts;
+    let shown = match kind {
+        Kind::Rehearsal => rehearsal_shown(
+            match facts {
+                Facts::Rehearsal(f) => Some(f),
+                _ => None,
+            },
+            &|t| date_time(t)[11..16].to_string(),
+        ),
+        Kind::Migration => migration_shown(
+            match facts {
+                Facts::Migration(f) => Some(f),
+                _ => None,
+            },
+            &item.judged,
+            &day,
+        ),
+        Kind::Smoke => smoke_shown(
+            match facts {
+                Facts::Smoke(f) => Some(f),
+                _ => None,
+            },
+            &item.judged,
+        ),
+        Kind::Flag => flag_shown(
+            match facts {
+                Facts::Flag(f) => Some(f),
+                _ => None,
+            },
+            &day,
+        ),
+    };
     let artifact = json!({
-        "kind": key,
-        "badge_name": name,
+        "kind": kind.key(),
+        "badge_name": kind.name(),
         "title": item.title,
         "state": item.state,
         "source": item.artifact,
@@ -295,18 +189,131 @@ fn artifact_page(
             "sentence": p.sentence(), "rule": p.rule, "file": p.file, "line": p.line, "fix": p.fix,
             "mistake": p.mistake, "mistake_url": mistake_page(p.rule).map(|page| urls.url(page)),
         })).collect::<Vec<_>>(),
-        "body_html": body_html(root, &item.artifact),
+        "body_html": item.judged.write_up.as_ref().map(|w| body_html(&item.artifact, w)).unwrap_or_default(),
         "facts": facts,
-        "timeline_svg": drawing,
-        "code": code,
+        "timeline_svg": shown.drawing,
+        "code": shown.code,
     });
     let mut values = Map::new();
     values.insert("artifact".into(), artifact);
     VirtualPage {
-        path: item_path(key, item),
+        path: item_path(kind, item),
         title: item.title.clone(),
         template: "artifact.html",
         values,
+    }
+}
+
+fn rehearsal_shown(facts: Option<&RehearsalFacts>, clock: &dyn Fn(i64) -> String) -> Shown {
+    let mut shown = Shown::default();
+    shown.code.insert(
+        "restore_command".into(),
+        highlighted(facts.and_then(|f| f.restore_command.as_deref()), "bash"),
+    );
+    let events: Vec<Event> = facts
+        .map(|f| f.timeline.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|m| Event {
+            time: m.time,
+            label: m.mark.clone(),
+            class: "rehearsal",
+        })
+        .collect();
+    shown.drawing = svg::timeline("Rehearsal timeline", &events, clock);
+    shown
+}
+
+fn migration_shown(
+    facts: Option<&MigrationFacts>,
+    judged: &Judged,
+    day: &dyn Fn(i64) -> String,
+) -> Shown {
+    let mut shown = Shown::default();
+    let text = |path: Option<&String>| path.and_then(|p| judged.files.get(p.trim()));
+    for (name, half) in [
+        ("expand", facts.map(|f| &f.expand)),
+        ("contract", facts.map(|f| &f.contract)),
+    ] {
+        for (side, path) in [
+            ("up", half.and_then(|h| h.up.as_ref())),
+            ("down", half.and_then(|h| h.down.as_ref())),
+        ] {
+            let code = highlighted(text(path).map(String::as_str), "sql");
+            shown.code.insert(format!("{name}_{side}"), code);
+        }
+    }
+    let mut events = Vec::new();
+    if let Some(f) = facts {
+        push_commit(&mut events, f.expand.commit.as_ref(), "expand", "migration");
+        push_commit(
+            &mut events,
+            f.contract.commit.as_ref(),
+            "contract",
+            "migration",
+        );
+        if let Some(release) = &f.release_between {
+            events.push(Event {
+                time: release.time,
+                label: release.name.clone(),
+                class: "release",
+            });
+        }
+    }
+    shown.drawing = svg::timeline("Expand, release, contract", &events, day);
+    shown
+}
+
+fn smoke_shown(facts: Option<&SmokeFacts>, judged: &Judged) -> Shown {
+    let mut shown = Shown::default();
+    let gate = facts.map(|f| &f.gate);
+    let script = gate
+        .and_then(|g| g.script)
+        .and_then(|s| judged.files.get(s));
+    shown.code.insert(
+        "script".into(),
+        highlighted(script.map(String::as_str), "bash"),
+    );
+    // The workflow lines that run the smoke suite and promote after it, three lines around each.
+    let snippets: Vec<Value> = gate
+        .and_then(|g| g.workflow.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(|l| {
+            let text = judged.files.get(&l.file).map_or("", String::as_str);
+            let start = l.line.unwrap_or(0).saturating_sub(3);
+            let excerpt: Vec<&str> = text.lines().skip(start).take(6).collect();
+            json!({"file": l.file, "line": l.line, "role": l.role, "job": l.job, "step": l.step, "html": highlighted(Some(&excerpt.join("\n")), "yaml")})
+        })
+        .collect();
+    shown.code.insert("workflow".into(), Value::Array(snippets));
+    shown
+}
+
+fn flag_shown(facts: Option<&FlagFacts>, day: &dyn Fn(i64) -> String) -> Shown {
+    let mut events = Vec::new();
+    if let Some(f) = facts {
+        push_commit(
+            &mut events,
+            f.introduced.as_ref(),
+            "introduced (off)",
+            "flag",
+        );
+        if let Some(off) = &f.deployed_off {
+            if let (Some(t), Some(name)) = (off.release_time, &off.release) {
+                events.push(Event {
+                    time: t,
+                    label: format!("deployed off in {name}"),
+                    class: "release",
+                });
+            }
+        }
+        push_commit(&mut events, f.flipped.as_ref(), "flipped on", "flag");
+        push_commit(&mut events, f.retired.as_ref(), "retired", "flag");
+    }
+    Shown {
+        code: Map::new(),
+        drawing: svg::timeline("Flag lifetime", &events, day),
     }
 }
 
@@ -325,17 +332,22 @@ fn mistake_page(rule: &str) -> Option<&'static str> {
     }
 }
 
-fn push_commit(events: &mut Vec<Event>, commit: &Value, label: &str, class: &'static str) {
-    if let Some(t) = commit["time"].as_i64() {
+fn push_commit(
+    events: &mut Vec<Event>,
+    commit: Option<&CommitRef>,
+    label: &str,
+    class: &'static str,
+) {
+    if let Some(c) = commit {
         events.push(Event {
-            time: t,
+            time: c.time,
             label: label.to_string(),
             class,
         });
     }
 }
 
-fn highlighted_str(text: Option<&str>, lang: &str) -> Value {
+fn highlighted(text: Option<&str>, lang: &str) -> Value {
     match text.filter(|t| !t.trim().is_empty()) {
         Some(text) => {
             json!(highlight::highlight_block(&format!("{}\n", text.trim_end()), lang).html)
@@ -344,80 +356,41 @@ fn highlighted_str(text: Option<&str>, lang: &str) -> Value {
     }
 }
 
-/// A repository file, highlighted; only plain files inside the repository are read.
-fn highlighted_file(root: &Path, file: Option<&str>, lang: &str) -> Value {
-    let text = file.and_then(|f| read_repo_file(root, f));
-    highlighted_str(text.as_deref(), lang)
-}
-
-/// The workflow lines that run the smoke suite and promote after it, three lines around each.
-fn workflow_snippets(root: &Path, lines: &Value) -> Value {
-    let snippets: Vec<Value> = lines
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|l| {
-            let file = l["file"].as_str().unwrap_or("");
-            let line = l["line"].as_u64().unwrap_or(0) as usize;
-            let text = read_repo_file(root, file).unwrap_or_default();
-            let start = line.saturating_sub(3);
-            let excerpt: Vec<&str> = text.lines().skip(start).take(6).collect();
-            json!({"file": file, "line": l["line"], "role": l["role"], "job": l["job"], "step": l["step"], "html": highlighted_str(Some(&excerpt.join("\n")), "yaml")})
-        })
-        .collect();
-    Value::Array(snippets)
-}
-
-/// Write-ups larger than this are not rendered (`read_repo_file`'s cap).
-const MAX_BODY_BYTES: u64 = 256 * 1024;
+/// Write-ups larger than this are not rendered.
+const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Rendered write-ups larger than this are not sanitised or shown (Markdown can expand ~10x).
 const MAX_BODY_HTML_BYTES: usize = 2 * 1024 * 1024;
 /// The deepest element nesting a write-up may have. html5ever, inside ammonia, is quadratic in
 /// nesting depth (100 KB of nested `>` takes minutes), and browsers stop at 512 anyway.
 pub const MAX_BODY_DEPTH: usize = 100;
 
-/// The artifact's prose, rendered and sanitised: it is the student's text. A write-up that is too
+/// The record's prose, rendered and sanitised: it is the student's text. A write-up that is too
 /// large or too deeply nested is refused with a notice naming the file, in bounded time.
-fn body_html(root: &Path, artifact: &str) -> String {
-    let size = root
-        .join(artifact)
-        .symlink_metadata()
-        .map(|m| m.len())
-        .unwrap_or(0);
-    if size > MAX_BODY_BYTES {
+fn body_html(artifact: &str, write_up: &WriteUp) -> String {
+    if write_up.file_bytes > MAX_BODY_BYTES {
         let why = format!(
             "it is {} KiB, over the {} KiB limit for a write-up",
-            size / 1024,
+            write_up.file_bytes / 1024,
             MAX_BODY_BYTES / 1024
         );
         return refused_body(artifact, &why);
     }
-    let Some(text) = read_repo_file(root, artifact) else {
-        return String::new();
-    };
-    let text = crate::load::frontmatter::normalise(&text);
-    let Ok(split) = crate::load::frontmatter::split(&text) else {
-        return String::new();
-    };
-    let rendered = markdown::render(split.body, split.body_first_line, &|_| Link::Keep);
+    let rendered = markdown::render(&write_up.markdown, write_up.first_line, &|_| Link::Keep);
     if rendered.html.len() > MAX_BODY_HTML_BYTES {
         return refused_body(artifact, "its rendered HTML is over 2 MiB");
     }
-    if crate::render::html::html_depth(&rendered.html) > MAX_BODY_DEPTH {
+    if html_depth(&rendered.html) > MAX_BODY_DEPTH {
         let why = format!("it nests elements more than {MAX_BODY_DEPTH} levels deep");
         return refused_body(artifact, &why);
     }
-    crate::render::html::sanitise(&rendered.html)
+    sanitise(&rendered.html)
 }
 
 fn refused_body(artifact: &str, why: &str) -> String {
     let text = format!(
         "{artifact}: the write-up is not shown because {why}. Shorten it or flatten its nesting."
     );
-    format!(
-        "<p class=\"muted body-refused\">{}</p>",
-        crate::render::html::escape(&text)
-    )
+    format!("<p class=\"muted body-refused\">{}</p>", escape(&text))
 }
 
 /// Releases and every evidence event of the repository on one drawing.
@@ -439,50 +412,24 @@ fn semester(evidence: &Evidence) -> Value {
             )
         })
         .collect();
-    for (key, badge) in evidence.badges.iter() {
+    for (kind, badge) in evidence.badges.iter() {
         for item in &badge.items {
-            let f = &item.facts;
-            let commits: &[(&Value, &str)] = &[
-                (&f["written"], "rehearsal written up"),
-                (&f["expand"]["commit"], "expand"),
-                (&f["contract"]["commit"], "contract"),
-                (&f["break_commit"], "smoke drill: break"),
-                (&f["fix_commit"], "smoke drill: fix"),
-                (&f["introduced"], "flag introduced"),
-                (&f["flipped"], "flag flipped on"),
-                (&f["retired"], "flag retired"),
-            ];
-            for (commit, label) in commits {
-                if let Some(t) = commit["time"].as_i64() {
-                    let class = match key {
-                        "rehearsal" => "rehearsal",
-                        "migration" => "migration",
-                        "smoke" => "smoke",
-                        _ => "flag",
-                    };
-                    events.push((
-                        Event {
-                            time: t,
-                            label: label.to_string(),
-                            class,
-                        },
-                        commit["url"].as_str().map(str::to_string),
-                        commit["id"]
-                            .as_str()
-                            .zip(commit["summary"].as_str())
-                            .map(|(id, summary)| format!("{id} — {summary}")),
-                    ));
-                }
+            for (label, commit) in item.facts.milestones() {
+                events.push((
+                    Event {
+                        time: commit.time,
+                        label: label.to_string(),
+                        class: kind.key(),
+                    },
+                    commit.url.clone(),
+                    Some(format!("{} — {}", commit.id, commit.summary)),
+                ));
             }
-            if key == "rehearsal" {
-                if let Some(t) = f["timeline"]
-                    .as_array()
-                    .and_then(|m| m.first())
-                    .and_then(|m| m["time"].as_i64())
-                {
+            if let Facts::Rehearsal(f) = &item.facts {
+                if let Some(first) = f.timeline.first() {
                     events.push((
                         Event {
-                            time: t,
+                            time: first.time,
                             label: "rollback rehearsal".into(),
                             class: "rehearsal",
                         },
@@ -499,23 +446,4 @@ fn semester(evidence: &Evidence) -> Value {
         "svg": svg::timeline("Semester timeline: releases and evidence", &drawing, &time::date),
         "events": events.iter().map(|(e, url, title)| json!({"date": time::date(e.time), "label": e.label, "kind": e.class, "url": url, "title": title})).collect::<Vec<_>>(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repo_files_cannot_escape() {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("a.sql"), "SELECT 1;").unwrap();
-        assert!(read_repo_file(root.path(), "a.sql").is_some());
-        assert!(read_repo_file(root.path(), "../etc/passwd").is_none());
-        assert!(read_repo_file(root.path(), "/etc/passwd").is_none());
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink("/etc/passwd", root.path().join("p.sql")).unwrap();
-            assert!(read_repo_file(root.path(), "p.sql").is_none());
-        }
-    }
 }

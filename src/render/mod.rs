@@ -34,45 +34,12 @@ impl Sink for Output {
         Output::write(self, rel, bytes)
     }
 }
-use crate::portfolio::{self, VirtualPage};
-use crate::render::templates::{join_url, Theme};
+use crate::load::urls::Urls;
+use crate::render::templates::Theme;
 
 /// Sections with more pages than this are not expanded in the navigation (a 10,000-page
 /// section would otherwise put 10,000 links on every page).
 const NAV_CHILDREN_LIMIT: usize = 50;
-
-/// How pages are addressed: site-relative paths become URLs and permalinks.
-#[derive(Debug, Clone)]
-pub struct Urls {
-    /// `/` or `/portfolio/`.
-    pub base_path: String,
-    /// `https://x.github.io/portfolio/`, when known.
-    pub base_url: Option<String>,
-}
-
-impl Urls {
-    pub fn new(base_url: Option<&str>) -> Urls {
-        let base_path = base_url
-            .and_then(|u| u.split("://").nth(1))
-            .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
-            .unwrap_or_else(|| "/".to_string());
-        Urls {
-            base_path,
-            base_url: base_url.map(str::to_string),
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        join_url(&self.base_path, path)
-    }
-
-    pub fn permalink(&self, path: &str) -> String {
-        match &self.base_url {
-            Some(base) => format!("{base}{}", path.trim_start_matches('/')),
-            None => self.url(path),
-        }
-    }
-}
 
 /// The site's structure, computed once before the parallel render.
 struct Structure<'a> {
@@ -216,12 +183,33 @@ fn join_relative(dir: &str, target: &str) -> Option<String> {
 
 /// Everything the render needs besides the content.
 pub struct RenderInput<'a> {
-    pub root: &'a std::path::Path,
     pub config: &'a Config,
     pub urls: &'a Urls,
     pub theme: &'a Theme,
-    pub evidence: &'a crate::evidence::Evidence,
+    /// Pages and files made from data rather than Markdown (the portfolio).
+    pub generated: &'a Generated,
     pub progress: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+/// Pages and files made from data rather than from `content/`: the render shows them as given.
+#[derive(Debug, Clone, Default)]
+pub struct Generated {
+    /// The `portfolio` value every template gets.
+    pub values: Value,
+    pub pages: Vec<VirtualPage>,
+    /// Files written as they are: (site path, contents).
+    pub files: Vec<(String, String)>,
+    /// The navigation entry for the generated pages: (path, title).
+    pub nav: (String, String),
+}
+
+/// A page with no Markdown source: rendered with `template` and the given context values.
+#[derive(Debug, Clone)]
+pub struct VirtualPage {
+    pub path: String,
+    pub title: String,
+    pub template: &'static str,
+    pub values: serde_json::Map<String, Value>,
 }
 
 /// The values every template gets, computed once.
@@ -252,8 +240,8 @@ pub fn render_site(
     let structure = Structure::new(content);
     let shared = Shared {
         site: site_value(input),
-        nav: nav_value(&structure, input.urls),
-        portfolio: portfolio::summary(input.evidence, input.urls),
+        nav: nav_value(&structure, input.urls, &input.generated.nav),
+        portfolio: input.generated.values.clone(),
     };
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
@@ -268,29 +256,17 @@ pub fn render_site(
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
-    let virtual_pages = portfolio::pages(
-        input.root,
-        input.evidence,
-        input.urls,
-        input.config.utc_offset_minutes,
-    );
-    for page in &virtual_pages {
+    let virtual_pages = &input.generated.pages;
+    for page in virtual_pages {
         match render_virtual(page, input, &shared) {
             Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
             Err(e) => diagnostics.push(e),
         }
     }
-    for (path, svg) in portfolio::badge_files(input.evidence) {
-        output.write(&path, svg.as_bytes())?;
+    for (path, text) in &input.generated.files {
+        output.write(path, text.as_bytes())?;
     }
-    write_site_files(
-        content,
-        &virtual_pages,
-        input,
-        output,
-        &shared,
-        &diagnostics,
-    )?;
+    write_site_files(content, virtual_pages, input, output, &shared, &diagnostics)?;
     Ok(diagnostics.into_sorted())
 }
 
@@ -307,8 +283,8 @@ pub fn render_pages(
     let structure = Structure::new(content);
     let shared = Shared {
         site: site_value(input),
-        nav: nav_value(&structure, input.urls),
-        portfolio: portfolio::summary(input.evidence, input.urls),
+        nav: nav_value(&structure, input.urls, &input.generated.nav),
+        portfolio: input.generated.values.clone(),
     };
     let diagnostics = Diagnostics::default();
     let files = indexes
@@ -432,7 +408,7 @@ fn site_value(input: &RenderInput<'_>) -> Value {
 }
 
 /// Top-level pages and sections, each section with its pages (one level, bounded).
-fn nav_value(structure: &Structure<'_>, urls: &Urls) -> Value {
+fn nav_value(structure: &Structure<'_>, urls: &Urls, generated: &(String, String)) -> Value {
     let item = |i: usize, children: Vec<Value>| {
         let p = &structure.pages[i];
         json!({"title": p.title, "url": urls.url(&p.path), "path": p.path, "children": children})
@@ -450,8 +426,9 @@ fn nav_value(structure: &Structure<'_>, urls: &Urls) -> Value {
             item(i, children)
         })
         .collect();
-    let portfolio = json!({"title": "Portfolio", "url": urls.url(portfolio::PORTFOLIO), "path": portfolio::PORTFOLIO, "children": []});
-    Value::Array(std::iter::once(portfolio).chain(items).collect())
+    let (path, title) = generated;
+    let generated = json!({"title": title, "url": urls.url(path), "path": path, "children": []});
+    Value::Array(std::iter::once(generated).chain(items).collect())
 }
 
 fn write_site_files(
@@ -472,8 +449,6 @@ fn write_site_files(
         .map(|p| p.path.as_str())
         .chain(virtual_pages.iter().map(|p| p.path.as_str()));
     output.write("sitemap.xml", sitemap(paths, input.urls).as_bytes())?;
-    let evidence = serde_json::to_vec_pretty(input.evidence).unwrap_or_default();
-    output.write("evidence.json", &evidence)?;
     output.write(".nojekyll", b"")?;
     let (light, dark) = highlight::stylesheets();
     output.write("static/syntax-light.css", light.as_bytes())?;
@@ -512,19 +487,6 @@ fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_path_from_base_url() {
-        let urls = Urls::new(Some("https://someone.github.io/portfolio/"));
-        assert_eq!(urls.base_path, "/portfolio/");
-        assert_eq!(urls.url("a/"), "/portfolio/a/");
-        assert_eq!(
-            urls.permalink("a/"),
-            "https://someone.github.io/portfolio/a/"
-        );
-        assert_eq!(Urls::new(Some("https://x.org/")).base_path, "/");
-        assert_eq!(Urls::new(None).permalink("a/"), "/a/");
-    }
 
     #[test]
     fn relative_joins() {

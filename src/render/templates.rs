@@ -58,6 +58,22 @@ impl Theme {
         Ok((Theme { tera, static_files }, diagnostics))
     }
 
+    /// The same templates with links under another base path: a cohort parses the theme once
+    /// and renders every student's site under `students/<slug>/` with it.
+    pub fn rebased(&self, base_path: &str) -> Theme {
+        let mut tera = self.tera.clone();
+        tera.register_function(
+            "url",
+            UrlFunction {
+                base_path: base_path.to_string(),
+            },
+        );
+        Theme {
+            tera,
+            static_files: self.static_files.clone(),
+        }
+    }
+
     /// Renders one template; errors name the template.
     pub fn render(&self, template: &str, context: &Context) -> Result<String, Diagnostic> {
         self.tera.render(template, context).map_err(template_error)
@@ -121,17 +137,15 @@ impl tera::Function for UrlFunction {
             .get("path")
             .and_then(Value::as_str)
             .ok_or_else(|| tera::Error::msg("url() needs a `path` string argument"))?;
-        Ok(Value::String(join_url(&self.base_path, path)))
+        Ok(Value::String(crate::load::urls::join_url(
+            &self.base_path,
+            path,
+        )))
     }
 
     fn is_safe(&self) -> bool {
         true
     }
-}
-
-/// Joins a base path (`/` or `/portfolio/`) and a site-relative path.
-pub fn join_url(base_path: &str, path: &str) -> String {
-    format!("{base_path}{}", path.trim_start_matches('/'))
 }
 
 /// Builds a Tera context from named serialisable values.

@@ -9,8 +9,8 @@ use tera::Context;
 
 use crate::diagnostics::Diagnostic;
 use crate::evidence::State;
+use crate::load::urls::Urls;
 use crate::render::templates::Theme;
-use crate::render::Urls;
 
 /// The four badges, in column order: key and column title.
 pub const COLUMNS: [(&str, &str); 4] = [

@@ -48,11 +48,12 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::diagnostics::Diagnostic;
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Kind};
 use crate::load::content::Content;
+use crate::load::urls::Urls;
 use crate::output::{Output, OutputError};
 use crate::render::templates::Theme;
-use crate::render::{RenderInput, Sink, Urls};
+use crate::render::{RenderInput, Sink};
 use crate::BuildError;
 use dashboard::{BadgeCell, LastCommit, Row};
 use roster::{Location, Roster, Source, Student};
@@ -67,13 +68,6 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 const MAX_ARTIFACT_BYTES: u64 = 4 * 1024 * 1024;
 /// Artifact files per folder.
 const MAX_ARTIFACTS: usize = 1000;
-/// The folders the evidence engine reads artifacts from.
-const ARTIFACT_DIRS: [&str; 4] = [
-    crate::evidence::rehearsal::DIR,
-    crate::evidence::migration::DIR,
-    crate::evidence::smoke::DIR,
-    crate::evidence::flag::DIR,
-];
 /// Student pages have no script; this policy makes sure none runs even if markup slipped
 /// through. Images may come from https (write-ups link screenshots).
 const STUDENT_CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'self'; img-src 'self' https:; base-uri 'none'; form-action 'none'\">";
@@ -141,14 +135,7 @@ pub fn build(
     }
     let roster = roster::load(&options.roster).map_err(BuildError::Fatal)?;
     let base_url = match &options.base_url {
-        Some(url) => Some(
-            crate::load::config::normalise_base_url(url).map_err(|hint| {
-                BuildError::Usage(
-                    Diagnostic::error(format!("--base-url {url:?} is not an absolute http(s) URL"))
-                        .with_hint(hint),
-                )
-            })?,
-        ),
+        Some(url) => Some(crate::setup::checked_base_url(url)?),
         None => None,
     };
     let urls = Urls::new(base_url.as_deref());
@@ -170,7 +157,7 @@ pub fn build(
     let shared = Shared {
         output: &output,
         content: &content,
-        layers_root: empty.path(),
+        theme: &theme,
         urls: &urls,
         fetcher: fetch::Fetcher::new(options.fetch_timeout),
     };
@@ -247,8 +234,8 @@ fn refuse_output_over_students(output: &Output, roster: &Roster) -> Result<(), B
 struct Shared<'a> {
     output: &'a Output,
     content: &'a Content,
-    /// An empty folder: the theme and content layers read from it get the embedded files only.
-    layers_root: &'a Path,
+    /// The embedded theme, parsed once; each student's site rebases it under its folder.
+    theme: &'a Theme,
     urls: &'a Urls,
     fetcher: fetch::Fetcher,
 }
@@ -356,17 +343,14 @@ fn repo_row(
             .as_ref()
             .map(|b| format!("{b}{STUDENTS}{slug}/")),
     };
-    let (theme, _) = match Theme::load(shared.layers_root, &urls.base_path) {
-        Ok(theme) => theme,
-        Err(d) => return Ok(Err(format!("the theme failed: {}", d.message))),
-    };
+    let theme = shared.theme.rebased(&urls.base_path);
+    let generated = crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes);
     let buffer = Buffer::default();
     let input = RenderInput {
-        root,
         config: &config,
         urls: &urls,
         theme: &theme,
-        evidence: &evidence,
+        generated: &generated,
         progress: &|_, _| {},
     };
     if let Err(e) = crate::render::render_site(shared.content, &input, &buffer) {
@@ -426,9 +410,8 @@ fn cells(evidence: &Evidence) -> Vec<BadgeCell> {
     evidence
         .badges
         .iter()
-        .iter()
-        .map(|(key, badge)| BadgeCell {
-            key,
+        .map(|(kind, badge)| BadgeCell {
+            key: kind.key(),
             state: badge.state,
             reasons: badge
                 .reasons
@@ -487,7 +470,7 @@ fn preflight(root: &Path) -> Result<(), String> {
         "library",
         "library/raw",
     ];
-    fixed.extend(ARTIFACT_DIRS);
+    fixed.extend(Kind::ALL.map(Kind::folder));
     for rel in fixed {
         if link(rel) {
             return Err(refuse_link(rel));
@@ -502,7 +485,7 @@ fn preflight(root: &Path) -> Result<(), String> {
             ));
         }
     }
-    for dir in ARTIFACT_DIRS {
+    for dir in Kind::ALL.map(Kind::folder) {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
@@ -521,7 +504,7 @@ fn preflight(root: &Path) -> Result<(), String> {
                     MAX_ARTIFACT_BYTES / 1024
                 ));
             }
-            if dir == crate::evidence::migration::DIR && m.is_file() {
+            if dir == Kind::Migration.folder() && m.is_file() {
                 check_migration_paths(root, dir, &entry.path())?;
             }
         }

@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diagnostics::Diagnostic;
-use crate::render::Urls;
+use crate::load::urls::Urls;
 use crate::BuildOptions;
 use rebuild::{Builder, Kind, Outcome};
 use state::State;
@@ -192,7 +192,7 @@ fn check_root(root: &Path) -> Result<PathBuf, ServeError> {
 /// `--base-url` (checked now, not at the first build) or `clinic.yaml`'s `base_url`.
 fn base_url(options: &ServeOptions, root: &Path) -> Result<Option<String>, ServeError> {
     match &options.base_url {
-        Some(url) => crate::load::config::normalise_base_url(url)
+        Some(url) => crate::load::urls::normalise_base_url(url)
             .map(Some)
             .map_err(|hint| {
                 ServeError::Usage(

@@ -37,11 +37,9 @@ use std::time::Instant;
 
 use super::state::SiteDir;
 use crate::diagnostics::Diagnostic;
-use crate::evidence::Evidence;
-use crate::load::config::Config;
 use crate::load::content::{self, Content, Page};
-use crate::render::templates::Theme;
-use crate::render::{self, RenderInput, Urls};
+use crate::render::{self, Generated, RenderInput};
+use crate::setup::Setup;
 use crate::{BuildError, BuildOptions};
 
 /// Above this many changed pages, a full build (an atomic swap of the whole site) is better
@@ -77,34 +75,13 @@ pub enum Kind {
 /// The build being served, and what produced it.
 struct Snapshot {
     content: Content,
-    evidence: Evidence,
+    /// The portfolio's pages and values, made from the build's evidence.
+    generated: Generated,
     diagnostics: Vec<Diagnostic>,
     site: Arc<SiteDir>,
-    /// The configuration and theme, kept for partial re-renders: any change to either is a
-    /// full build, so they stay valid as long as the snapshot does.
-    setup: Option<Setup>,
-}
-
-/// What a render needs besides the content and the evidence.
-struct Setup {
-    config: Config,
-    urls: Urls,
-    theme: Theme,
-}
-
-impl Setup {
-    /// Loads them as a build does (the base URL from the options, else `clinic.yaml`).
-    fn load(options: &BuildOptions) -> Result<Setup, Diagnostic> {
-        let (config, _) = crate::load::config::load(&options.root);
-        let base_url = options.base_url.as_deref().or(config.base_url.as_deref());
-        let urls = Urls::new(base_url);
-        let (theme, _) = Theme::load(&options.root, &urls.base_path)?;
-        Ok(Setup {
-            config,
-            urls,
-            theme,
-        })
-    }
+    /// The build's configuration and theme, kept for partial re-renders: any change to either
+    /// is a full build, so they stay valid as long as the snapshot does.
+    setup: Setup,
 }
 
 impl Snapshot {
@@ -164,7 +141,6 @@ impl Builder {
         let started = Instant::now();
         // Loaded before the build, for the reason in the module comment.
         let (content, _) = content::load(&self.options.root, self.options.include_drafts);
-        let setup = Setup::load(&self.options).ok();
         let out = self.work.join(format!("b{}", self.next_id));
         self.next_id += 1;
         let options = BuildOptions {
@@ -195,10 +171,10 @@ impl Builder {
         let fresh = self.not_reported_yet(&report.diagnostics);
         self.snapshot = Some(Snapshot {
             content,
-            evidence: report.evidence,
+            generated: report.generated,
             diagnostics: report.diagnostics,
             site: Arc::clone(&site),
-            setup,
+            setup: report.setup,
         });
         Outcome::Published {
             site,
@@ -258,11 +234,7 @@ impl Builder {
         if changed.len() > PARTIAL_LIMIT {
             return None;
         }
-        let (files, render_diagnostics) =
-            match render_changed(&self.options, snapshot, &content, &changed) {
-                Ok(rendered) => rendered,
-                Err(d) => return failed(vec![d], started),
-            };
+        let (files, render_diagnostics) = render_changed(snapshot, &content, &changed);
         if render_diagnostics.iter().any(Diagnostic::is_error) {
             return failed(render_diagnostics, started);
         }
@@ -320,7 +292,7 @@ impl Builder {
         let site = Arc::clone(&old.site);
         self.snapshot = Some(Snapshot {
             content,
-            evidence: old.evidence,
+            generated: old.generated,
             diagnostics,
             site: old.site,
             setup: old.setup,
@@ -339,32 +311,19 @@ fn failed(diagnostics: Vec<Diagnostic>, started: Instant) -> Option<Outcome> {
     })
 }
 
-/// Renders the `changed` pages of `content` with the snapshot's evidence, configuration and
-/// theme (loaded now if the snapshot has none).
-fn render_changed(
-    options: &BuildOptions,
-    snapshot: &Snapshot,
-    content: &Content,
-    changed: &[usize],
-) -> Result<Rendered, Diagnostic> {
-    let loaded;
-    let setup = match &snapshot.setup {
-        Some(setup) => setup,
-        None => {
-            loaded = Setup::load(options)?;
-            &loaded
-        }
-    };
+/// Renders the `changed` pages of `content` with the snapshot's portfolio, configuration and
+/// theme: those of the build being served.
+fn render_changed(snapshot: &Snapshot, content: &Content, changed: &[usize]) -> Rendered {
+    let setup = &snapshot.setup;
     let progress = |_: usize, _: usize| {};
     let input = RenderInput {
-        root: &options.root,
         config: &setup.config,
         urls: &setup.urls,
         theme: &setup.theme,
-        evidence: &snapshot.evidence,
+        generated: &snapshot.generated,
         progress: &progress,
     };
-    Ok(render::render_pages(content, &input, changed))
+    render::render_pages(content, &input, changed)
 }
 
 /// The indexes of the pages whose own output changed, or `None` when something other pages
