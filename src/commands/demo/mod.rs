@@ -2,6 +2,10 @@
 //! with a semester of dated commits and releases in which all four badges verify. It is written
 //! with git2 (no git binary needed) and is deterministic: the same commits, with the same ids,
 //! every time, which is what lets the smoke drill in `library/raw/` name their SHAs.
+//!
+//! The story's files (Python sources, SQL migrations, workflows, scripts, configuration) live
+//! as plain files in `story/`, one per version, embedded at build time; this module holds only
+//! the steps: which commits, on which dates, put which version where, and which are releases.
 
 use std::path::{Path, PathBuf};
 
@@ -182,335 +186,50 @@ fn set_mode(path: &Path, executable: bool) -> std::io::Result<()> {
     Ok(())
 }
 
-// ---- The story ------------------------------------------------------------------------------
-
-const GITIGNORE: &str = "# clinic: build output and history cache\n/public/\n/.clinic/cache/\n";
-
-const CLINIC_YAML: &str = "title: Ada's release clinic portfolio\ntime_zone: \"+01:00\"\nrelease_tag_pattern: \"v*\"\nsprint_length_days: 14\n";
-
-const README: &str = "# orders-api\n\nA small orders service, used for the Release and Rollback Clinic.\n\nRun `clinic build` to see the portfolio.\n";
-
-const SERVER_V1: &str = r#""""orders-api: a deliberately small HTTP service."""
-import json
-import os
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-from app import db
-
-VERSION = os.environ.get("GIT_SHA", "dev")
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/healthz":
-            return self.reply(200, {"ok": True})
-        if self.path == "/version":
-            return self.reply(200, {"version": VERSION})
-        if self.path.startswith("/api/orders/"):
-            order = db.find_order(self.path.rsplit("/", 1)[-1])
-            return self.reply(200 if order else 404, order or {"error": "not found"})
-        if self.path == "/":
-            return self.reply(200, {"service": "orders-api", "orders": db.count_orders()})
-        return self.reply(404, {"error": "not found"})
-
-    def reply(self, status, body):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(body).encode())
-
-
-if __name__ == "__main__":
-    HTTPServer(("", 8080), Handler).serve_forever()
-"#;
-
-const SERVER_BROKEN: &str = r#""""orders-api: a deliberately small HTTP service."""
-import json
-import os
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-from app import db
-
-VERSION = os.environ.get("GIT_SHA", "dev")
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/healthz":
-            return self.reply(200, {"ok": True})
-        if self.path == "/version":
-            return self.reply(200, {"version": VERSION})
-        if self.path.startswith("/api/orders/"):
-            # Smoke drill: break the order lookup on purpose.
-            return self.reply(500, {"error": "drill"})
-        if self.path == "/":
-            return self.reply(200, {"service": "orders-api", "orders": db.count_orders()})
-        return self.reply(404, {"error": "not found"})
-
-    def reply(self, status, body):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(body).encode())
-
-
-if __name__ == "__main__":
-    HTTPServer(("", 8080), Handler).serve_forever()
-"#;
-
-const DB_V1: &str = r#""""Database access for orders-api."""
-
-def find_order(order_id):
-    return {"id": order_id, "customer": customer_name(order_id)}
-
-
-def count_orders():
-    return 3
-
-
-def customer_name(order_id):
-    return query_one("SELECT u.fullname FROM users u JOIN orders o ON o.user_id = u.id WHERE o.id = %s", order_id)
-
-
-def query_one(sql, *args):
-    return "seed customer"
-"#;
-
-const DB_DUAL: &str = r#""""Database access for orders-api."""
-
-def find_order(order_id):
-    return {"id": order_id, "customer": customer_name(order_id)}
-
-
-def count_orders():
-    return 3
-
-
-def customer_name(order_id):
-    # Expand-contract: read the new column, fall back to the old one until the backfill is done.
-    return query_one("SELECT coalesce(u.display_name, u.fullname) FROM users u JOIN orders o ON o.user_id = u.id WHERE o.id = %s", order_id)
-
-
-def save_name(user_id, name):
-    # Write both columns while both releases may be running.
-    execute("UPDATE users SET display_name = %s, fullname = %s WHERE id = %s", name, name, user_id)
-
-
-def query_one(sql, *args):
-    return "seed customer"
-
-
-def execute(sql, *args):
-    return None
-"#;
-
-const DB_CONTRACTED: &str = r#""""Database access for orders-api."""
-
-def find_order(order_id):
-    return {"id": order_id, "customer": customer_name(order_id)}
-
-
-def count_orders():
-    return 3
-
-
-def customer_name(order_id):
-    return query_one("SELECT u.display_name FROM users u JOIN orders o ON o.user_id = u.id WHERE o.id = %s", order_id)
-
-
-def save_name(user_id, name):
-    execute("UPDATE users SET display_name = %s WHERE id = %s", name, user_id)
-
-
-def query_one(sql, *args):
-    return "seed customer"
-
-
-def execute(sql, *args):
-    return None
-"#;
-
-const FLAGS_PY: &str = r#""""Feature flags, read from config/flags.yaml at start-up."""
-import yaml
-
-with open("config/flags.yaml") as f:
-    _FLAGS = yaml.safe_load(f) or {}
-
-
-def enabled(name):
-    return bool(_FLAGS.get(name, False))
-"#;
-
-const FLAGS_EMPTY: &str =
-    "# Feature flags: one key per flag, value true or false.\nverbose_logging: false\n";
-const FLAGS_OFF: &str = "# Feature flags: one key per flag, value true or false.\nverbose_logging: false\nnew_checkout: false\n";
-const FLAGS_ON: &str = "# Feature flags: one key per flag, value true or false.\nverbose_logging: false\nnew_checkout: true\n";
-
-const CHECKOUT_V1: &str = r#""""Checkout."""
-from app import payments
-
-
-def checkout(cart):
-    return legacy_checkout(cart)
-
-
-def legacy_checkout(cart):
-    total = sum(item["price"] for item in cart)
-    return payments.charge(total)
-"#;
-
-const CHECKOUT_FLAGGED: &str = r#""""Checkout."""
-from app import flags, payments
-
-
-def checkout(cart):
-    if flags.enabled("new_checkout"):
-        return streamlined_checkout(cart)
-    return legacy_checkout(cart)
-
-
-def legacy_checkout(cart):
-    total = sum(item["price"] for item in cart)
-    return payments.charge(total)
-
-
-def streamlined_checkout(cart):
-    total = sum(item["price"] * item.get("quantity", 1) for item in cart)
-    return payments.charge(total, idempotency_key=cart_key(cart))
-
-
-def cart_key(cart):
-    return "-".join(str(item["id"]) for item in cart)
-"#;
-
-const CHECKOUT_RETIRED: &str = r#""""Checkout."""
-from app import payments
-
-
-def checkout(cart):
-    total = sum(item["price"] * item.get("quantity", 1) for item in cart)
-    return payments.charge(total, idempotency_key=cart_key(cart))
-
-
-def cart_key(cart):
-    return "-".join(str(item["id"]) for item in cart)
-"#;
-
-const PAYMENTS_V1: &str = "\"\"\"Payments client.\"\"\"\n\ndef charge(amount, idempotency_key=None):\n    return {\"charged\": amount}\n";
-const PAYMENTS_RETRY: &str = "\"\"\"Payments client.\"\"\"\n\nMAX_RETRIES = 3\n\n\ndef charge(amount, idempotency_key=None):\n    for attempt in range(MAX_RETRIES):\n        result = {\"charged\": amount, \"attempt\": attempt}\n        if result:\n            return result\n    return None\n";
-const PAYMENTS_FIXED: &str = "\"\"\"Payments client.\"\"\"\n\nMAX_RETRIES = 3\n\n\ndef charge(amount, idempotency_key=None):\n    # Declined cards are final: retry only on timeouts.\n    return {\"charged\": amount, \"idempotency_key\": idempotency_key}\n";
-
-const SMOKE_SH: &str = r#"#!/usr/bin/env bash
-# Smoke suite: runs against the staging deployment before promotion to production.
-# Every check fails the script (and so the gate) on a bad HTTP status.
-set -euo pipefail
-BASE_URL="${BASE_URL:?set BASE_URL to the deployment under test}"
-
-check_version() {
-  # The deployment runs the commit being promoted.
-  curl --fail --silent --show-error "$BASE_URL/version" | grep -q "${GIT_SHA:?}"
-}
-
-check_orders() {
-  # A real read through the database: the seed order exists.
-  curl --fail --silent --show-error "$BASE_URL/api/orders/seed-1" | grep -q '"customer"'
-}
-
-check_home() {
-  # The landing page answers with the service's name.
-  curl --fail --silent --show-error "$BASE_URL/" | grep -q '"orders-api"'
-}
-
-check_version
-check_orders
-check_home
-echo "smoke: all checks passed"
-"#;
-
-const WORKFLOW_V1: &str = r#"name: Deploy
-on:
-  push:
-    branches: [main]
-
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - run: python -m pytest
-
-  deploy-staging:
-    needs: test
-    runs-on: ubuntu-latest
-    environment: staging
-    steps:
-      - uses: actions/checkout@v4
-      - run: ./deploy.sh staging
-
-  deploy-production:
-    needs: deploy-staging
-    runs-on: ubuntu-latest
-    environment: production
-    steps:
-      - uses: actions/checkout@v4
-      - run: ./deploy.sh production
-"#;
-
-const WORKFLOW_GATED: &str = r#"name: Deploy
-on:
-  push:
-    branches: [main]
-
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - run: python -m pytest
-
-  deploy-staging:
-    needs: test
-    runs-on: ubuntu-latest
-    environment: staging
-    steps:
-      - uses: actions/checkout@v4
-      - run: ./deploy.sh staging
-
-  smoke:
-    needs: deploy-staging
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - name: Smoke suite against staging
-        run: scripts/smoke.sh
-        env:
-          BASE_URL: https://staging.orders.example.org
-          GIT_SHA: ${{ github.sha }}
-
-  promote:
-    needs: smoke
-    runs-on: ubuntu-latest
-    environment: production
-    steps:
-      - uses: actions/checkout@v4
-      - name: Promote to production
-        run: ./deploy.sh production
-"#;
-
-const DEPLOY_SH: &str = "#!/usr/bin/env bash\n# Deploys the current commit to the environment named by $1.\nset -euo pipefail\nkubectl -n \"$1\" set image deployment/orders-api orders-api=\"ghcr.io/ada-example/orders-api:${GITHUB_SHA:?}\"\nkubectl -n \"$1\" rollout status deployment/orders-api --timeout=120s\n";
-
-const M0001_UP: &str =
-    "CREATE TABLE users (\n  id bigserial PRIMARY KEY,\n  fullname text NOT NULL\n);\n";
-const M0001_DOWN: &str = "DROP TABLE users;\n";
-const M0002_UP: &str = "CREATE TABLE orders (\n  id text PRIMARY KEY,\n  user_id bigint NOT NULL REFERENCES users (id),\n  created_at timestamptz NOT NULL DEFAULT now()\n);\nCREATE INDEX orders_user_id_idx ON orders (user_id);\n";
-const M0002_DOWN: &str = "DROP TABLE orders;\n";
-const M0007_UP: &str = "-- Expand: the new column is nullable, so old releases keep working.\nALTER TABLE users ADD COLUMN display_name text;\n";
-const M0007_DOWN: &str = "ALTER TABLE users DROP COLUMN display_name;\n";
-const M0008_UP: &str = "-- Backfill in the overlap window; a data change, not a schema change.\nUPDATE users SET display_name = fullname WHERE display_name IS NULL;\n";
-const M0009_UP: &str = "-- Contract: no running release reads fullname any more.\nALTER TABLE users DROP COLUMN fullname;\n";
-const M0009_DOWN: &str =
-    "ALTER TABLE users ADD COLUMN fullname text;\nUPDATE users SET fullname = display_name;\n";
-
+// ---- The story: file contents from `story/`, then the steps ---------------------------------
+
+// Repository files.
+const GITIGNORE: &str = include_str!("story/gitignore");
+const CLINIC_YAML: &str = include_str!("story/clinic.yaml");
+const README: &str = include_str!("story/README.md");
+
+// The service, each file in the versions the story goes through.
+const SERVER_V1: &str = include_str!("story/app/server.v1.py");
+const SERVER_BROKEN: &str = include_str!("story/app/server.broken.py");
+const DB_V1: &str = include_str!("story/app/db.v1.py");
+const DB_DUAL: &str = include_str!("story/app/db.dual.py");
+const DB_CONTRACTED: &str = include_str!("story/app/db.contracted.py");
+const FLAGS_PY: &str = include_str!("story/app/flags.py");
+const CHECKOUT_V1: &str = include_str!("story/app/checkout.v1.py");
+const CHECKOUT_FLAGGED: &str = include_str!("story/app/checkout.flagged.py");
+const CHECKOUT_RETIRED: &str = include_str!("story/app/checkout.retired.py");
+const PAYMENTS_V1: &str = include_str!("story/app/payments.v1.py");
+const PAYMENTS_RETRY: &str = include_str!("story/app/payments.retry.py");
+const PAYMENTS_FIXED: &str = include_str!("story/app/payments.fixed.py");
+
+// Flag configuration.
+const FLAGS_EMPTY: &str = include_str!("story/config/flags.empty.yaml");
+const FLAGS_OFF: &str = include_str!("story/config/flags.off.yaml");
+const FLAGS_ON: &str = include_str!("story/config/flags.on.yaml");
+
+// Delivery: the workflow, the deploy script and the smoke suite.
+const WORKFLOW_V1: &str = include_str!("story/workflows/deploy.v1.yml");
+const WORKFLOW_GATED: &str = include_str!("story/workflows/deploy.gated.yml");
+const DEPLOY_SH: &str = include_str!("story/deploy.sh");
+const SMOKE_SH: &str = include_str!("story/scripts/smoke.sh");
+
+// Migrations.
+const M0001_UP: &str = include_str!("story/db/0001_create_users.up.sql");
+const M0001_DOWN: &str = include_str!("story/db/0001_create_users.down.sql");
+const M0002_UP: &str = include_str!("story/db/0002_create_orders.up.sql");
+const M0002_DOWN: &str = include_str!("story/db/0002_create_orders.down.sql");
+const M0007_UP: &str = include_str!("story/db/0007_add_display_name.up.sql");
+const M0007_DOWN: &str = include_str!("story/db/0007_add_display_name.down.sql");
+const M0008_UP: &str = include_str!("story/db/0008_backfill_display_name.up.sql");
+const M0009_UP: &str = include_str!("story/db/0009_drop_fullname.up.sql");
+const M0009_DOWN: &str = include_str!("story/db/0009_drop_fullname.down.sql");
+
+// The student's records, the same files as this repository's `library/raw/`.
 const REHEARSAL: &str = include_str!("../../../library/raw/rollback-rehearsals/001.md");
 const MIGRATION: &str = include_str!("../../../library/raw/migrations/display-name.md");
 const DRILL: &str = include_str!("../../../library/raw/smoke-drills/001.md");

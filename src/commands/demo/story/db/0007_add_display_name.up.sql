@@ -1,0 +1,2 @@
+-- Expand: the new column is nullable, so old releases keep working.
+ALTER TABLE users ADD COLUMN display_name text;

@@ -1,0 +1,2 @@
+ALTER TABLE users ADD COLUMN fullname text;
+UPDATE users SET fullname = display_name;
