@@ -11,7 +11,7 @@ use super::walk::Walked;
 use super::Id;
 
 /// Bump when the stored shape or the walk's meaning changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 pub const CACHE_DIR: &str = ".clinic/cache";
 const FILE: &str = "history.bin";
 

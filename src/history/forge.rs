@@ -68,6 +68,32 @@ impl WebHost {
         })
     }
 
+    /// Whether `url` is a CI run of this repository: GitHub
+    /// `https://github.com/<owner>/<repo>/actions/runs/<digits>`, GitLab
+    /// `https://<host>/<group>/<repo>/-/pipelines/<digits>` or `/-/jobs/<digits>`. Owner and name
+    /// compare case-insensitively, as GitHub does. On another host any https URL is accepted.
+    pub fn is_ci_run(&self, url: &str) -> bool {
+        let Some(rest) = url
+            .get(..self.url.len())
+            .filter(|head| head.eq_ignore_ascii_case(&self.url))
+            .map(|_| &url[self.url.len()..])
+        else {
+            return self.kind == Kind::Other && url.starts_with("https://");
+        };
+        let rest = rest.split(['?', '#']).next().unwrap_or("");
+        let prefixes: &[&str] = match self.kind {
+            Kind::GitHub => &["/actions/runs/"],
+            Kind::GitLab => &["/-/pipelines/", "/-/jobs/"],
+            Kind::Other => return url.starts_with("https://"),
+        };
+        prefixes.iter().any(|prefix| {
+            rest.strip_prefix(prefix).is_some_and(|tail| {
+                let digits = tail.split('/').next().unwrap_or("");
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+    }
+
     pub fn commit_url(&self, id: &str) -> String {
         match self.kind {
             Kind::GitLab => format!("{}/-/commit/{id}", self.url),
@@ -86,6 +112,36 @@ impl WebHost {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ci_runs_of_this_repository_only() {
+        let gh = WebHost::parse("git@github.com:Ada-Example/orders-api.git").unwrap();
+        for ok in [
+            "https://github.com/ada-example/orders-api/actions/runs/123456789",
+            "https://github.com/Ada-Example/Orders-API/actions/runs/1/job/2",
+            "https://github.com/ada-example/orders-api/actions/runs/7?check_suite_focus=true",
+        ] {
+            assert!(gh.is_ci_run(ok), "{ok}");
+        }
+        for bad in [
+            "https://github.com/someone-else/orders-api/actions/runs/1",
+            "https://github.com/ada-example/orders-api-fork/actions/runs/1",
+            "https://github.com/ada-example/orders-api/actions/runs/",
+            "https://github.com/ada-example/orders-api/actions/runs/abc",
+            "https://github.com/ada-example/orders-api/pull/3",
+            "http://github.com/ada-example/orders-api/actions/runs/1",
+            "see CI",
+        ] {
+            assert!(!gh.is_ci_run(bad), "{bad}");
+        }
+        let gl = WebHost::parse("https://gitlab.com/group/sub/api").unwrap();
+        assert!(gl.is_ci_run("https://gitlab.com/group/sub/api/-/pipelines/42"));
+        assert!(gl.is_ci_run("https://gitlab.com/group/sub/api/-/jobs/42"));
+        assert!(!gl.is_ci_run("https://gitlab.com/group/other/-/pipelines/42"));
+        let other = WebHost::parse("https://git.example.org/team/api").unwrap();
+        assert!(other.is_ci_run("https://ci.example.org/build/9"));
+        assert!(!other.is_ci_run("http://ci.example.org/build/9"));
+    }
 
     #[test]
     fn remote_forms() {

@@ -58,15 +58,17 @@ impl Id {
     }
 }
 
-/// Paths that document work rather than do it: the evidence folder, docs and Markdown. Flag
-/// references there do not keep a flag alive, and a smoke drill's break must touch something
-/// else.
+/// Paths that document work rather than do it: files under `library/`, `docs/` or `content/`,
+/// and Markdown at the repository's top level (`README.md`, `CHANGELOG.md`). Flag references
+/// there do not keep a flag alive, and a smoke drill's break must touch something else. A
+/// Markdown file anywhere else (`app/templates/checkout.md`) is code: the service ships it.
 pub fn is_documentation(path: &str) -> bool {
-    path.starts_with("library/")
-        || path.starts_with("docs/")
-        || path.starts_with("content/")
-        || path.ends_with(".md")
-        || path.ends_with(".markdown")
+    let path = path.trim_start_matches("./");
+    let lower = path.to_ascii_lowercase();
+    ["library/", "docs/", "content/"]
+        .iter()
+        .any(|dir| path.starts_with(dir))
+        || (!path.contains('/') && (lower.ends_with(".md") || lower.ends_with(".markdown")))
 }
 
 /// A release: a tag matching the configured pattern.
@@ -314,6 +316,12 @@ impl History {
         Some((blob.content().to_vec(), entry.filemode() as u32))
     }
 
+    /// A blob's text (lossy UTF-8), for rules that read what a commit changed.
+    pub fn blob_text(&self, id: Id) -> Option<String> {
+        let blob = self.repo.find_blob(id.into()).ok()?;
+        Some(String::from_utf8_lossy(blob.content()).into_owned())
+    }
+
     /// Paths of the files under `dir` (e.g. `.github/workflows/`) at a commit.
     pub fn files_under(&self, index: usize, dir: &str) -> Vec<String> {
         let Ok(commit) = self.repo.find_commit(self.walked.commits[index].id.into()) else {
@@ -440,4 +448,36 @@ fn still_reachable(repo: &Repository, old: &[Id], new: &[Id]) -> bool {
                     .unwrap_or(false)
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documentation_paths() {
+        let table: &[(&str, bool)] = &[
+            ("library/raw/flags/new_checkout.md", true),
+            ("library/data.json", true),
+            ("docs/flags.yml", true),
+            ("content/posts/launch.md", true),
+            ("README.md", true),
+            ("CHANGELOG.md", true),
+            ("NOTES.markdown", true),
+            ("Readme.MD", true),
+            ("./README.md", true),
+            ("app/templates/checkout.md", false),
+            ("src/docs/flags.rs", false),
+            ("app/content/x.txt", false),
+            ("documentation/x.md", false),
+            ("libraryfile.rs", false),
+            ("docs.rs", false),
+            ("config/flags.yml", false),
+            ("README.txt", false),
+            ("src/main.rs", false),
+        ];
+        for (path, expected) in table {
+            assert_eq!(is_documentation(path), *expected, "{path}");
+        }
+    }
 }

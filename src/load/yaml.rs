@@ -110,6 +110,49 @@ pub fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// A YAML document as a tree, for readers that walk documents of their own shape (workflows).
+pub use serde_yaml::Value;
+
+/// Parses `text` into a tree with merge keys (`<<: *defaults`) resolved at every depth, as
+/// GitHub Actions reads workflows (anchors and aliases are resolved by the parser). Alias bombs
+/// are refused first.
+pub fn value_with_merges(text: &str) -> Result<Value, YamlError> {
+    let aliases = count_alias_uses(text);
+    if aliases > 0 && aliases.saturating_mul(text.len()) > ALIAS_EXPANSION_BUDGET {
+        return Err(YamlError {
+            line: None,
+            message: format!("YAML uses {aliases} aliases (`*name`), more than its size allows"),
+        });
+    }
+    let fail = |line: Option<usize>, message: String| YamlError { line, message };
+    let mut value: Value = serde_yaml::from_str(text)
+        .map_err(|e| fail(e.location().map(|l| l.line()), tidy_message(&e.to_string())))?;
+    // `apply_merge` resolves `<<` everywhere, but a merged-in mapping may itself carry a `<<`
+    // that came from an alias; repeat until none is left (bounded: nesting of merges).
+    for _ in 0..16 {
+        value
+            .apply_merge()
+            .map_err(|e| fail(None, tidy_message(&e.to_string())))?;
+        if !has_merge_key(&value, 0) {
+            return Ok(value);
+        }
+    }
+    Err(fail(None, "merge keys (`<<`) nest too deeply".into()))
+}
+fn has_merge_key(v: &Value, depth: usize) -> bool {
+    if depth > 256 {
+        return true;
+    }
+    match v {
+        Value::Mapping(m) => {
+            m.contains_key("<<") || m.values().any(|v| has_merge_key(v, depth + 1))
+        }
+        Value::Sequence(s) => s.iter().any(|v| has_merge_key(v, depth + 1)),
+        Value::Tagged(t) => has_merge_key(&t.value, depth + 1),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,260 @@
+//! R0 and R6: which files are documentation, and which lines refer to a feature flag's key.
+//!
+//! Everything is judged one line at a time; a line is a reference when it names the key as a
+//! whole identifier and is not entirely a comment.
+
+const OFF: &[&str] = &["false", "off", "0", "disabled", "no"];
+const ON: &[&str] = &["true", "on", "1", "enabled", "yes"];
+
+/// R6: a line that is entirely a comment: after leading spaces it starts with `#`, `//`, `--`,
+/// `;`, `/*`, `*` or `<!--`.
+pub fn is_comment_line(line: &str) -> bool {
+    let line = line.trim_start();
+    // A block comment closed on the line with code after it (`/* x */ flag = on`) is code.
+    for (open, close) in [("/*", "*/"), ("<!--", "-->")] {
+        if let Some(rest) = line.strip_prefix(open) {
+            return rest
+                .split_once(close)
+                .is_none_or(|(_, after)| after.trim().is_empty());
+        }
+    }
+    // `#[cfg(feature = "x")]` (Rust attributes) and `#ifdef X` (C preprocessor) are code.
+    if let Some(rest) = line.strip_prefix('#') {
+        let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+        if rest.starts_with('[')
+            || rest.starts_with("![")
+            || [
+                "if", "ifdef", "ifndef", "elif", "else", "endif", "define", "undef",
+            ]
+            .contains(&word.as_str())
+        {
+            return false;
+        }
+        return true;
+    }
+    ["//", "--", ";", "*"].iter().any(|p| line.starts_with(p))
+}
+
+/// Characters of an identifier. `.` is not one (`flags.new_checkout` names the key) and `-` is
+/// decided where it stands, see `continues_name`.
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Does the character `beside` the key (then `beyond` it) continue the key's name? A `-` between
+/// identifier characters joins a kebab-case name (`new_checkout-banner`, `enable-new_checkout`),
+/// while `--new_checkout` (a command-line flag) still names the key.
+fn continues_name(beside: Option<char>, beyond: Option<char>) -> bool {
+    match beside {
+        Some('-') => beyond.is_some_and(is_ident),
+        Some(c) => is_ident(c),
+        None => false,
+    }
+}
+
+/// Byte offsets where `key` occurs as a whole identifier, case-sensitively.
+fn occurrences<'a>(line: &'a str, key: &'a str) -> impl Iterator<Item = usize> + 'a {
+    line.match_indices(key)
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            !key.is_empty() && {
+                let mut before = line[..at].chars().rev();
+                let mut after = line[at + key.len()..].chars();
+                !continues_name(before.next(), before.next())
+                    && !continues_name(after.next(), after.next())
+            }
+        })
+}
+
+/// The line names `key` as a whole identifier: `flags.new_checkout`, `"new_checkout"`,
+/// `new_checkout:`, but not `new_checkout_banner`, `NEW_CHECKOUTS` or `xnew_checkout`.
+pub fn mentions(line: &str, key: &str) -> bool {
+    occurrences(line, key).next().is_some()
+}
+
+/// R6: a reference line names the key and is not entirely a comment.
+pub fn is_reference(line: &str, key: &str) -> bool {
+    mentions(line, key) && !is_comment_line(line)
+}
+
+/// The value the line gives the key: the first word after its first whole-identifier occurrence,
+/// past separators (`new_checkout: false`, `"new_checkout" => true,`, `set("new_checkout", 0)`).
+/// A trailing comment that names the key again is ignored.
+pub fn value_of(line: &str, key: &str) -> Option<bool> {
+    let at = occurrences(line, key).next()? + key.len();
+    let rest =
+        line[at..].trim_start_matches(|c: char| c.is_whitespace() || "\"'`:=>,()[]".contains(c));
+    // Whole words only: `false_start` or `0.5` are not off.
+    let word = rest
+        .split(|c: char| !(is_ident(c) || c == '.' || c == '-'))
+        .next()?
+        .to_ascii_lowercase();
+    if OFF.contains(&word.as_str()) {
+        Some(false)
+    } else if ON.contains(&word.as_str()) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// R6: how many lines of a file's text are references to the key.
+pub fn reference_count(text: &str, key: &str) -> usize {
+    text.lines().filter(|line| is_reference(line, key)).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "new_checkout";
+
+    #[test]
+    fn comment_lines() {
+        let table: &[(&str, bool)] = &[
+            ("# new_checkout: false", true),
+            ("    // if (flags.new_checkout) {", true),
+            ("-- new_checkout", true),
+            ("; new_checkout = off", true),
+            ("/* new_checkout */", true),
+            (" * new_checkout is on", true),
+            ("<!-- new_checkout -->", true),
+            ("/* start of a block", true),
+            ("\t#new_checkout", true),
+            ("new_checkout: false  # comment", false),
+            ("if flags.new_checkout: # comment", false),
+            ("/* why */ new_checkout = false;", false),
+            ("<!-- why --> <div data-flag=\"new_checkout\">", false),
+            ("#[cfg(feature = \"new_checkout\")]", false),
+            ("#![cfg(feature = \"new_checkout\")]", false),
+            ("#ifdef NEW_CHECKOUT", false),
+            ("#define new_checkout 0", false),
+            ("", false),
+            ("   ", false),
+            ("x = a / b", false),
+        ];
+        for (line, expected) in table {
+            assert_eq!(is_comment_line(line), *expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn whole_identifier_mentions() {
+        let table: &[(&str, bool)] = &[
+            ("new_checkout: false", true),
+            ("\"new_checkout\": true,", true),
+            ("if flags.new_checkout:", true),
+            ("isEnabled('new_checkout')", true),
+            ("flags[:new_checkout]", true),
+            ("$new_checkout = false;", true),
+            ("--new_checkout=true", true),
+            ("new_checkout.enabled = true", true),
+            ("x=new_checkout", true),
+            ("new_checkout_banner: true", false),
+            ("NEW_CHECKOUT=false", false),
+            ("NEW_CHECKOUTS", false),
+            ("xnew_checkout", false),
+            ("new_checkout2", false),
+            ("new_checkout-banner: true", false),
+            ("enable-new_checkout: true", false),
+            ("new-checkout: true", false),
+            ("newcheckout", false),
+            ("", false),
+        ];
+        for (line, expected) in table {
+            assert_eq!(mentions(line, KEY), *expected, "{line:?}");
+        }
+        // A later whole occurrence counts even after a partial one.
+        assert!(mentions("new_checkout_banner || new_checkout", KEY));
+        assert!(mentions("new-checkout: true", "new-checkout"));
+        assert!(!mentions("new-checkout-banner: true", "new-checkout"));
+        assert!(!mentions("anything", ""));
+    }
+
+    #[test]
+    fn references_are_mentions_outside_comments() {
+        let table: &[(&str, bool)] = &[
+            ("new_checkout: false", true),
+            ("  if flags.new_checkout:", true),
+            ("new_checkout: false  # TODO: delete new_checkout", true),
+            ("# TODO: delete new_checkout", false),
+            ("// new_checkout", false),
+            ("new_checkout_banner: true", false),
+        ];
+        for (line, expected) in table {
+            assert_eq!(is_reference(line, KEY), *expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn values_after_the_first_occurrence() {
+        let table: &[(&str, Option<bool>)] = &[
+            ("new_checkout: false", Some(false)),
+            (
+                "new_checkout: false  # TODO: delete new_checkout after launch",
+                Some(false),
+            ),
+            ("\"new_checkout\": true,", Some(true)),
+            ("\"new_checkout\" = true,", Some(true)),
+            ("'new_checkout' => false,", Some(false)),
+            ("new_checkout = off", Some(false)),
+            ("new_checkout=0", Some(false)),
+            ("new_checkout: 1", Some(true)),
+            ("new_checkout: disabled  # until launch", Some(false)),
+            ("new_checkout: Enabled", Some(true)),
+            ("NEW_CHECKOUT: yes", None),
+            ("new_checkout: no", Some(false)),
+            ("new_checkout: \"False\"", Some(false)),
+            ("flags[:new_checkout] = true", Some(true)),
+            ("flags[\"new_checkout\"] = false", Some(false)),
+            ("setFlag(\"new_checkout\", false)", Some(false)),
+            ("--new_checkout=true", Some(true)),
+            ("new_checkout_banner: true", None),
+            (
+                "new_checkout_banner: true, new_checkout: false",
+                Some(false),
+            ),
+            ("NEW_CHECKOUT=false", None),
+            ("if flags.new_checkout:", None),
+            ("if flags.enabled(\"new_checkout\"):", None),
+            ("isEnabled('new_checkout')", None),
+            (
+                "new_checkout = ENV.fetch(\"NEW_CHECKOUT\", \"false\")",
+                None,
+            ),
+            ("new_checkout: false_start", None),
+            ("new_checkout: 0.5", None),
+            ("new_checkout != false", None),
+            ("new_checkout: { enabled: false }", None),
+            ("new_checkout:", None),
+            ("no flag here: false", None),
+        ];
+        for (line, expected) in table {
+            assert_eq!(value_of(line, KEY), *expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn counting_references_in_a_file() {
+        let text = "\
+# new_checkout guards the new flow
+flags:
+  new_checkout: false   # new_checkout again
+  new_checkout_banner: true
+def checkout():
+    if flags.new_checkout:
+        return new_flow()
+    // new_checkout
+";
+        let table: &[(&str, &str, usize)] = &[
+            (text, KEY, 2),
+            (text, "new_checkout_banner", 1),
+            (text, "NEW_CHECKOUT", 0),
+            ("", KEY, 0),
+            ("new_checkout\r\nnew_checkout\r\n", KEY, 2),
+        ];
+        for (text, key, expected) in table {
+            assert_eq!(reference_count(text, key), *expected, "{key} in {text:?}");
+        }
+    }
+}
