@@ -85,6 +85,23 @@ pub enum BuildError {
     Fatal(Diagnostic),
 }
 
+impl BuildError {
+    /// What went wrong, with its file, line and hint.
+    pub fn diagnostic(&self) -> &Diagnostic {
+        match self {
+            BuildError::Usage(d) | BuildError::Fatal(d) => d,
+        }
+    }
+
+    /// The exit code of every command that stops with this error: 2 for bad usage, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BuildError::Usage(_) => 2,
+            BuildError::Fatal(_) => 1,
+        }
+    }
+}
+
 impl From<OutputError> for BuildError {
     fn from(e: OutputError) -> Self {
         let mut d = Diagnostic::error(e.to_string());

@@ -610,7 +610,8 @@ fn symlinks_never_lead_out_of_a_repository() {
     // The history cache folder is a link: writing the cache would land in the other folder.
     let cache = RepoBuilder::demo(&cohort.student_dir("cache"));
     std::os::unix::fs::symlink(&secret_dir, cache.root().join(".clinic")).unwrap();
-    // A migration record names SQL outside the repository, through `..` and through a link.
+    // A migration record names SQL outside the repository, through `..` and through a link:
+    // that record is incomplete, the rest of the student's portfolio is built.
     let dotdot = RepoBuilder::demo(&cohort.student_dir("dotdot"));
     dotdot.replace(
         "library/raw/migrations/display-name.md",
@@ -653,11 +654,36 @@ fn symlinks_never_lead_out_of_a_repository() {
         "verified verified verified verified"
     );
     for (slug, needle) in [
+        (
+            "dotdot",
+            "`../../instructor/grades.sql` is not a path inside the repository",
+        ),
+        (
+            "vialink",
+            "`db/outside/grades.sql` goes through a symbolic link",
+        ),
+    ] {
+        assert_eq!(
+            states(&students[slug]),
+            "verified incomplete verified verified",
+            "{slug}"
+        );
+        let reasons = students[slug]["badges"]["migration"]["reasons"].to_string();
+        assert!(reasons.contains(needle), "{slug}: {reasons}");
+        assert!(
+            cohort
+                .out()
+                .join("students")
+                .join(slug)
+                .join("index.html")
+                .is_file(),
+            "{slug}'s portfolio was not built"
+        );
+    }
+    for (slug, needle) in [
         ("linked", "`library` is a symbolic link"),
         ("config", "`clinic.yaml` is a symbolic link"),
         ("cache", "`.clinic` is a symbolic link"),
-        ("dotdot", "../../instructor/grades.sql"),
-        ("vialink", "db/outside/grades.sql"),
     ] {
         let state = states(&students[slug]);
         assert!(

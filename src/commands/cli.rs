@@ -18,6 +18,36 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_CONTENT_ERRORS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
+/// How a command that ran to its end went.
+enum Ran {
+    Clean,
+    /// The content has errors (for `check`: a badge is not verified).
+    WithErrors,
+}
+
+impl Ran {
+    fn from_errors(any: bool) -> Ran {
+        if any {
+            Ran::WithErrors
+        } else {
+            Ran::Clean
+        }
+    }
+}
+
+/// The one place a command's result becomes an exit code: 0 clean, 1 content errors (or a
+/// command that could not finish), 2 bad usage. Errors are printed here.
+fn exit_code(result: Result<Ran, BuildError>) -> i32 {
+    match result {
+        Ok(Ran::Clean) => EXIT_OK,
+        Ok(Ran::WithErrors) => EXIT_CONTENT_ERRORS,
+        Err(e) => {
+            eprintln!("{}", e.diagnostic());
+            e.exit_code()
+        }
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "clinic",
@@ -224,17 +254,17 @@ pub struct ServeArgs {
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
-    match cli.command {
+    exit_code(match cli.command {
         Command::Build(args) => run_build(&args, cli.quiet),
         Command::Init(args) => run_init(&args, cli.quiet),
         Command::Check(args) => run_check(&args, cli.quiet),
         Command::Demo(args) => run_demo(&args, cli.quiet),
         Command::Serve(args) => run_serve(&args, cli.quiet),
         Command::Cohort(args) => run_cohort(&args, cli.quiet),
-    }
+    })
 }
 
-fn run_build(args: &BuildArgs, quiet: bool) -> i32 {
+fn run_build(args: &BuildArgs, quiet: bool) -> Result<Ran, BuildError> {
     let options = BuildOptions {
         root: args.root.clone(),
         out: args.out.clone(),
@@ -261,46 +291,26 @@ fn run_build(args: &BuildArgs, quiet: bool) -> i32 {
             } else if !quiet {
                 eprintln!("{}", summary(&report, started.elapsed().as_secs_f64()));
             }
-            if report.error_count() > 0 {
-                EXIT_CONTENT_ERRORS
-            } else {
-                EXIT_OK
-            }
+            Ok(Ran::from_errors(report.error_count() > 0))
         }
         Err(e) => {
-            let (d, code) = match e {
-                BuildError::Usage(d) => (d, EXIT_USAGE),
-                BuildError::Fatal(d) => (d, EXIT_CONTENT_ERRORS),
-            };
             if args.json {
-                print_json(&serde_json::json!({"error": d}));
+                print_json(&serde_json::json!({"error": e.diagnostic()}));
             }
-            eprintln!("{d}");
-            code
+            Err(e)
         }
     }
 }
 
-fn run_check(args: &CheckArgs, quiet: bool) -> i32 {
-    match crate::check(&args.root, args.no_cache) {
-        Ok((evidence, diagnostics)) => {
-            print_diagnostics(&diagnostics, quiet || args.json);
-            if args.json {
-                print_json(&evidence);
-            } else if !quiet {
-                print!("{}", badge_summary(&evidence));
-            }
-            if evidence.badges.all_verified() {
-                EXIT_OK
-            } else {
-                EXIT_CONTENT_ERRORS
-            }
-        }
-        Err(BuildError::Usage(d)) | Err(BuildError::Fatal(d)) => {
-            eprintln!("{d}");
-            EXIT_USAGE
-        }
+fn run_check(args: &CheckArgs, quiet: bool) -> Result<Ran, BuildError> {
+    let (evidence, diagnostics) = crate::check(&args.root, args.no_cache)?;
+    print_diagnostics(&diagnostics, quiet || args.json);
+    if args.json {
+        print_json(&evidence);
+    } else if !quiet {
+        print!("{}", badge_summary(&evidence));
     }
+    Ok(Ran::from_errors(!evidence.badges.all_verified()))
 }
 
 /// `rehearsal  verified` lines, each followed by its reasons.
@@ -356,17 +366,8 @@ fn print_json<T: serde::Serialize>(value: &T) {
     println!("{text}");
 }
 
-fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
-    let report = match crate::commands::demo::write(&args.dir) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return match e {
-                crate::commands::demo::DemoError::NotEmpty(_) => EXIT_USAGE,
-                _ => EXIT_CONTENT_ERRORS,
-            };
-        }
-    };
+fn run_demo(args: &DemoArgs, quiet: bool) -> Result<Ran, BuildError> {
+    let report = crate::commands::demo::write(&args.dir)?;
     if !quiet {
         eprintln!(
             "Wrote the demo repository {} ({} commits, releases {}).",
@@ -376,33 +377,22 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> i32 {
         );
     }
     if args.no_build {
-        return EXIT_OK;
+        return Ok(Ran::Clean);
     }
     let options = BuildOptions {
         root: args.dir.clone(),
         ..BuildOptions::default()
     };
-    match build(&options, &|_, _| {}) {
-        Ok(report) => {
-            print_diagnostics(&report.diagnostics, quiet);
-            if !quiet {
-                eprint!("{}", badge_summary(&report.evidence));
-                eprintln!("{}", summary(&report, 0.0).replacen(" in 0.00 s", "", 1));
-            }
-            if report.error_count() > 0 {
-                EXIT_CONTENT_ERRORS
-            } else {
-                EXIT_OK
-            }
-        }
-        Err(BuildError::Usage(d)) | Err(BuildError::Fatal(d)) => {
-            eprintln!("{d}");
-            EXIT_CONTENT_ERRORS
-        }
+    let report = build(&options, &|_, _| {})?;
+    print_diagnostics(&report.diagnostics, quiet);
+    if !quiet {
+        eprint!("{}", badge_summary(&report.evidence));
+        eprintln!("{}", summary(&report, 0.0).replacen(" in 0.00 s", "", 1));
     }
+    Ok(Ran::from_errors(report.error_count() > 0))
 }
 
-fn run_cohort(args: &CohortArgs, quiet: bool) -> i32 {
+fn run_cohort(args: &CohortArgs, quiet: bool) -> Result<Ran, BuildError> {
     let options = crate::commands::cohort::CohortOptions {
         roster: args.roster.clone(),
         out: args.out.clone(),
@@ -420,38 +410,24 @@ fn run_cohort(args: &CohortArgs, quiet: bool) -> i32 {
             }
         }
     };
-    match crate::commands::cohort::build(&options, &progress) {
-        Ok(report) => {
-            print_diagnostics(&report.diagnostics, quiet);
-            if !quiet {
-                let failed = report.failed_count();
-                eprintln!(
-                    "Built the cohort dashboard for {} students ({} in error) in {:.2} s: {}",
-                    report.rows.len(),
-                    failed,
-                    started.elapsed().as_secs_f64(),
-                    report.output.join("index.html").display()
-                );
-            }
-            if report.error_count() > 0 || (args.strict && report.failed_count() > 0) {
-                EXIT_CONTENT_ERRORS
-            } else {
-                EXIT_OK
-            }
-        }
-        Err(BuildError::Usage(d)) => {
-            eprintln!("{d}");
-            EXIT_USAGE
-        }
-        Err(BuildError::Fatal(d)) => {
-            eprintln!("{d}");
-            EXIT_CONTENT_ERRORS
-        }
+    let report = crate::commands::cohort::build(&options, &progress)?;
+    print_diagnostics(&report.diagnostics, quiet);
+    if !quiet {
+        eprintln!(
+            "Built the cohort dashboard for {} students ({} in error) in {:.2} s: {}",
+            report.rows.len(),
+            report.failed_count(),
+            started.elapsed().as_secs_f64(),
+            report.output.join("index.html").display()
+        );
     }
+    Ok(Ran::from_errors(
+        report.error_count() > 0 || (args.strict && report.failed_count() > 0),
+    ))
 }
 
 /// Runs until stopped: Ctrl-C exits 0 from the signal thread; returning means it could not start.
-fn run_serve(args: &ServeArgs, quiet: bool) -> i32 {
+fn run_serve(args: &ServeArgs, quiet: bool) -> Result<Ran, BuildError> {
     let options = crate::commands::serve::ServeOptions {
         root: args.root.clone(),
         bind: args.bind,
@@ -462,20 +438,11 @@ fn run_serve(args: &ServeArgs, quiet: bool) -> i32 {
         include_drafts: args.drafts,
         quiet,
     };
-    match crate::commands::serve::run(&options) {
-        Ok(()) => EXIT_OK,
-        Err(crate::commands::serve::ServeError::Usage(d)) => {
-            eprintln!("{d}");
-            EXIT_USAGE
-        }
-        Err(crate::commands::serve::ServeError::Failed(d)) => {
-            eprintln!("{d}");
-            EXIT_CONTENT_ERRORS
-        }
-    }
+    crate::commands::serve::run(&options)?;
+    Ok(Ran::Clean)
 }
 
-fn run_init(args: &InitArgs, quiet: bool) -> i32 {
+fn run_init(args: &InitArgs, quiet: bool) -> Result<Ran, BuildError> {
     match init::run(&args.root) {
         Ok(report) => {
             if !quiet {
@@ -490,11 +457,11 @@ fn run_init(args: &InitArgs, quiet: bool) -> i32 {
                 }
                 eprintln!("Next: commit these files and set Pages > Source to \"GitHub Actions\" in the repository settings.");
             }
-            EXIT_OK
+            Ok(Ran::Clean)
         }
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.root.display());
-            EXIT_CONTENT_ERRORS
-        }
+        Err(e) => Err(BuildError::Fatal(Diagnostic::error(format!(
+            "{}: {e}",
+            args.root.display()
+        )))),
     }
 }

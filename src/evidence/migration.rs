@@ -89,8 +89,13 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
             problems.push(
                 Problem::new(
                     "migration.file",
-                    format!("the {half} up file `{path}` does not exist"),
-                    "commit the SQL file, or fix the path",
+                    match records.refused_paths.get(path.as_str()) {
+                        Some(why) => {
+                            format!("the {half} up file `{path}` {why}, so it was not read")
+                        }
+                        None => format!("the {half} up file `{path}` does not exist"),
+                    },
+                    "commit the SQL file, or fix the path (relative to the repository root)",
                 )
                 .at(&a.path, a.line_containing(path)),
             );

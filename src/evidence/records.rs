@@ -97,6 +97,8 @@ pub struct Records {
     pub smoke_script_on_disk: bool,
     /// Working-tree text of the SQL files migration records name, for files not committed yet.
     pub named_files: BTreeMap<String, String>,
+    /// Named paths that were not read, and why ("is outside the repository", ...).
+    pub refused_paths: BTreeMap<String, &'static str>,
 }
 
 impl Records {
@@ -122,6 +124,7 @@ pub fn load_all(root: &Path) -> (Records, Vec<Diagnostic>) {
         flags: load_kind(root, Kind::Flag, &mut warnings),
         smoke_script_on_disk: confined(root, SMOKE_SCRIPT).is_some_and(|p| p.is_file()),
         named_files: BTreeMap::new(),
+        refused_paths: BTreeMap::new(),
     };
     let named: Vec<String> = records
         .migrations
@@ -141,7 +144,15 @@ pub fn load_all(root: &Path) -> (Records, Vec<Diagnostic>) {
         .map(str::to_string)
         .collect();
     for path in named {
-        if let Some(text) = read_repo_file(root, &path) {
+        if !is_plain_relative(&path) {
+            records
+                .refused_paths
+                .insert(path, "is not a path inside the repository");
+        } else if root.join(&path).symlink_metadata().is_ok() && confined(root, &path).is_none() {
+            records
+                .refused_paths
+                .insert(path, "goes through a symbolic link");
+        } else if let Some(text) = read_repo_file(root, &path) {
             records.named_files.insert(path, text);
         }
     }
@@ -345,15 +356,11 @@ pub fn read_repo_file(root: &Path, rel: &str) -> Option<String> {
 /// `root/rel` when `rel` stays inside `root` with no symbolic link on the way (an existing
 /// path; `None` otherwise). Every read of a student-named path goes through it.
 pub fn confined(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
-    let relative = Path::new(rel);
-    if !relative
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)))
-    {
+    if !is_plain_relative(rel) {
         return None;
     }
     let mut current = root.to_path_buf();
-    for component in relative.components() {
+    for component in Path::new(rel).components() {
         current.push(component);
         if current.symlink_metadata().ok()?.file_type().is_symlink() {
             return None;
@@ -362,9 +369,35 @@ pub fn confined(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
     Some(current)
 }
 
+/// `rel` is relative and names a place inside the folder it is joined to: no `..`, no root, no
+/// backslash (a Windows separator a student may mean as one).
+pub fn is_plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.contains('\\')
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_relative_paths() {
+        for ok in ["db/migrations/1.sql", "a.sql"] {
+            assert!(is_plain_relative(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "../outside.sql",
+            "/etc/passwd",
+            "db/../../x.sql",
+            "a\\b.sql",
+        ] {
+            assert!(!is_plain_relative(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn repo_files_cannot_escape() {

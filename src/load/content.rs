@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::diagnostics::Diagnostic;
 use crate::load::frontmatter;
 use crate::load::layers::{self, Layer, LayerFile};
-use crate::render::markdown::slugify;
+use crate::load::urls;
 
 /// One page or section index, ready to render.
 #[derive(Debug, Clone)]
@@ -163,7 +163,7 @@ fn url_path(rel: &str, slug: Option<&str>) -> Result<(String, bool), Diagnostic>
     if is_section {
         segments.pop();
     }
-    let mut parts: Vec<String> = segments.iter().map(|s| slugify(s)).collect();
+    let mut parts: Vec<String> = segments.iter().map(|s| urls::slug(s)).collect();
     if let Some(slug) = slug {
         if !is_safe_slug(slug) {
             return Err(Diagnostic::error(format!(

@@ -20,6 +20,20 @@ pub fn join_url(base_path: &str, path: &str) -> String {
     format!("{base_path}{}", path.trim_start_matches('/'))
 }
 
+/// A URL path piece or heading id, GitHub style: lowercase, spaces to `-`, other punctuation
+/// dropped (`Rollback vs roll-forward` -> `rollback-vs-roll-forward`).
+pub fn slug(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    for c in text.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '_' {
+            slug.push(c);
+        } else if (c == '-' || c.is_whitespace()) && !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
 /// How pages are addressed: site-relative paths become URLs and permalinks.
 #[derive(Debug, Clone)]
 pub struct Urls {
@@ -56,6 +70,13 @@ impl Urls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_follow_github() {
+        assert_eq!(slug("evidence.json"), "evidencejson");
+        assert_eq!(slug("Rollback vs roll-forward"), "rollback-vs-roll-forward");
+        assert_eq!(slug("  Why `--rollback`?  "), "why-rollback");
+    }
 
     #[test]
     fn base_path_from_base_url() {

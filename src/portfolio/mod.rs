@@ -41,7 +41,7 @@ pub fn item_path(kind: Kind, item: &Item) -> String {
         .next()
         .unwrap_or(&item.artifact)
         .trim_end_matches(".md");
-    let slug = markdown::slugify(stem);
+    let slug = crate::load::urls::slug(stem);
     format!(
         "{PORTFOLIO}{}/{}/",
         kind.page_folder(),

@@ -7,6 +7,7 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser
 use serde::Serialize;
 
 use crate::diagnostics::Diagnostic;
+use crate::load::urls::slug;
 use crate::render::highlight;
 
 /// What the caller decided about one link or image target.
@@ -186,7 +187,7 @@ impl<'a> Renderer<'a, '_> {
         else {
             return;
         };
-        let id = self.unique_id(id.unwrap_or_else(|| slugify(&text)));
+        let id = self.unique_id(id.unwrap_or_else(|| slug(&text)));
         let mut inner = String::new();
         pulldown_cmark::html::push_html(&mut inner, events.into_iter());
         let n = level as u8;
@@ -240,19 +241,6 @@ impl<'a> Renderer<'a, '_> {
         self.out.toc = nest_toc(&self.headings);
         self.out
     }
-}
-
-/// GitHub-style heading ids: lowercase, spaces to `-`, other punctuation dropped.
-pub fn slugify(text: &str) -> String {
-    let mut slug = String::with_capacity(text.len());
-    for c in text.trim().chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() || c == '_' {
-            slug.push(c);
-        } else if (c == '-' || c.is_whitespace()) && !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_string()
 }
 
 /// h2 entries with the h3s that follow them as children; deeper levels stay out of the TOC.
@@ -327,16 +315,6 @@ mod tests {
     fn explicit_heading_id_wins() {
         let out = render("## Title {#custom}\n", 1, &keep);
         assert!(out.html.contains("id=\"custom\""), "{}", out.html);
-    }
-
-    #[test]
-    fn slugs_follow_github() {
-        assert_eq!(slugify("evidence.json"), "evidencejson");
-        assert_eq!(
-            slugify("Rollback vs roll-forward"),
-            "rollback-vs-roll-forward"
-        );
-        assert_eq!(slugify("  Why `--rollback`?  "), "why-rollback");
     }
 
     #[test]

@@ -504,69 +504,9 @@ fn preflight(root: &Path) -> Result<(), String> {
                     MAX_ARTIFACT_BYTES / 1024
                 ));
             }
-            if dir == Kind::Migration.folder() && m.is_file() {
-                check_migration_paths(root, dir, &entry.path())?;
-            }
         }
     }
     Ok(())
-}
-
-/// The SQL files a migration record names are read from the work tree when they are not
-/// committed: each must be a plain relative path inside the repository, with no link on the way.
-fn check_migration_paths(root: &Path, dir: &str, file: &Path) -> Result<(), String> {
-    let Ok(text) = std::fs::read_to_string(file) else {
-        return Ok(());
-    };
-    let text = crate::load::frontmatter::normalise(&text);
-    let Ok(split) = crate::load::frontmatter::split(&text) else {
-        return Ok(());
-    };
-    let Ok(value) = crate::load::yaml::from_str::<serde_json::Value>(split.yaml) else {
-        return Ok(());
-    };
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for half in ["expand", "contract"] {
-        for side in ["up", "down"] {
-            let Some(path) = value[half][side].as_str() else {
-                continue;
-            };
-            if !is_inside(root, path.trim()) {
-                return Err(format!(
-                    "`{dir}/{}` names `{half}.{side}: {}`, which is outside the repository or goes through a symbolic link",
-                    fetch::clean(&name),
-                    fetch::clean(path)
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `rel` is relative, climbs nowhere, and no existing part of it is a link.
-fn is_inside(root: &Path, rel: &str) -> bool {
-    let relative = Path::new(rel);
-    if rel.is_empty()
-        || rel.contains('\\')
-        || !relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-    {
-        return false;
-    }
-    let mut current = root.to_path_buf();
-    for component in relative.components() {
-        current.push(component);
-        match current.symlink_metadata() {
-            Ok(m) if m.file_type().is_symlink() => return false,
-            Ok(_) => {}
-            Err(_) => return true,
-        }
-    }
-    true
 }
 
 /// A student's site, held until it is complete.
@@ -665,19 +605,5 @@ mod tests {
             assert!(buffer.write(rel, b"x").is_err(), "{rel}");
         }
         assert!(buffer.write("a/b.html", b"x").is_ok());
-    }
-
-    #[test]
-    fn migration_paths_must_stay_inside() {
-        let root = tempfile::tempdir().unwrap();
-        assert!(is_inside(root.path(), "db/migrations/1.sql"));
-        assert!(!is_inside(root.path(), "../outside.sql"));
-        assert!(!is_inside(root.path(), "/etc/passwd"));
-        assert!(!is_inside(root.path(), "db/../../x.sql"));
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink("/etc", root.path().join("db")).unwrap();
-            assert!(!is_inside(root.path(), "db/passwd"));
-        }
     }
 }

@@ -342,7 +342,7 @@ pub fn is_valid_slug(slug: &str) -> bool {
 
 /// A name reduced to `[a-z0-9-]`: accented Latin letters lose their accents, everything else
 /// becomes a separator. Empty (a name in another script) gives `student`.
-pub fn slugify(name: &str) -> String {
+pub fn student_slug(name: &str) -> String {
     let mut slug = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
         let folded = fold(c);
@@ -416,7 +416,7 @@ fn assign_slugs(
     let wanted: Vec<String> = students
         .iter()
         .zip(explicit)
-        .map(|(s, e)| e.clone().unwrap_or_else(|| slugify(&s.name)))
+        .map(|(s, e)| e.clone().unwrap_or_else(|| student_slug(&s.name)))
         .collect();
     let mut reserved: BTreeSet<String> = wanted.iter().cloned().collect();
     let mut owner: BTreeMap<String, usize> = BTreeMap::new();
@@ -578,15 +578,15 @@ mod tests {
 
     #[test]
     fn slugs_are_safe_and_unique() {
-        assert_eq!(slugify("José Núñez"), "jose-nunez");
-        assert_eq!(slugify("../../etc/passwd"), "etc-passwd");
-        assert_eq!(slugify(".."), "student");
-        assert_eq!(slugify("李雷"), "student");
+        assert_eq!(student_slug("José Núñez"), "jose-nunez");
+        assert_eq!(student_slug("../../etc/passwd"), "etc-passwd");
+        assert_eq!(student_slug(".."), "student");
+        assert_eq!(student_slug("李雷"), "student");
         assert_eq!(
-            slugify("<script>alert(1)</script>"),
+            student_slug("<script>alert(1)</script>"),
             "script-alert-1-script"
         );
-        assert!(slugify(&"a".repeat(500)).len() <= MAX_SLUG);
+        assert!(student_slug(&"a".repeat(500)).len() <= MAX_SLUG);
         let roster = parse_text("students:\n  - {name: Ada, repo: a}\n  - {name: ada, repo: b}\n  - {name: Ada 2, repo: c}\n  - {name: ADA, repo: d}\n  - {name: x, slug: ada-3, repo: e}\n  - {name: y, slug: ../up, repo: f}\n");
         let slugs: Vec<&str> = roster.students.iter().map(|s| s.slug.as_str()).collect();
         assert_eq!(slugs, ["ada", "ada-4", "ada-2", "ada-5", "ada-3", "y"]);

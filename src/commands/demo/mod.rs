@@ -42,6 +42,19 @@ pub enum DemoError {
     Git(#[from] git2::Error),
 }
 
+impl From<DemoError> for crate::BuildError {
+    /// A folder that is not empty is bad usage; failing to write is not.
+    fn from(e: DemoError) -> Self {
+        let d = crate::diagnostics::Diagnostic::error(e.to_string());
+        match e {
+            DemoError::NotEmpty(_) => crate::BuildError::Usage(
+                d.with_hint("choose a new folder, e.g. /tmp/clinic-demo-2"),
+            ),
+            _ => crate::BuildError::Fatal(d),
+        }
+    }
+}
+
 /// What was written.
 #[derive(Debug)]
 pub struct DemoReport {

@@ -79,6 +79,15 @@ pub enum ServeError {
     Failed(Diagnostic),
 }
 
+impl From<ServeError> for crate::BuildError {
+    fn from(e: ServeError) -> Self {
+        match e {
+            ServeError::Usage(d) => crate::BuildError::Usage(d),
+            ServeError::Failed(d) => crate::BuildError::Fatal(d),
+        }
+    }
+}
+
 /// Builds, serves and rebuilds until the process is stopped.
 pub fn run(options: &ServeOptions) -> Result<(), ServeError> {
     let root = check_root(&options.root)?;
