@@ -3,7 +3,7 @@
 # `clinic demo --no-build`), one roster, and `clinic cohort` timed with /usr/bin/time.
 # Reports the wall time and the peak resident memory of the cohort build, cold (first build, no
 # output yet) and warm (rebuilding over the previous output). The target is under 20 s for 100
-# students on a 2-core machine.
+# students.
 #
 # Usage: benches/cohort.sh [N] [JOBS]
 #   N     students (default 100)

@@ -1,4 +1,4 @@
-//! History index benchmark (issue 3): building the index from cold against
+//! History index benchmark: building the index from cold against
 //! `git log --name-status` over the same repository, measured in one run, and the cached
 //! index's update after one new commit.
 //!

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# benches/serve-reload.sh: the issue-5 live-reload benchmark. Edits one page of a 1,000-page site
+# benches/serve-reload.sh: the live-reload benchmark. Edits one page of a 1,000-page site
 # under `clinic serve` and measures, for each edit, the time from the write to the `reload` event
 # on the page's event stream: debounce + rebuild + swap + event, what a student waits for.
 #
@@ -17,7 +17,7 @@
 #      of one page (a new line, as a student would), waits for `event: reload`, records the time,
 #      fetches the page and checks it shows the new line; then waits PAUSE seconds, so each edit is
 #      its own batch;
-#   5. prints every time, the median, and whether it meets the issue's target (median under
+#   5. prints every time, the median, and whether it meets the target (median under
 #      150 ms, the 50 ms debounce included), plus the server's own re-render times from its log.
 #
 # Environment: N (1000), EDITS (21), PAUSE (0.3), DEBOUNCE (50, ms), SAVE (inplace|rename),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# benches/site-build.sh: the issue-2 build benchmark, clinic against Hugo, side by side.
+# benches/site-build.sh: the site build benchmark, clinic against Hugo, side by side.
 #
 #   benches/site-build.sh                 # 10,000 pages, 3 interleaved runs of each build
 #   N=1000 RUNS=5 benches/site-build.sh   # smaller corpus, more runs
@@ -22,7 +22,7 @@
 #      fresh output directory under $OUT_BASE (default /dev/shm/clinic-bench, a tmpfs: CPU
 #      figures, not disk figures; the file system type is printed), deleted after each run;
 #   5. prints medians: wall time, pages/second, peak RSS, CPU time, and the ratio to Hugo, and
-#      checks the issue's targets (clinic-hl <= 0.3 of hugo-hl's wall time, peak RSS < 500 MiB).
+#      checks the targets (clinic-hl <= 0.3 of hugo-hl's wall time, peak RSS < 500 MiB).
 #
 # Environment: N (10000), RUNS (3), CORPUS_DIR, OUT_BASE, CLINIC_BIN, HUGO (hugo), HUGO_NOHL (1),
 # ALLOW_BUILD_ERRORS=1 (measure a clinic build that exits 1 for content/template errors),

@@ -1,5 +1,5 @@
 //! `clinic` turns a service repository into the Release and Rollback Clinic's website: the
-//! handbook, and (as the evidence engine lands) the student's portfolio with evidence badges
+//! handbook, and the student's portfolio with evidence badges
 //! computed from the git history.
 //!
 //! The pipeline, one module per step:

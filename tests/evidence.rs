@@ -1,4 +1,4 @@
-//! The evidence engine against real git histories (issue 3, "How it is checked").
+//! The evidence engine against real git histories .
 //!
 //! Every test builds a real repository in a temporary directory with git2
 //! (`common::git::RepoBuilder`), usually the `clinic demo` repository, where all four badges
@@ -264,7 +264,7 @@ fn demo_verifies_all_four_badges_and_check_exits_zero() {
     assert_eq!(
         json["badges"]["rehearsal"]["artifacts"],
         serde_json::json!([REHEARSAL]),
-        "the spec's core shape lists artifact paths"
+        "evidence.json's stable core lists artifact paths"
     );
 }
 

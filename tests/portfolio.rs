@@ -266,7 +266,7 @@ fn the_demo_site_has_every_artifact_page_badge_and_timeline() {
         "the table does not list every event drawn"
     );
     assert!(rows >= 8 + 9, "only {rows} events");
-    // Every page drawn with a timeline that the issue asks for.
+    // Every page drawn with a timeline a record's page carries.
     for page in [
         "portfolio/rehearsals/001/",
         "portfolio/migrations/display-name/",

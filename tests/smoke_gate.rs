@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use clinic::evidence::{Badge, Evidence, State};
@@ -181,9 +181,6 @@ macro_rules! wf_promote {
 const SMOKE_RUN: &str = "        run: scripts/smoke.sh\n";
 const PROMOTE_NEEDS: &str = "  promote:\n    needs: smoke\n";
 const SMOKE_JOB_NEEDS: &str = "  smoke:\n    needs: deploy-staging\n";
-
-/// A production deploy job that needs only the staging deploy, appended to the demo workflow.
-const UNGATED_PROD_JOB: &str = "\n  deploy-prod-eu:\n    needs: deploy-staging\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - uses: actions/checkout@v4\n      - run: ./deploy.sh production-eu\n";
 
 // ---- The table ------------------------------------------------------------------------------
 
@@ -386,7 +383,7 @@ const CASES: &[Case] = &[
         edit: script(concat!(
             strict!(),
             checks!(),
-            "for c in check_version check_orders check_home; do\n  if \"$c\"; then echo \"$c ok\"; else echo \"$c FAILED\"; fi\ndone\n"
+            "if check_version; then echo \"version ok\"; fi\nif check_orders; then echo \"orders ok\"; else echo \"orders FAILED\"; fi\nif check_home; then echo \"home ok\"; fi\necho done\n"
         )),
         expect: incomplete("smoke.failure-ignored|smoke.unseen", &["check_"]),
     },
@@ -460,7 +457,6 @@ const CASES: &[Case] = &[
         group: ScriptHonest,
         edit: script(concat!(
             strict!(),
-            "status() {\n  curl -s -o /dev/null -w '%{http_code}' \"$1\"\n}\n\n",
             "check_version() {\n  code=$(curl -s -o /dev/null -w '%{http_code}' \"$BASE_URL/version\")\n  [ \"$code\" -lt 400 ]\n}\n\n",
             "check_orders() {\n  code=$(curl -s -o /dev/null -w '%{http_code}' \"$BASE_URL/api/orders/seed-1\")\n  [ \"$code\" -ge 200 ] && [ \"$code\" -lt 400 ] || return 1\n}\n\n",
             "check_home() {\n  local code\n  code=$(curl -s -o /dev/null -w '%{http_code}' \"$BASE_URL/\")\n  test \"$code\" -lt 400 || return 1\n}\n\n",
@@ -704,7 +700,7 @@ const CASES: &[Case] = &[
         expect: incomplete("smoke.gate-bypassed", &["promote"]),
     },
     Case {
-        name: "promote `if: needs.smoke.result != 'failure' || github.event_name == 'workflow_dispatch'`",
+        name: "promote `if: always() && (needs.smoke.result != 'failure' || github.event_name == 'workflow_dispatch')`",
         group: WorkflowGaming,
         edit: workflow(&[(PROMOTE_NEEDS, "  promote:\n    needs: smoke\n    if: always() && (needs.smoke.result != 'failure' || github.event_name == 'workflow_dispatch')\n")]),
         expect: incomplete("smoke.gate-bypassed", &["promote"]),
@@ -818,7 +814,7 @@ const CASES: &[Case] = &[
             WORKFLOW,
             concat!(
                 wf_head!(),
-                "  smoke:\n    needs: deploy-staging\n    runs-on: ubuntu-latest\n    steps:\n      - &lenient\n        name: Checkout\n        uses: actions/checkout@v4\n        continue-on-error: true\n      - <<: *lenient\n        name: Smoke suite against staging\n        uses: null\n        run: scripts/smoke.sh\n\n",
+                "  smoke:\n    needs: deploy-staging\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - &lenient\n        name: Warm up staging\n        run: curl -s https://staging.orders.example.org/ || true\n        continue-on-error: true\n      - <<: *lenient\n        name: Smoke suite against staging\n        run: scripts/smoke.sh\n\n",
                 wf_promote!()
             ),
         )]),
@@ -1304,18 +1300,28 @@ fn field(text: &str, key: &str) -> String {
 
 // ---- Running the table ----------------------------------------------------------------------
 
-/// The demo repository, built once per test process.
+/// The demo repository, built once per test process in `<target tmp>/smoke_gate/demo-<pid>`
+/// (a static is never dropped, so a temporary directory would outlive the process; stale
+/// templates of finished processes are removed here).
 fn template() -> &'static Path {
-    static TEMPLATE: OnceLock<TempDir> = OnceLock::new();
-    TEMPLATE
-        .get_or_init(|| {
-            let tmp = temp_dir();
-            RepoBuilder::demo(&tmp.path().join("repo"));
-            tmp
-        })
-        .path()
-        .join("repo")
-        .leak()
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("smoke_gate");
+        std::fs::create_dir_all(&base).unwrap();
+        for entry in std::fs::read_dir(&base).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let alive = name
+                .strip_prefix("demo-")
+                .is_some_and(|pid| Path::new("/proc").join(pid).exists());
+            if !alive {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let root = base.join(format!("demo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        RepoBuilder::demo(&root);
+        root
+    })
 }
 
 /// A fresh copy of the demo repository, `.git` included.
@@ -1428,8 +1434,15 @@ fn run_group(group: Group) {
     let failures: Vec<String> = rows
         .iter()
         .filter_map(|case| {
-            let outcome = std::panic::catch_unwind(|| run_case(case))
-                .unwrap_or_else(|_| Err("the case panicked while being set up".to_string()));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(case)))
+                .unwrap_or_else(|payload| {
+                    let what = payload
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Err(format!("the case panicked: {what}"))
+                });
             outcome
                 .err()
                 .map(|why| format!("  [{group:?}] {}\n    {why}", case.name))

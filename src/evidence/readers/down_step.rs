@@ -1,4 +1,4 @@
-//! R1: is a rehearsal's `restore_command` a schema migration's down step?
+//! Is a rehearsal's `restore_command` a schema migration's down step?
 //!
 //! Judged by what the command runs, not by one word: the line is split into simple commands,
 //! wrappers are peeled off (`sudo`, `bundle exec`, `npx`, `docker compose exec api`, ...), and
@@ -321,7 +321,7 @@ fn tool_down_step(tool: &str, args: &[String]) -> Option<String> {
             .map(|a| found(a)),
         _ => return None,
     };
-    // Any `--rollback...` flag on a migration tool asks it to undo (R1: on other tools it is an
+    // Any `--rollback...` flag on a migration tool asks it to undo (on other tools it is an
     // application rollback and fine). Build tools are not migration tools themselves.
     step.or_else(|| {
         let flag = args.iter().find(|a| a.starts_with("--rollback"))?;

@@ -1,4 +1,4 @@
-//! R0 and R6: which files are documentation, and which lines refer to a feature flag's key.
+//! Which lines of code refer to a feature flag's key, and what value they give it.
 //!
 //! Everything is judged one line at a time; a line is a reference when it names the key as a
 //! whole identifier and is not entirely a comment.
@@ -6,7 +6,7 @@
 const OFF: &[&str] = &["false", "off", "0", "disabled", "no"];
 const ON: &[&str] = &["true", "on", "1", "enabled", "yes"];
 
-/// R6: a line that is entirely a comment: after leading spaces it starts with `#`, `//`, `--`,
+/// A line that is entirely a comment: after leading spaces it starts with `#`, `//`, `--`,
 /// `;`, `/*`, `*` or `<!--`.
 pub fn is_comment_line(line: &str) -> bool {
     let line = line.trim_start();
@@ -72,7 +72,7 @@ pub fn mentions(line: &str, key: &str) -> bool {
     occurrences(line, key).next().is_some()
 }
 
-/// R6: a reference line names the key and is not entirely a comment.
+/// A reference line names the key and is not entirely a comment.
 pub fn is_reference(line: &str, key: &str) -> bool {
     mentions(line, key) && !is_comment_line(line)
 }
@@ -98,7 +98,7 @@ pub fn value_of(line: &str, key: &str) -> Option<bool> {
     }
 }
 
-/// R6: how many lines of a file's text are references to the key.
+/// How many lines of a file's text are references to the key.
 pub fn reference_count(text: &str, key: &str) -> usize {
     text.lines().filter(|line| is_reference(line, key)).count()
 }

@@ -1,6 +1,6 @@
-//! The gate itself at one commit: `scripts/smoke.sh` judged on a parse of it as bash (R3: called
+//! The gate itself at one commit: `scripts/smoke.sh` judged on a parse of it as bash (called
 //! checks, a request each, a bad status fails the check, a failed check fails the script, not
-//! health-only) and the workflows judged as GitHub Actions runs them (R4: the smoke step runs the
+//! health-only) and the workflows judged as GitHub Actions runs them (the smoke step runs the
 //! script, it cannot be skipped, every promoting job is gated). The readers build the models;
 //! these rules only ask them questions and say the answer in the student's words.
 
@@ -122,7 +122,7 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
     }
 }
 
-/// R3 on the script's text: the checks as pages show them, and every rule that fails.
+/// The script rules on the script's text: the checks as pages show them, and every rule that fails.
 pub fn judge_script(text: &str) -> (Vec<Check>, Vec<Problem>) {
     let model = shell::analyse_smoke_script(text);
     let checks: Vec<Check> = model.checks.iter().map(check_facts).collect();
@@ -275,7 +275,7 @@ fn relies_on_shebang(text: &str) -> bool {
     !shell::analyse_smoke_script(&without).propagation.is_empty()
 }
 
-/// R4 over the workflows: the lines that run the suite and promote after it, and every problem.
+/// The wiring rules over the workflows: the lines that run the suite and promote after it, and every problem.
 pub fn judge_wiring(
     workflows: &[(String, String)],
     shebang_errexit: bool,
@@ -296,7 +296,13 @@ pub fn judge_wiring(
     let mut problems: Vec<Problem> = wiring
         .problems
         .iter()
-        .map(|f| Problem::new(f.rule, &f.message, &f.fix).at(&f.file, f.line))
+        .map(|f| {
+            // The reason starts with its own file:line; the same place again inside the
+            // sentence only repeats it.
+            let here = f.line.map(|l| format!(" ({}:{l})", f.file)).unwrap_or_default();
+            let message = f.message.replacen(&here, "", 1);
+            Problem::new(f.rule, message, &f.fix).at(&f.file, f.line)
+        })
         .collect();
     if shebang_errexit && through_interpreter.get().is_some() {
         problems.push(

@@ -223,7 +223,7 @@ fn code_lines_changed(h: &History, index: usize) -> Vec<&str> {
         .collect()
 }
 
-/// R5: `ci_run` is a run of this repository's CI when its web host is known.
+/// `ci_run` is a run of this repository's CI when its web host is known.
 fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Vec<Problem>) {
     let fine = match &h.web {
         Some(web) => web.is_ci_run(url),
@@ -246,7 +246,7 @@ fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Vec<
     }
 }
 
-/// R5: `observed` names one of the checks the script had at the break commit.
+/// `observed` names one of the checks the script had at the break commit.
 fn check_observed(a: &Artifact<Drill>, at_break: &GateReport, problems: &mut Vec<Problem>) {
     let Some(observed) = a.data.observed.as_deref().filter(|o| !o.trim().is_empty()) else {
         return;

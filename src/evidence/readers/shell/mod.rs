@@ -1,5 +1,5 @@
-//! A bash-semantics reader for the smoke gate (contract: artifacts.md, Revision 2, R3 and the
-//! first bullet of R4).
+//! A bash-semantics reader for the smoke gate (the script rules of the artifact
+//! contract, and whether a workflow step runs the script).
 //!
 //! Why an interpreter and not line matching: the gate is about what bash *does* when an endpoint
 //! answers 500, so the script is parsed with `brush-parser` (the brush shell's parser) and then
@@ -13,7 +13,7 @@
 //! call sites), `value` (outcome sets and values), `event` (what happened to a failure), `run`
 //! (the interpreter: state, control flow, commands, builtins, calls), `words` (expansion),
 //! `test_expr` (`[ ]`/`[[ ]]`), `requests` (curl/wget/HTTPie), `paths`, the drivers `smoke`
-//! (R3) and `step` (R4), and `messages` (student words).
+//! (the script rules) and `step` (the workflow step), and `messages` (student words).
 
 mod event;
 mod messages;
@@ -55,7 +55,7 @@ pub struct Finding {
     pub fix: String,
 }
 
-/// Analysis of `scripts/smoke.sh` (R3).
+/// Analysis of `scripts/smoke.sh`.
 #[derive(Clone, Debug, Default)]
 pub struct SmokeScript {
     /// Every `check_<name>` function defined, in source order.
@@ -96,7 +96,7 @@ pub struct Request {
     pub why_not: Option<String>,
 }
 
-/// R4: how a workflow step's `run:` script treats `scripts/smoke.sh`.
+/// How a workflow step's `run:` script treats `scripts/smoke.sh`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepRun {
     /// The script runs and its failure fails the step. `through_interpreter` is true when it
@@ -114,7 +114,7 @@ pub enum StepRun {
     Unseen { line: usize, why: String },
 }
 
-/// R3's health endpoint: a path segment `healthz|health|livez|readyz|ready|alive|ping`, or a path
+/// A health endpoint: a path segment `healthz|health|livez|readyz|ready|alive|ping`, or a path
 /// of at most two segments ending in `status` (`/status`, `/api/status`; `/api/orders/42/status`
 /// is a business endpoint). Accepts full URLs, `$BASE_URL/path` and bare paths.
 pub fn is_health_url(url: &str) -> bool {
@@ -152,7 +152,7 @@ fn url_path_segments(url: &str) -> Vec<&str> {
     rest.split('/').filter(|s| !s.is_empty()).collect()
 }
 
-/// Analysis of a smoke script (R3). Never panics; a parse error is an `unseen` finding.
+/// Analysis of a smoke script. Never panics; a parse error is an `unseen` finding.
 pub fn analyse_smoke_script(text: &str) -> SmokeScript {
     let owned = text.to_string();
     guarded(move || analyse_smoke(&owned)).unwrap_or_else(|| SmokeScript {
@@ -165,7 +165,7 @@ pub fn analyse_smoke_script(text: &str) -> SmokeScript {
     })
 }
 
-/// R4: does this `run:` script invoke `script` so that its failure fails the step?
+/// Does this `run:` script invoke `script` so that its failure fails the step?
 pub fn step_runs_script(
     run: &str,
     shell: &ShellOptions,

@@ -1,4 +1,4 @@
-//! The R3 driver: a baseline run, then replays of each check with a request or the check
+//! The script driver: a baseline run, then replays of each check with a request or the check
 //! forced to fail.
 
 use std::rc::Rc;

@@ -1,4 +1,4 @@
-//! Step mode (R4): invocations of the smoke script from a workflow step's `run:`, and the
+//! Step mode: invocations of the smoke script from a workflow step's `run:`, and the
 //! driver that asks whether the script's failure fails the step.
 
 use std::rc::Rc;

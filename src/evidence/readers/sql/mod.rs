@@ -1,11 +1,12 @@
 //! Classifies every statement of a Postgres migration file as additive-safe, as needing the
 //! expand-contract pattern, or as neutral (transaction control, session settings), and names the
-//! rule that decided (spec `artifacts.md` §2 and Revision 2, R2).
+//! rule that decided (the artifact reference, `content/reference/artifacts.md`, "Expand-contract
+//! migration").
 //!
 //! The question it answers for the expand half of a migration: can this statement ship in the
 //! same release as the code that uses it, while the previous release is still running against
 //! the same database? Only a statement it *recognises* as additive gets "yes"; everything else
-//! is "needs expand-contract" with a reason a student can act on (fail closed, R2). The caller
+//! is "needs expand-contract" with a reason a student can act on (fail closed). The caller
 //! decides a file with [`is_additive`].
 //!
 //! # Layout
@@ -22,12 +23,11 @@
 //!
 //! # Why squawk-linter (and why 2.68.0)
 //!
-//! The issue asks for a maintained Postgres migration linter over a hand-written classifier if
-//! it serves. It does: `squawk-linter` parses with a real Postgres grammar (quotes, dollar
+//! A maintained Postgres migration linter serves better than a hand-written classifier: `squawk-linter` parses with a real Postgres grammar (quotes, dollar
 //! quoting, comments, `BEGIN ATOMIC` bodies), is error tolerant, and reports per-violation rule
-//! names with byte ranges. Measured on this 2-core machine before choosing:
+//! names with byte ranges. Measured before choosing:
 //!
-//! - coverage: every item of the spec's non-additive list is flagged by a squawk rule
+//! - coverage: every item of the contract's non-additive list is flagged by a squawk rule
 //!   (`ban-drop-table`, `ban-drop-column`, `renaming-table`, `renaming-column`,
 //!   `changing-column-type`, `adding-not-nullable-field`, `adding-foreign-key-constraint`,
 //!   `constraint-missing-not-valid`, `require-concurrent-index-creation`,
@@ -43,7 +43,7 @@
 //!
 //! # What this module adds on top of squawk
 //!
-//! squawk answers "is this dangerous?" for one file; the spec asks "is this additive?", so:
+//! squawk answers "is this dangerous?" for one file; the contract asks "is this additive?", so:
 //!
 //! - squawk rules that are style or operational advice (`prefer-*`, timeouts,
 //!   `prefer-robust-stmts`, `ban-drop-not-null`, …) are not enabled: they never make a
@@ -71,14 +71,14 @@
 //!   (deep nesting costs it quadratic time and, at about 10 000 levels, overflows the stack,
 //!   which is an abort no `catch_unwind` can stop); they are reported as `too-complex`.
 //!
-//! # Decisions the spec leaves open
+//! # Decisions the contract leaves open
 //!
 //! - `DEFAULT now()` / `CURRENT_TIMESTAMP` is additive: `now()` is STABLE, not VOLATILE, so
 //!   Postgres 11+ evaluates it once and stores it without a rewrite (squawk agrees). Truly
 //!   volatile defaults (`random()`, `gen_random_uuid()`, `clock_timestamp()`, `nextval()`) and
 //!   stored generated columns need expand-contract. Postgres 11 or later is assumed.
 //! - `DROP INDEX` without `CONCURRENTLY` needs expand-contract (`drop-index-blocking`): it takes
-//!   an ACCESS EXCLUSIVE lock on the table, blocking reads and writes, like the spec's blocking
+//!   an ACCESS EXCLUSIVE lock on the table, blocking reads and writes, like the contract's blocking
 //!   `CREATE INDEX`. `DROP INDEX CONCURRENTLY` is additive.
 //! - `VALIDATE CONSTRAINT` is additive: it is the finishing step of a NOT VALID constraint and
 //!   takes only a SHARE UPDATE EXCLUSIVE lock, so reads and writes go on while it scans.
@@ -94,7 +94,7 @@
 //!   `CREATE EXTENSION`, views, types, domains, sequences, schemas, comments and adding an enum
 //!   value are additive too (they change no table the previous release uses).
 //!
-//! # Fail closed (R2)
+//! # Fail closed
 //!
 //! A statement is additive only if it is recognised as additive; everything else needs
 //! expand-contract, with a rule id that says why:

@@ -1,5 +1,5 @@
-//! The clinic's own rules: what squawk does not decide the way the spec needs, the fail-closed
-//! recognition of additive statements (R2), the bookkeeping of what the file itself created, and
+//! The clinic's own rules: what squawk does not decide the way the contract needs, the fail-closed
+//! recognition of additive statements, the bookkeeping of what the file itself created, and
 //! the rule ids, labels and reasons a student reads.
 
 use std::collections::HashSet;
@@ -196,7 +196,7 @@ pub(crate) fn added_in(sanitized: &str) -> AddedColumns {
     added
 }
 
-/// Checks squawk does not make the way the spec needs them, and the fail-closed rules (see the
+/// Checks squawk does not make the way the contract needs them, and the fail-closed rules (see the
 /// module comment).
 fn own_findings(stmt: &ast::Stmt, ctx: &Context, findings: &mut Vec<Finding>) {
     use ast::Stmt as S;

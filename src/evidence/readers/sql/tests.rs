@@ -28,7 +28,7 @@ fn additive(sql: &str, rule: &str) {
     assert!(!s.reason.is_empty());
 }
 
-// --- The spec's non-additive list -------------------------------------------------------
+// --- The contract's non-additive list -------------------------------------------------------
 
 #[test]
 fn drop_table_needs_expand_contract() {
@@ -77,7 +77,7 @@ fn set_not_null_on_existing_column_needs_expand_contract() {
         "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
         "set-not-null",
     );
-    // Even after a validated CHECK, which squawk accepts as lock-safe: the spec lists it.
+    // Even after a validated CHECK, which squawk accepts as lock-safe: the contract lists it.
     let all = classify(
         "ALTER TABLE users ADD CONSTRAINT email_nn CHECK (email IS NOT NULL) NOT VALID;\n\
          ALTER TABLE users VALIDATE CONSTRAINT email_nn;\n\
@@ -159,7 +159,7 @@ fn add_column_with_volatile_default_needs_expand_contract() {
     );
 }
 
-// --- The spec's additive list -----------------------------------------------------------
+// --- The contract's additive list -----------------------------------------------------------
 
 #[test]
 fn create_table_is_additive() {
@@ -262,7 +262,7 @@ fn create_index_on_table_created_earlier_in_file_is_additive() {
     assert_eq!(all[1].rule, "create-index-new-table");
 }
 
-// --- Decisions the spec leaves open -----------------------------------------------------
+// --- Decisions the contract leaves open -----------------------------------------------------
 
 #[test]
 fn validate_constraint_is_additive() {
@@ -327,7 +327,7 @@ fn other_objects_dropped_or_renamed_need_expand_contract() {
         "rename-object",
     );
     needs("ALTER TABLE users SET SCHEMA archive;", "set-schema");
-    // R2: was the catch-all "other"; now recognised explicitly (no query names a constraint).
+    // was the catch-all "other"; now recognised explicitly (no query names a constraint).
     additive(
         "ALTER TABLE users RENAME CONSTRAINT a TO b;",
         "rename-constraint",
@@ -365,7 +365,7 @@ fn multiple_actions_the_worst_decides_and_is_named() {
 
 #[test]
 fn data_changes_are_additive() {
-    // R2: an UPDATE is a backfill only of columns the expand commit added.
+    // an UPDATE is a backfill only of columns the expand commit added.
     let mut added = AddedColumns::new();
     added.insert("users", "display_name");
     let s = one_with(
@@ -383,7 +383,7 @@ fn data_changes_are_additive() {
         "INSERT INTO plans (name) VALUES ('free'), ('pro');",
         "data-change",
     );
-    // R2: deleting is destructive, never additive.
+    // deleting is destructive, never additive.
     needs("DELETE FROM sessions WHERE expired;", "delete-rows");
 }
 

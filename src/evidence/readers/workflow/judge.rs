@@ -1,4 +1,4 @@
-//! The R4 rules over all workflow files: what judging keeps per workflow, the overall verdict
+//! The wiring rules over all workflow files: what judging keeps per workflow, the overall verdict
 //! (a gating smoke step exists, something promotes after it, nothing promotes without it), and
 //! the findings in the student's terms.
 

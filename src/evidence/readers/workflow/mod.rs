@@ -1,19 +1,19 @@
-//! GitHub Actions workflows as GitHub runs them, and the smoke-gate wiring rules (spec
-//! Revision 2, R4).
+//! GitHub Actions workflows as GitHub runs them, and the smoke-gate wiring rules: the
+//! smoke step runs the script, cannot be skipped, and gates every promoting job.
 //!
 //! * [`load`] reads one workflow file into a small typed model ([`Workflow`]) with the file
 //!   line of every job, step, `if:` and `run:` block (serde_yaml values carry no positions,
 //!   so [`lines`] recovers them with a light scan of the block structure).
 //! * [`expr`] parses `${{ }}` expressions and answers "can this `if:` be true (false)?" over
 //!   every value of the contexts it cannot know.
-//! * [`judge`] applies R4 to all workflow files of a repository. The analysis of a step's
+//! * [`judge`] applies the wiring rules to all workflow files of a repository. The analysis of a step's
 //!   `run:` script as bash is not done here: the caller passes it in (`step_runs`).
 //!
 //! No YAML call is made outside [`parse_yaml`], so that it can move into the project's YAML
 //! module unchanged.
 //!
 //! Layout: `lib.rs` holds the public types and entry points; `model` loads a file, `shells`
-//! decides how a step's script runs, and the R4 rules are in `judge` (the verdict), `smoke`
+//! decides how a step's script runs, and the wiring rules are in `judge` (the verdict), `smoke`
 //! (which steps and jobs gate), `needs` (the job graph) and `promote` (what promotes).
 
 pub mod expr;
@@ -229,7 +229,7 @@ pub fn parse_yaml(text: &str) -> Result<Value, (Option<usize>, String)> {
     yaml::value_with_merges(text).map_err(|e| (e.line, e.message))
 }
 
-/// Applies the wiring rules (R4) to the repository's workflow files (repository-relative
+/// Applies the wiring rules to the repository's workflow files (repository-relative
 /// paths and texts; files not directly in `.github/workflows/` are ignored, and named when
 /// they are the only place the script is wired). `step_runs` is the bash reader.
 pub fn judge(workflows: &[(String, String)], step_runs: StepRunReader<'_>) -> Wiring {

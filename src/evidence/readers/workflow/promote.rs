@@ -269,8 +269,8 @@ impl Judge<'_> {
                 &w.path,
                 job.line,
                 "smoke.ungated",
-                format!("{what} without a working smoke gate before it (see the smoke gate's own problems listed with this one)"),
-                "fix the smoke gate's problems listed with this one",
+                format!("{what} after a smoke run that cannot stop it (the next reasons say why)"),
+                "make the smoke run a real gate: the reasons that follow name what lets it pass",
             ));
             problems.extend(why);
         }

@@ -28,11 +28,25 @@ impl Judge<'_> {
                         .as_deref()
                         .or(job.defaults.working_directory.as_deref())
                         .or(w.defaults.working_directory.as_deref());
+                    // The bash reader numbers lines from the start of the text it gets: padded,
+                    // the script's lines are the workflow file's, and so are the lines its
+                    // messages name ("`|| true` at line 28").
+                    let offset = run.file_line(1) - 1;
+                    let padded = format!("{}{}", "\n".repeat(offset), run.script);
                     let verdict = match step_shell(w, job, step) {
-                        Ok(opts) => (self.step_runs)(&run.script, &opts, wd),
-                        Err(why) => StepRun::Unseen { line: 1, why },
+                        Ok(opts) => (self.step_runs)(&padded, &opts, wd),
+                        Err(why) => StepRun::Unseen {
+                            line: offset + 1,
+                            why,
+                        },
                     };
-                    let here = |l: usize| run.file_line(l);
+                    let here = |l: usize| {
+                        if run.literal_block {
+                            l.max(offset + 1)
+                        } else {
+                            run.line
+                        }
+                    };
                     let label = step.label();
                     let mut defects = Vec::new();
                     let line = match &verdict {

@@ -1,4 +1,4 @@
-//! Tests for the fail-closed rules of spec Revision 2, R2: each rule in both directions (the
+//! Tests for the fail-closed rules of the expand half (fail closed): each rule in both directions (the
 //! gaming form is not additive and says why; the honest form is additive or neutral), the
 //! `added_columns` API, and a property-style robustness test.
 

@@ -51,7 +51,7 @@ fn semicolon_in_string_or_dollar_quoted_body_does_not_split() {
                BEGIN\n  NEW.updated_at := now(); RETURN NEW;\nEND;\n$fn$ LANGUAGE plpgsql;\n\
                DO $$ BEGIN PERFORM 1; END $$;\n\
                ALTER TABLE \"weird;name\" ADD COLUMN \"semi;colon\" text;";
-    // `bio` counts as added by the expand commit, so the UPDATEs stay backfills (R2).
+    // `bio` counts as added by the expand commit, so the UPDATEs stay backfills.
     let all = classify_with(
         sql,
         &added_columns("ALTER TABLE users ADD COLUMN bio text;"),
@@ -62,7 +62,7 @@ fn semicolon_in_string_or_dollar_quoted_body_does_not_split() {
         [
             (1, "data-change"),
             (2, "data-change"),
-            // R2: procedural code fails closed (was create-object and other).
+            // procedural code fails closed (was create-object and other).
             (3, "procedural-code"),
             (8, "procedural-code"),
             (9, "add-nullable-column")
@@ -171,7 +171,7 @@ fn deep_nesting_is_reported_not_parsed() {
         "(".repeat(50),
         ")".repeat(50)
     );
-    // R2: `c` must be a column the expand commit added for the UPDATE to be a backfill.
+    // `c` must be a column the expand commit added for the UPDATE to be a backfill.
     let s = one_with(&ok, &added_columns("ALTER TABLE t ADD COLUMN c int;"));
     assert_eq!(
         (s.safety, s.rule.as_str()),
