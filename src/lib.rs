@@ -13,16 +13,18 @@
 //!    theme in [`templates`], in parallel;
 //! 5. **write**: [`output`] stages the site beside its target and swaps it in atomically.
 
+#![warn(unreachable_pub)]
+
 pub mod commands;
 pub mod diagnostics;
 pub mod evidence;
 pub mod history;
 pub mod load;
-pub mod output;
-pub mod portfolio;
+pub(crate) mod output;
+pub(crate) mod portfolio;
 pub mod render;
-pub mod setup;
-pub mod time;
+pub(crate) mod setup;
+pub(crate) mod time;
 
 use std::path::{Path, PathBuf};
 

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use tempfile::TempDir;
 
 /// The file that marks a directory as written by `clinic build`.
-pub const MARKER: &str = ".clinic-build";
+pub(crate) const MARKER: &str = ".clinic-build";
 const MARKER_TEXT: &str = "This directory is written by `clinic build` and replaced on every build.\nDo not keep anything here: only .git and CNAME survive a rebuild.\n";
 /// What an earlier output keeps across builds (branch deploys push `public/` as a repository).
 const KEPT: &[&str] = &[".git", "CNAME"];
@@ -46,7 +46,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
 }
 
 /// A build in progress: files go to the staging directory until `commit`.
-pub struct Output {
+pub(crate) struct Output {
     target: PathBuf,
     staging: TempDir,
 }
@@ -54,7 +54,7 @@ pub struct Output {
 impl Output {
     /// Checks `target` against everything it must never be, then creates the staging
     /// directory beside it. Nothing existing is modified.
-    pub fn prepare(target: &Path, site_root: &Path) -> Result<Output, OutputError> {
+    pub(crate) fn prepare(target: &Path, site_root: &Path) -> Result<Output, OutputError> {
         let target = absolute(target).map_err(io_error(target))?;
         check_target(&target, site_root)?;
         let parent = target
@@ -72,12 +72,12 @@ impl Output {
     }
 
     /// The final location of the site.
-    pub fn target(&self) -> &Path {
+    pub(crate) fn target(&self) -> &Path {
         &self.target
     }
 
     /// Writes one file at a `/`-separated path inside the output.
-    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
+    pub(crate) fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
         let path = self.path_of(rel)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io_error(parent))?;
@@ -105,7 +105,7 @@ impl Output {
 
     /// Makes every file world-readable, carries over `.git` and `CNAME`, and swaps the new
     /// site into place. The previous output is removed only after the swap.
-    pub fn commit(self) -> Result<PathBuf, OutputError> {
+    pub(crate) fn commit(self) -> Result<PathBuf, OutputError> {
         let staging = self.staging.keep();
         let result = publish(&staging, &self.target);
         if result.is_err() {

@@ -43,7 +43,7 @@ impl Setup {
 }
 
 /// A `--base-url` from the command line, normalised; a bad one is a usage error.
-pub fn checked_base_url(url: &str) -> Result<String, BuildError> {
+pub(crate) fn checked_base_url(url: &str) -> Result<String, BuildError> {
     urls::normalise_base_url(url).map_err(|hint| {
         BuildError::Usage(
             Diagnostic::error(format!("--base-url {url:?} is not an absolute http(s) URL"))

@@ -6,7 +6,7 @@
 use crate::load::config::parse_utc_offset;
 
 /// Seconds since the Unix epoch, or why the text is not a time.
-pub fn parse(text: &str, default_offset_minutes: i32) -> Result<i64, String> {
+pub(crate) fn parse(text: &str, default_offset_minutes: i32) -> Result<i64, String> {
     let text = text.trim();
     let bad = || {
         format!("`{text}` is not a time; write it as YYYY-MM-DD HH:MM, optionally with an offset like +02:00")
@@ -62,7 +62,7 @@ pub fn parse(text: &str, default_offset_minutes: i32) -> Result<i64, String> {
 }
 
 /// `2026-10-02 14:03 +02:00` for a time shown at a given offset.
-pub fn format(seconds: i64, offset_minutes: i32) -> String {
+pub(crate) fn format(seconds: i64, offset_minutes: i32) -> String {
     let local = seconds + i64::from(offset_minutes) * 60;
     let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
@@ -78,7 +78,7 @@ pub fn format(seconds: i64, offset_minutes: i32) -> String {
 }
 
 /// `2026-10-02` for a time at UTC.
-pub fn date(seconds: i64) -> String {
+pub(crate) fn date(seconds: i64) -> String {
     let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
 }

@@ -162,7 +162,12 @@ macro_rules! calls {
 }
 
 /// The honest shape every script case departs from (and a case of its own).
-const HONEST: &str = concat!(strict!(), checks!(), calls!(), "echo \"smoke: all checks passed\"\n");
+const HONEST: &str = concat!(
+    strict!(),
+    checks!(),
+    calls!(),
+    "echo \"smoke: all checks passed\"\n"
+);
 
 // ---- Workflow pieces ------------------------------------------------------------------------
 
@@ -407,7 +412,7 @@ const CASES: &[Case] = &[
             home_check!(),
             calls!()
         )),
-        expect: incomplete("smoke.three-checks|smoke.failure-ignored", &["exit"]),
+        expect: incomplete("smoke.three-checks", &["check_orders", "never reached"]),
     },
     Case {
         name: "the request is only echoed: `echo curl --fail ...`",
@@ -428,6 +433,126 @@ const CASES: &[Case] = &[
             strict!(),
             version_check!(),
             "check_orders() {\n  curl --fail -sS --no-fail \"$BASE_URL/api/orders/seed-1\"\n}\n\n",
+            home_check!(),
+            calls!()
+        )),
+        expect: incomplete("smoke.cannot-fail", &["check_orders"]),
+    },
+    Case {
+        name: "no `set -e`; calls `|| exit 1`, but each check ends with `echo`",
+        group: ScriptGaming,
+        edit: script(concat!(
+            shebang!(),
+            "check_version() {\n  curl --fail -sS \"$BASE_URL/version\"\n  echo \"version checked\"\n}\n\ncheck_orders() {\n  curl --fail -sS \"$BASE_URL/api/orders/seed-1\"\n  echo \"orders checked\"\n}\n\ncheck_home() {\n  curl --fail -sS \"$BASE_URL/\"\n  echo \"home checked\"\n}\n\n",
+            "check_version || exit 1\ncheck_orders || exit 1\ncheck_home || exit 1\n"
+        )),
+        expect: incomplete("smoke.failure-ignored|smoke.cannot-fail", &["check_orders"]),
+    },
+    Case {
+        name: "calls chained with `&&` under set -e (errexit is off in an && list)",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "check_version && check_orders && check_home\necho \"smoke: all checks passed\"\n"
+        )),
+        expect: incomplete("smoke.failure-ignored", &["check_version", "can still exit 0"]),
+    },
+    Case {
+        name: "`local out=$(check_x)` masks the status",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "main() {\n  local v=$(check_version)\n  local o=$(check_orders)\n  local h=$(check_home)\n  echo \"$v $o $h\"\n}\n\nmain\n"
+        )),
+        expect: incomplete("smoke.failure-ignored", &["local"]),
+    },
+    Case {
+        name: "`echo \"$(check_x)\"` (the status is echo's)",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "echo \"$(check_version)\"\necho \"$(check_orders)\"\necho \"$(check_home)\"\n"
+        )),
+        expect: incomplete("smoke.failure-ignored|smoke.three-checks", &["check_orders"]),
+    },
+    Case {
+        name: "calls only inside a heredoc",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "cat <<EOF\ncheck_version\ncheck_orders\ncheck_home\nEOF\n"
+        )),
+        expect: incomplete("smoke.three-checks", &["check_orders", "never called"]),
+    },
+    Case {
+        name: "calls inside a `: '...'` block comment",
+        group: ScriptGaming,
+        edit: script(concat!(strict!(), checks!(), ": '\n", calls!(), "'\n")),
+        expect: incomplete("smoke.three-checks", &["check_orders", "never called"]),
+    },
+    Case {
+        name: "health path with a business query string (`/healthz?next=/api/orders`)",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            "check_health() {\n  curl --fail -sS \"$BASE_URL/healthz?next=/api/orders\"\n}\n\ncheck_ping() {\n  curl --fail -sS \"$BASE_URL/ping#/api/orders\"\n}\n\ncheck_status() {\n  curl --fail -sS \"$BASE_URL/api/status\"\n}\n\n",
+            "check_health\ncheck_ping\ncheck_status\n"
+        )),
+        expect: incomplete("smoke.health-only", &["health endpoint"]),
+    },
+    Case {
+        name: "`curl --fail ... || return 0`",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            version_check!(),
+            "check_orders() {\n  curl --fail -sS \"$BASE_URL/api/orders/seed-1\" || return 0\n}\n\n",
+            home_check!(),
+            calls!()
+        )),
+        expect: incomplete("smoke.cannot-fail", &["check_orders", "return 0"]),
+    },
+    Case {
+        name: "`return 0` before the request",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            version_check!(),
+            "check_orders() {\n  return 0\n  curl --fail -sS \"$BASE_URL/api/orders/seed-1\"\n}\n\n",
+            home_check!(),
+            calls!()
+        )),
+        expect: incomplete("smoke.three-checks", &["check_orders"]),
+    },
+    Case {
+        name: "`set +o errexit` before the calls",
+        group: ScriptGaming,
+        edit: script(concat!(strict!(), checks!(), "set +o errexit\n", calls!(), "echo done\n")),
+        expect: incomplete("smoke.failure-ignored", &["errexit"]),
+    },
+    Case {
+        name: "`curl --fail-early` (not `--fail`)",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            version_check!(),
+            "check_orders() {\n  curl --fail-early -sS \"$BASE_URL/api/orders/seed-1\"\n}\n\n",
+            home_check!(),
+            calls!()
+        )),
+        expect: incomplete("smoke.cannot-fail", &["check_orders"]),
+    },
+    Case {
+        name: "`curl -sSF ...` (capital F is --form, not --fail)",
+        group: ScriptGaming,
+        edit: script(concat!(
+            strict!(),
+            version_check!(),
+            "check_orders() {\n  curl -sSF \"id=seed-1\" \"$BASE_URL/api/orders/search\"\n}\n\n",
             home_check!(),
             calls!()
         )),
@@ -626,18 +751,95 @@ const CASES: &[Case] = &[
         )),
         expect: Verified,
     },
+    Case {
+        name: "`function check_x {` syntax and brace on its own line",
+        group: ScriptHonest,
+        edit: script(concat!(
+            strict!(),
+            "function check_version {\n  curl --fail -sS \"$BASE_URL/version\"\n}\n\nfunction check_orders() {\n  curl --fail -sS \"$BASE_URL/api/orders/seed-1\"\n}\n\ncheck_home()\n{\n  curl --fail -sS \"$BASE_URL/\"\n}\n\n",
+            calls!()
+        )),
+        expect: Verified,
+    },
+    Case {
+        name: "calls in a subshell `( check_x )` and via `out=$(check_x)` under set -e",
+        group: ScriptHonest,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "( check_version )\norders=$(check_orders)\necho \"$orders\"\ncheck_home\n"
+        )),
+        expect: Verified,
+    },
+    Case {
+        name: "a conditional `exit 2` (usage) before the calls",
+        group: ScriptHonest,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "if [ \"$#\" -gt 0 ]; then\n  echo \"usage: $0\" >&2\n  exit 2\nfi\n\n",
+            calls!(),
+            "exit 0\n"
+        )),
+        expect: Verified,
+    },
+    Case {
+        name: "calls piped into `tee` under pipefail",
+        group: ScriptHonest,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "check_version | tee -a smoke.log\ncheck_orders | tee -a smoke.log\ncheck_home | tee -a smoke.log\n"
+        )),
+        expect: Verified,
+    },
+    Case {
+        name: "checks run from an array: `for c in \"${checks[@]}\"; do \"$c\"; done`",
+        group: ScriptHonest,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "checks=(check_version check_orders check_home)\nfor c in \"${checks[@]}\"; do\n  \"$c\"\ndone\n"
+        )),
+        expect: Verified,
+    },
+    Case {
+        name: "checks run from a literal list: `for c in check_a check_b check_c; do $c; done`",
+        group: ScriptHonest,
+        edit: script(concat!(
+            strict!(),
+            checks!(),
+            "for c in check_version check_orders check_home; do\n  $c\ndone\n"
+        )),
+        expect: Verified,
+    },
+    Case {
+        name: "base URL from `$1` with `${BASE_URL%/}` trimming",
+        group: ScriptHonest,
+        edit: Edit {
+            script: Some(concat!(
+                shebang!(),
+                "set -euo pipefail\nBASE_URL=\"${1:?usage: smoke.sh BASE_URL}\"\nAPI=\"${BASE_URL%/}/api\"\n\n",
+                "check_version() {\n  curl -fsS \"${BASE_URL%/}/version\"\n}\n\ncheck_orders() {\n  curl -fsS \"$API/orders/seed-1\"\n}\n\ncheck_home() {\n  curl -fsS \"${BASE_URL%/}/\"\n}\n\n",
+                calls!()
+            )),
+            workflow: &[(SMOKE_RUN, "        run: scripts/smoke.sh \"$BASE_URL\"\n")],
+            ..NO_EDIT
+        },
+        expect: Verified,
+    },
     // ============================== Workflow, gaming: incomplete ============================
     Case {
         name: "step `run: echo \"scripts/smoke.sh\"`",
         group: WorkflowGaming,
         edit: workflow(&[(SMOKE_RUN, "        run: echo \"scripts/smoke.sh\"\n")]),
-        expect: incomplete("smoke.not-wired", &["echo"]),
+        expect: incomplete("smoke.not-wired", &["mentions scripts/smoke.sh but never runs it"]),
     },
     Case {
         name: "`exit 0` first in the run script",
         group: WorkflowGaming,
         edit: workflow(&[(SMOKE_RUN, "        run: |\n          exit 0\n          scripts/smoke.sh\n")]),
-        expect: incomplete("smoke.not-wired|smoke.gate-cancelled", &["exit 0"]),
+        expect: incomplete("smoke.not-wired|smoke.gate-cancelled", &["never runs it"]),
     },
     Case {
         name: "`set +e; scripts/smoke.sh; echo $?`",
@@ -658,9 +860,9 @@ const CASES: &[Case] = &[
         expect: incomplete("smoke.gate-cancelled", &["does not fail the step"]),
     },
     Case {
-        name: "`scripts/smoke.sh; exit 0`",
+        name: "`shell: bash {0}` (no -e) with `scripts/smoke.sh; exit 0`",
         group: WorkflowGaming,
-        edit: workflow(&[(SMOKE_RUN, "        run: scripts/smoke.sh; exit 0\n")]),
+        edit: workflow(&[(SMOKE_RUN, "        shell: bash {0}\n        run: scripts/smoke.sh; exit 0\n")]),
         expect: incomplete("smoke.gate-cancelled", &["exit 0"]),
     },
     Case {
@@ -830,6 +1032,64 @@ const CASES: &[Case] = &[
         },
         expect: incomplete("smoke.failure-ignored", &["#!"]),
     },
+    Case {
+        name: "smoke step `if: github.event_name == 'push'` (can be false on a deploy)",
+        group: WorkflowGaming,
+        edit: workflow(&[(SMOKE_RUN, "        if: github.event_name == 'push'\n        run: scripts/smoke.sh\n")]),
+        expect: incomplete("smoke.gate-skippable", &["can be skipped"]),
+    },
+    Case {
+        name: "`continue-on-error: ${{ github.ref != 'refs/heads/main' }}` (an expression counts as true)",
+        group: WorkflowGaming,
+        edit: workflow(&[(SMOKE_RUN, "        run: scripts/smoke.sh\n        continue-on-error: ${{ github.ref != 'refs/heads/main' }}\n")]),
+        expect: incomplete("smoke.gate-cancelled", &["continue-on-error"]),
+    },
+    Case {
+        name: "promote `if: failure()` (runs exactly when the smoke job failed)",
+        group: WorkflowGaming,
+        edit: workflow(&[(PROMOTE_NEEDS, "  promote:\n    needs: smoke\n    if: failure()\n")]),
+        expect: incomplete("smoke.gate-bypassed", &["promote", "failure()"]),
+    },
+    Case {
+        name: "`if ! scripts/smoke.sh; then echo failed; fi` (no exit)",
+        group: WorkflowGaming,
+        edit: workflow(&[(SMOKE_RUN, "        run: |\n          if ! scripts/smoke.sh; then\n            echo \"::warning::smoke failed\"\n          fi\n")]),
+        expect: incomplete("smoke.gate-cancelled", &["does not fail the step"]),
+    },
+    Case {
+        name: "production deploy in a `workflow_run` workflow after the smoke workflow",
+        group: WorkflowGaming,
+        edit: files(&[(
+            ".github/workflows/promote.yml",
+            "name: Promote\non:\n  workflow_run:\n    workflows: [Deploy]\n    types: [completed]\njobs:\n  go-live:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - uses: actions/checkout@v4\n      - run: ./deploy.sh production\n",
+        )]),
+        expect: incomplete("smoke.ungated", &["go-live"]),
+    },
+    Case {
+        name: "local reusable smoke workflow whose step ends in `|| true`",
+        group: WorkflowGaming,
+        edit: files(&[
+            (
+                WORKFLOW,
+                concat!(
+                    wf_head!(),
+                    "  smoke:\n    needs: deploy-staging\n    uses: ./.github/workflows/smoke.yml\n\n",
+                    wf_promote!()
+                ),
+            ),
+            (
+                ".github/workflows/smoke.yml",
+                "name: Smoke\non: workflow_call\njobs:\n  suite:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: scripts/smoke.sh || true\n",
+            ),
+        ]),
+        expect: incomplete("smoke.gate-cancelled", &["|| true"]),
+    },
+    Case {
+        name: "promote `if: always() && needs.deploy-staging.result == 'success'` (tests the wrong job)",
+        group: WorkflowGaming,
+        edit: workflow(&[(PROMOTE_NEEDS, "  promote:\n    needs: [deploy-staging, smoke]\n    if: always() && needs.deploy-staging.result == 'success'\n")]),
+        expect: incomplete("smoke.gate-bypassed", &["promote"]),
+    },
     // ============================== Workflow, honest: verified ==============================
     Case {
         name: "smoke job is a local reusable workflow (`uses: ./.github/workflows/smoke.yml`)",
@@ -982,6 +1242,78 @@ const CASES: &[Case] = &[
         )]),
         expect: Verified,
     },
+    Case {
+        name: "`scripts/smoke.sh; exit 0` under the default `bash -e` (the failure stops the step first)",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: scripts/smoke.sh; exit 0\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`shell: sh` running `scripts/smoke.sh`",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        shell: sh\n        run: scripts/smoke.sh\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "smoke step `if: success()` / `if: always()`",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        if: ${{ always() }}\n        run: scripts/smoke.sh\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`timeout 300 scripts/smoke.sh 2>&1`",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: timeout 300 scripts/smoke.sh 2>&1\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`if ! scripts/smoke.sh; then echo failed; exit 1; fi`",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: |\n          if ! scripts/smoke.sh; then\n            echo \"::error::smoke failed\"\n            exit 1\n          fi\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`chmod +x scripts/smoke.sh && scripts/smoke.sh`",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: chmod +x scripts/smoke.sh && scripts/smoke.sh\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`bash -euo pipefail scripts/smoke.sh`",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: bash -euo pipefail scripts/smoke.sh\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "promote `if: ${{ !failure() && !cancelled() }}`",
+        group: WorkflowHonest,
+        edit: workflow(&[(PROMOTE_NEEDS, "  promote:\n    needs: smoke\n    if: ${{ !failure() && !cancelled() }}\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "promote `if: ${{ needs.smoke.result == 'success' }}` (no status function)",
+        group: WorkflowHonest,
+        edit: workflow(&[(PROMOTE_NEEDS, "  promote:\n    needs: smoke\n    if: ${{ needs.smoke.result == 'success' }}\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`bash -x scripts/smoke.sh` (trace flag before the path)",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: bash -x scripts/smoke.sh\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`BASE_URL=... scripts/smoke.sh` (prefix assignment)",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: BASE_URL=https://staging.orders.example.org scripts/smoke.sh\n")]),
+        expect: Verified,
+    },
+    Case {
+        name: "`env GIT_SHA=${{ github.sha }} scripts/smoke.sh`",
+        group: WorkflowHonest,
+        edit: workflow(&[(SMOKE_RUN, "        run: env GIT_SHA=${{ github.sha }} scripts/smoke.sh\n")]),
+        expect: Verified,
+    },
     // ============================== Drill ===================================================
     Case {
         name: "drill: `ci_run` points to another repository",
@@ -1023,7 +1355,10 @@ const CASES: &[Case] = &[
         name: "drill: `observed` names a check that exists only at HEAD",
         group: Drill,
         edit: custom(drill_observed_head_only_check),
-        expect: incomplete("smoke.drill-observed", &["observed", "check_payments"]),
+        expect: incomplete(
+            "smoke.drill-observed",
+            &["observed", "names none of the checks", "check_version, check_orders, check_home"],
+        ),
     },
     Case {
         name: "drill: `observed` is empty",
@@ -1079,6 +1414,12 @@ const CASES: &[Case] = &[
         edit: custom(drill_new_honest),
         expect: Verified,
     },
+    Case {
+        name: "drill: break and fix name the same commit",
+        group: Drill,
+        edit: custom(drill_same_commit),
+        expect: incomplete("smoke.drill-order", &["fix commit"]),
+    },
 ];
 
 // ---- Custom edits ---------------------------------------------------------------------------
@@ -1101,7 +1442,8 @@ fn rename_workflow_yaml(repo: &RepoBuilder) {
     repo.write(".github/workflows/deploy.yaml", &text);
 }
 
-const DEMO_CI_RUN: &str = "ci_run: https://github.com/ada-example/orders-api/actions/runs/11840213377";
+const DEMO_CI_RUN: &str =
+    "ci_run: https://github.com/ada-example/orders-api/actions/runs/11840213377";
 const DEMO_OBSERVED: &str =
     "observed: smoke check_orders failed with HTTP 500; the promote job was skipped";
 
@@ -1206,7 +1548,10 @@ fn drill_break_comment_only(repo: &RepoBuilder) {
 
 fn drill_break_docs_only(repo: &RepoBuilder) {
     let readme = repo.read("README.md");
-    repo.write("README.md", &format!("{readme}\nThe order lookup is broken.\n"));
+    repo.write(
+        "README.md",
+        &format!("{readme}\nThe order lookup is broken.\n"),
+    );
     let broke = repo.commit("2026-11-02 10:00", "Smoke drill: break the order lookup");
     repo.write("README.md", &readme);
     let fixed = repo.commit("2026-11-02 10:30", "Smoke drill: restore the order lookup");
@@ -1217,7 +1562,13 @@ fn drill_break_on_side_branch(repo: &RepoBuilder) {
     let branch = repo.current_branch().expect("the demo is on a branch");
     let server = repo.read(SERVER);
     repo.branch("drill-experiment");
-    repo.write(SERVER, &server.replace("return self.reply(404, {\"error\": \"not found\"})", "return self.reply(500, {\"error\": \"drill\"})"));
+    repo.write(
+        SERVER,
+        &server.replace(
+            "return self.reply(404, {\"error\": \"not found\"})",
+            "return self.reply(500, {\"error\": \"drill\"})",
+        ),
+    );
     let broke = repo.commit("2026-11-02 10:00", "Smoke drill: break everything");
     repo.switch(&branch);
     repo.write(SERVER, &format!("{server}\n# restored\nRESTORED = True\n"));
@@ -1230,6 +1581,11 @@ fn drill_swapped(repo: &RepoBuilder) {
     let broke = field(&text, "break_commit");
     let fixed = field(&text, "fix_commit");
     point_drill(repo, &fixed, &broke);
+}
+
+fn drill_same_commit(repo: &RepoBuilder) {
+    let broke = field(&repo.read(DRILL), "break_commit");
+    point_drill(repo, &broke, &broke);
 }
 
 fn drill_fix_elsewhere(repo: &RepoBuilder) {
@@ -1284,9 +1640,15 @@ fn drill_new_honest(repo: &RepoBuilder) {
     );
     assert_ne!(broken, server, "the demo's order lookup line");
     repo.write(SERVER, &broken);
-    let broke = repo.commit("2026-11-02 10:00", "Smoke drill 002: break the order lookup");
+    let broke = repo.commit(
+        "2026-11-02 10:00",
+        "Smoke drill 002: break the order lookup",
+    );
     repo.write(SERVER, &server);
-    let fixed = repo.commit("2026-11-02 10:30", "Smoke drill 002: restore the order lookup");
+    let fixed = repo.commit(
+        "2026-11-02 10:30",
+        "Smoke drill 002: restore the order lookup",
+    );
     point_drill(repo, &short(broke), &short(fixed));
 }
 
@@ -1371,8 +1733,8 @@ fn run_case(case: &Case) -> Result<(), String> {
     }
     repo.commit("2026-11-02 12:00", case.name);
 
-    let (evidence, _diagnostics) = clinic::check(repo.root(), true)
-        .map_err(|e| format!("clinic::check failed: {e}"))?;
+    let (evidence, _diagnostics) =
+        clinic::check(repo.root(), true).map_err(|e| format!("clinic::check failed: {e}"))?;
     judge(case, &evidence)
 }
 

@@ -3,17 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-pub const WORKFLOW_PATH: &str = ".github/workflows/pages.yml";
+pub(crate) const WORKFLOW_PATH: &str = ".github/workflows/pages.yml";
 const IGNORED: &[&str] = &["/public/", "/.clinic/cache/"];
 
 /// What `init` did, one line per file.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct InitReport {
+pub(crate) struct InitReport {
     pub written: Vec<PathBuf>,
     pub kept: Vec<PathBuf>,
 }
 
-pub fn run(root: &Path) -> std::io::Result<InitReport> {
+pub(crate) fn run(root: &Path) -> std::io::Result<InitReport> {
     let mut report = InitReport::default();
     let workflow = root.join(WORKFLOW_PATH);
     if workflow.exists() {
@@ -65,7 +65,7 @@ fn add_ignores(path: &Path) -> std::io::Result<bool> {
 
 /// The GitHub Pages workflow: full history (the badges read it), the official Pages actions,
 /// and the base URL Pages reports, so links work under `/<repository>/`.
-pub fn workflow_text() -> String {
+pub(crate) fn workflow_text() -> String {
     format!(
         r#"# Publishes this repository's clinic portfolio to GitHub Pages.
 # Written by `clinic init`; edit freely, clinic never overwrites it.

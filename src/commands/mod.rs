@@ -1,7 +1,7 @@
 //! The commands behind the command line: `cli` parses arguments and runs one of them.
 
 pub mod cli;
-pub mod cohort;
+pub(crate) mod cohort;
 pub mod demo;
-pub mod init;
-pub mod serve;
+pub(crate) mod init;
+pub(crate) mod serve;

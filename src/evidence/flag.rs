@@ -27,7 +27,7 @@ const CONFIG_EXTENSIONS: &[&str] = &[
 ];
 
 /// A key short enough or odd enough would match everywhere; it must look like a flag name.
-pub fn is_scannable_key(key: &str) -> bool {
+pub(crate) fn is_scannable_key(key: &str) -> bool {
     key.len() >= 3
         && key.len() <= 128
         && key
@@ -36,7 +36,7 @@ pub fn is_scannable_key(key: &str) -> bool {
 }
 
 /// Why the badge is missing: no record at all.
-pub fn missing() -> Problem {
+pub(crate) fn missing() -> Problem {
     let dir = Kind::Flag.folder();
     Problem::new(
         "flag.missing",
@@ -46,7 +46,7 @@ pub fn missing() -> Problem {
 }
 
 /// The value a line gives the key: `new_checkout: false`, `"new_checkout" = on`, ...
-pub fn value_of(line: &str, key: &str) -> Option<bool> {
+pub(crate) fn value_of(line: &str, key: &str) -> Option<bool> {
     let at = line.rfind(key)? + key.len();
     let rest =
         line[at..].trim_start_matches(|c: char| c.is_whitespace() || "\"'`:=,)(".contains(c));
@@ -64,7 +64,7 @@ pub fn value_of(line: &str, key: &str) -> Option<bool> {
     }
 }
 
-pub fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
+pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
     let (f, config) = (&a.data, cx.config);
     let mut problems = Vec::new();
     let key = f.flag.as_deref().map(str::trim).unwrap_or("");

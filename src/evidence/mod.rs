@@ -5,12 +5,12 @@
 //! facts its rules established ([`facts`]) and the exact text they judged.
 
 pub mod facts;
-pub mod flag;
+pub(crate) mod flag;
 pub mod kind;
 pub mod migration;
-pub mod readers;
+pub(crate) mod readers;
 pub mod records;
-pub mod rehearsal;
+pub(crate) mod rehearsal;
 pub mod smoke;
 
 pub use facts::{Facts, Judged};

@@ -10,7 +10,7 @@ use crate::time;
 const DAY_MINUTES: i64 = 24 * 60;
 
 /// Why the badge is missing: no record at all.
-pub fn missing() -> Problem {
+pub(crate) fn missing() -> Problem {
     let dir = Kind::Rehearsal.folder();
     Problem::new(
         "rehearsal.missing",
@@ -26,7 +26,7 @@ struct Timed<'a> {
     line: Option<usize>,
 }
 
-pub fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
+pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
     let (r, config) = (&a.data, cx.config);
     let mut problems = Vec::new();
     let title = r.title.clone().unwrap_or_else(|| a.path.clone());
@@ -278,7 +278,7 @@ fn check_history(
 
 /// The down step of a migration tool, if `command` runs one: restoring the schema does not
 /// restore the data it held, so it is not a rollback of a release.
-pub fn migration_down_step(command: &str) -> Option<String> {
+pub(crate) fn migration_down_step(command: &str) -> Option<String> {
     let lower = command.to_ascii_lowercase();
     let tokens: Vec<&str> = lower
         .split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|')

@@ -12,11 +12,11 @@ use super::Id;
 
 /// Bump when the stored shape or the walk's meaning changes.
 const VERSION: u32 = 2;
-pub const CACHE_DIR: &str = ".clinic/cache";
+pub(crate) const CACHE_DIR: &str = ".clinic/cache";
 const FILE: &str = "history.bin";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Cached {
+pub(crate) struct Cached {
     pub version: u32,
     /// The commits the walk started from (HEAD and release tags).
     pub tips: Vec<Id>,
@@ -29,13 +29,13 @@ fn path(root: &Path) -> PathBuf {
     root.join(CACHE_DIR).join(FILE)
 }
 
-pub fn load(root: &Path) -> Option<Cached> {
+pub(crate) fn load(root: &Path) -> Option<Cached> {
     let bytes = std::fs::read(path(root)).ok()?;
     let cached: Cached = postcard::from_bytes(&bytes).ok()?;
     (cached.version == VERSION).then_some(cached)
 }
 
-pub fn store(root: &Path, tips: Vec<Id>, keys: Vec<String>, walked: Walked) -> Walked {
+pub(crate) fn store(root: &Path, tips: Vec<Id>, keys: Vec<String>, walked: Walked) -> Walked {
     let cached = Cached {
         version: VERSION,
         tips,

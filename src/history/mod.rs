@@ -4,9 +4,9 @@
 //! release tags, for every path the commit that first added it and the commits that changed it,
 //! and the lines containing each flag key that each commit added or removed.
 
-pub mod cache;
+pub(crate) mod cache;
 pub mod forge;
-pub mod repo;
+pub(crate) mod repo;
 pub mod walk;
 
 use std::collections::{HashMap, HashSet};

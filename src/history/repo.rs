@@ -37,14 +37,14 @@ impl RepoError {
 
 /// Process-wide libgit2 settings, applied once: objects are not re-hashed on read (git itself
 /// does not either, and it costs a third of a history walk).
-pub fn configure_libgit2() {
+pub(crate) fn configure_libgit2() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| git2::opts::strict_hash_verification(false));
 }
 
 /// Opens exactly `root` (never a parent folder's repository: in a cohort, a student folder
 /// inside the instructor's clone must not borrow the instructor's history).
-pub fn open(root: &Path) -> Result<Repository, RepoError> {
+pub(crate) fn open(root: &Path) -> Result<Repository, RepoError> {
     configure_libgit2();
     let shown = root.display().to_string();
     let repo = Repository::open_ext(
@@ -77,7 +77,7 @@ pub fn open(root: &Path) -> Result<Repository, RepoError> {
 
 /// Resolves a commit reference written by a student: a full or short SHA, a tag, or a branch.
 /// Nothing else reaches libgit2's rev-parse (RUSTSEC-2024-0013: crafted specs could loop).
-pub fn resolve_commit(repo: &Repository, reference: &str) -> Option<Oid> {
+pub(crate) fn resolve_commit(repo: &Repository, reference: &str) -> Option<Oid> {
     let reference = reference.trim();
     if reference.is_empty() || reference.len() > 255 {
         return None;

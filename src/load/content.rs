@@ -75,7 +75,7 @@ pub struct Content {
 
 /// Loads the merged content layer. A page that cannot be read is reported and left out; the
 /// rest still load.
-pub fn load(root: &std::path::Path, include_drafts: bool) -> (Content, Vec<Diagnostic>) {
+pub(crate) fn load(root: &std::path::Path, include_drafts: bool) -> (Content, Vec<Diagnostic>) {
     let (files, mut diagnostics) = layers::files(root, Layer::Content);
     let mut content = Content::default();
     for file in files.into_values() {
@@ -203,7 +203,7 @@ fn is_safe_slug(slug: &str) -> bool {
 }
 
 /// `a/b/c/` -> `a/b/`; `a/` -> ""; "" -> "".
-pub fn parent_of(path: &str) -> String {
+pub(crate) fn parent_of(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');
     match trimmed.rfind('/') {
         Some(i) => trimmed[..=i].to_string(),

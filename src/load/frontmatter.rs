@@ -10,7 +10,7 @@ use crate::load::yaml;
 
 /// A Markdown source split at its `---` fences. Line numbers are 1-based file lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split<'a> {
+pub(crate) struct Split<'a> {
     /// The YAML between the fences, or "" when the file has none.
     pub yaml: &'a str,
     /// File line of the first YAML line (the line after the opening fence).
@@ -22,7 +22,7 @@ pub struct Split<'a> {
 
 /// Normalises what editors vary on: a UTF-8 byte-order mark and CRLF line ends. Line numbers
 /// are unchanged by both.
-pub fn normalise(text: &str) -> String {
+pub(crate) fn normalise(text: &str) -> String {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.contains('\r') {
         text.replace("\r\n", "\n")
@@ -33,7 +33,7 @@ pub fn normalise(text: &str) -> String {
 
 /// Splits normalised text. A file that does not start with `---` has no front matter; one that
 /// opens a fence and never closes it is an error at line 1.
-pub fn split(text: &str) -> Result<Split<'_>, Diagnostic> {
+pub(crate) fn split(text: &str) -> Result<Split<'_>, Diagnostic> {
     let no_front_matter = Split {
         yaml: "",
         yaml_first_line: 1,
@@ -76,15 +76,9 @@ pub fn split(text: &str) -> Result<Split<'_>, Diagnostic> {
     )
 }
 
-/// Front matter read into `T`, plus the keys `T` did not know (each a warning, never a crash).
-pub struct Parsed<T> {
-    pub value: T,
-    pub unknown_keys: Vec<(String, usize)>,
-}
-
 /// Reads the YAML of `split` into `T`, which must collect unknown keys in a flattened
 /// `extra: BTreeMap<String, serde_json::Value>` and list its own keys in `known`.
-pub fn parse<T: DeserializeOwned>(split: &Split<'_>) -> Result<T, Diagnostic> {
+pub(crate) fn parse<T: DeserializeOwned>(split: &Split<'_>) -> Result<T, Diagnostic> {
     yaml::from_str(split.yaml).map_err(|e| {
         Diagnostic::error(format!("front matter: {}", e.message))
             .at_line_opt(e.line.map(|l| l + split.yaml_first_line - 1))
@@ -94,7 +88,7 @@ pub fn parse<T: DeserializeOwned>(split: &Split<'_>) -> Result<T, Diagnostic> {
 
 /// Warnings for the keys of `extra` that are not `known`, with their file line and a
 /// suggestion when a known key is close.
-pub fn unknown_key_warnings(
+pub(crate) fn unknown_key_warnings(
     yaml_text: &str,
     yaml_first_line: usize,
     extra: &BTreeMap<String, serde_json::Value>,

@@ -65,7 +65,7 @@ impl LayerFile {
 }
 
 /// The merged layer: embedded defaults, overridden by `<root>/<layer>/` file by file.
-pub fn files(root: &Path, layer: Layer) -> (BTreeMap<String, LayerFile>, Vec<Diagnostic>) {
+pub(crate) fn files(root: &Path, layer: Layer) -> (BTreeMap<String, LayerFile>, Vec<Diagnostic>) {
     let mut files = BTreeMap::new();
     collect_embedded(layer.embedded(), &mut files);
     let mut diagnostics = Vec::new();
@@ -139,7 +139,7 @@ fn collect_disk(
 }
 
 /// Hidden files and editors' temporary and swap files are never content.
-pub fn is_ignored_name(rel: &str) -> bool {
+pub(crate) fn is_ignored_name(rel: &str) -> bool {
     rel.split('/').any(|part| {
         part.starts_with('.')
             || part.starts_with('#')

@@ -3,8 +3,8 @@
 //! embedded defaults and the root's own files by `layers`.
 
 pub mod config;
-pub mod content;
-pub mod frontmatter;
-pub mod layers;
-pub mod urls;
-pub mod yaml;
+pub(crate) mod content;
+pub(crate) mod frontmatter;
+pub(crate) mod layers;
+pub(crate) mod urls;
+pub(crate) mod yaml;

@@ -3,7 +3,7 @@
 //! it through the `url` function, pages through [`Urls`].
 
 /// Accepts `https://host/path` with or without a trailing slash; returns it with one.
-pub fn normalise_base_url(url: &str) -> Result<String, String> {
+pub(crate) fn normalise_base_url(url: &str) -> Result<String, String> {
     let url = url.trim();
     let rest = url
         .strip_prefix("https://")
@@ -16,13 +16,13 @@ pub fn normalise_base_url(url: &str) -> Result<String, String> {
 }
 
 /// Joins a base path (`/` or `/portfolio/`) and a site-relative path.
-pub fn join_url(base_path: &str, path: &str) -> String {
+pub(crate) fn join_url(base_path: &str, path: &str) -> String {
     format!("{base_path}{}", path.trim_start_matches('/'))
 }
 
 /// A URL path piece or heading id, GitHub style: lowercase, spaces to `-`, other punctuation
 /// dropped (`Rollback vs roll-forward` -> `rollback-vs-roll-forward`).
-pub fn slug(text: &str) -> String {
+pub(crate) fn slug(text: &str) -> String {
     let mut slug = String::with_capacity(text.len());
     for c in text.trim().chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() || c == '_' {

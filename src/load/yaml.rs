@@ -8,14 +8,14 @@
 use serde::de::DeserializeOwned;
 
 /// Front matter and config larger than this are refused before parsing.
-pub const MAX_YAML_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_YAML_BYTES: usize = 64 * 1024;
 
 /// Upper bound on (alias uses x document size): what the aliases could expand to.
 const ALIAS_EXPANSION_BUDGET: usize = 4 * 1024 * 1024;
 
 /// A YAML problem, with the 1-based line inside the YAML text where the parser knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YamlError {
+pub(crate) struct YamlError {
     pub line: Option<usize>,
     pub message: String,
 }
@@ -27,7 +27,7 @@ impl std::fmt::Display for YamlError {
 }
 
 /// Parses `text` into `T`, refusing oversized input and alias bombs first.
-pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     check_limits(text)?;
     // serde_yaml refuses an empty document for structs; an empty block means "all defaults".
     let text = if text.trim().is_empty() { "{}" } else { text };
@@ -97,7 +97,7 @@ fn tidy_message(message: &str) -> String {
 }
 
 /// The 1-based line where a top-level `key:` is written, for warnings about that key.
-pub fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
+pub(crate) fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|line| {
             let unquoted = line
@@ -111,12 +111,12 @@ pub fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
 }
 
 /// A YAML document as a tree, for readers that walk documents of their own shape (workflows).
-pub use serde_yaml::Value;
+pub(crate) use serde_yaml::Value;
 
 /// Parses `text` into a tree with merge keys (`<<: *defaults`) resolved at every depth, as
 /// GitHub Actions reads workflows (anchors and aliases are resolved by the parser). Alias bombs
 /// are refused first.
-pub fn value_with_merges(text: &str) -> Result<Value, YamlError> {
+pub(crate) fn value_with_merges(text: &str) -> Result<Value, YamlError> {
     let aliases = count_alias_uses(text);
     if aliases > 0 && aliases.saturating_mul(text.len()) > ALIAS_EXPANSION_BUDGET {
         return Err(YamlError {

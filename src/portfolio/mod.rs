@@ -20,11 +20,11 @@ use crate::time;
 /// The exercise to start with when nothing is recorded: the other three lean on the smoke suite.
 const FIRST_STEP: (&str, &str) = ("Exercise: the smoke gate", "exercises/smoke-gate/");
 
-pub const PORTFOLIO: &str = "portfolio/";
+pub(crate) const PORTFOLIO: &str = "portfolio/";
 const TIMELINE: &str = "portfolio/timeline/";
 
 /// The portfolio's pages, files and the `portfolio` value every template gets.
-pub fn generate(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Generated {
+pub(crate) fn generate(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Generated {
     Generated {
         values: summary(evidence, urls),
         pages: pages(evidence, urls, offset_minutes),
@@ -34,7 +34,7 @@ pub fn generate(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Genera
 }
 
 /// Where a record's page lives: `portfolio/flags/new-checkout/`.
-pub fn item_path(kind: Kind, item: &Item) -> String {
+pub(crate) fn item_path(kind: Kind, item: &Item) -> String {
     let stem = item
         .artifact
         .rsplit('/')
@@ -362,7 +362,7 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 const MAX_BODY_HTML_BYTES: usize = 2 * 1024 * 1024;
 /// The deepest element nesting a write-up may have. html5ever, inside ammonia, is quadratic in
 /// nesting depth (100 KB of nested `>` takes minutes), and browsers stop at 512 anyway.
-pub const MAX_BODY_DEPTH: usize = 100;
+pub(crate) const MAX_BODY_DEPTH: usize = 100;
 
 /// The record's prose, rendered and sanitised: it is the student's text. A write-up that is too
 /// large or too deeply nested is refused with a notice naming the file, in bounded time.

@@ -46,7 +46,7 @@ fn alias(lang: &str) -> &str {
 }
 
 /// The outcome of highlighting one block.
-pub struct Highlighted {
+pub(crate) struct Highlighted {
     pub html: String,
     /// False when the language was named but unknown: the block is plain text and the caller
     /// warns.
@@ -54,7 +54,7 @@ pub struct Highlighted {
 }
 
 /// Renders a code block as `<pre class="code" data-lang=..><code>..</code></pre>`.
-pub fn highlight_block(code: &str, lang: &str) -> Highlighted {
+pub(crate) fn highlight_block(code: &str, lang: &str) -> Highlighted {
     let lang = lang.trim().to_ascii_lowercase();
     let syntax = find_syntax(&lang);
     let body = match syntax {
@@ -153,7 +153,7 @@ fn classed_html(code: &str, syntax: &SyntaxReference) -> String {
 }
 
 /// The two generated stylesheets: (light, dark).
-pub fn stylesheets() -> (String, String) {
+pub(crate) fn stylesheets() -> (String, String) {
     let themes = ThemeSet::load_defaults();
     let css = |name: &str| {
         css_for_theme_with_class_style(&themes.themes[name], CLASS_STYLE).unwrap_or_default()

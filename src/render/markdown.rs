@@ -12,7 +12,7 @@ use crate::render::highlight;
 
 /// What the caller decided about one link or image target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Link {
+pub(crate) enum Link {
     /// External, in-page, or otherwise left as written.
     Keep,
     /// An internal target, rewritten to its URL.
@@ -23,7 +23,7 @@ pub enum Link {
 
 /// One heading in the on-page table of contents (h2, with its h3 children).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TocEntry {
+pub(crate) struct TocEntry {
     pub level: u8,
     pub id: String,
     pub title: String,
@@ -31,7 +31,7 @@ pub struct TocEntry {
 }
 
 #[derive(Debug, Default)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub html: String,
     pub toc: Vec<TocEntry>,
     /// Problems with file lines but no file name: the caller knows the file.
@@ -48,7 +48,7 @@ fn parser_options() -> Options {
 }
 
 /// Renders `body`, whose first line is line `first_line` of its file.
-pub fn render(body: &str, first_line: usize, resolve: &dyn Fn(&str) -> Link) -> Rendered {
+pub(crate) fn render(body: &str, first_line: usize, resolve: &dyn Fn(&str) -> Link) -> Rendered {
     let mut renderer = Renderer {
         lines: LineIndex::new(body, first_line),
         resolve,

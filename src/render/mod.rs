@@ -2,11 +2,11 @@
 //! written and dropped at once (the whole site's HTML is never held in memory), then the
 //! section-independent files: `404.html`, `sitemap.xml`, stylesheets, assets, `.nojekyll`.
 
-pub mod highlight;
+pub(crate) mod highlight;
 pub mod html;
-pub mod markdown;
-pub mod svg;
-pub mod templates;
+pub(crate) mod markdown;
+pub(crate) mod svg;
+pub(crate) mod templates;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -27,7 +27,7 @@ fn text_width(text: &str) -> usize {
 }
 
 /// A two-part badge: `label | state`, with an accessible title.
-pub fn badge(label: &str, state: &str) -> String {
+pub(crate) fn badge(label: &str, state: &str) -> String {
     let (lw, rw) = (text_width(label), text_width(state));
     let total = lw + rw;
     let (label_e, state_e) = (escape(label), escape(state));
@@ -42,7 +42,7 @@ pub fn badge(label: &str, state: &str) -> String {
 
 /// One point on a timeline.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     pub time: i64,
     pub label: String,
     /// A CSS class for the marker: `release`, `rehearsal`, `migration`, `smoke`, `flag`, ...
@@ -51,7 +51,7 @@ pub struct Event {
 
 /// A horizontal timeline with a marker and a label per event, scaled to the span of the events.
 /// `date` formats a time for the labels.
-pub fn timeline(title: &str, events: &[Event], date: &dyn Fn(i64) -> String) -> String {
+pub(crate) fn timeline(title: &str, events: &[Event], date: &dyn Fn(i64) -> String) -> String {
     const WIDTH: f64 = 760.0;
     const MARGIN: f64 = 70.0;
     let mut events: Vec<&Event> = events.iter().collect();

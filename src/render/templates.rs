@@ -1,7 +1,7 @@
 //! The Tera theme: embedded default templates overridden file by file from `<root>/theme/`,
 //! and the `url` function that every template uses for links and assets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use tera::{Context, Tera, Value};
@@ -146,15 +146,6 @@ impl tera::Function for UrlFunction {
     fn is_safe(&self) -> bool {
         true
     }
-}
-
-/// Builds a Tera context from named serialisable values.
-pub fn context(values: BTreeMap<&str, serde_json::Value>) -> Context {
-    let mut context = Context::new();
-    for (key, value) in values {
-        context.insert(key, &value);
-    }
-    context
 }
 
 #[cfg(test)]

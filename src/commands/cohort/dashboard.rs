@@ -13,7 +13,7 @@ use crate::load::urls::Urls;
 use crate::render::templates::Theme;
 
 /// The four badges, in column order: key and column title.
-pub const COLUMNS: [(&str, &str); 4] = [
+pub(crate) const COLUMNS: [(&str, &str); 4] = [
     ("rehearsal", "Rollback rehearsal"),
     ("migration", "Expand-contract migration"),
     ("smoke", "Smoke gate"),
@@ -21,14 +21,14 @@ pub const COLUMNS: [(&str, &str); 4] = [
 ];
 
 /// The dashboard's own script, written to `static/cohort.js` (only in a cohort's output).
-pub const SCRIPT: &str = include_str!("cohort.js");
-pub const SCRIPT_PATH: &str = "static/cohort.js";
-pub const CSV_PATH: &str = "cohort.csv";
-pub const JSON_PATH: &str = "cohort.json";
+pub(crate) const SCRIPT: &str = include_str!("cohort.js");
+pub(crate) const SCRIPT_PATH: &str = "static/cohort.js";
+pub(crate) const CSV_PATH: &str = "cohort.csv";
+pub(crate) const JSON_PATH: &str = "cohort.json";
 
 /// One badge of one student.
 #[derive(Debug, Clone, Serialize)]
-pub struct BadgeCell {
+pub(crate) struct BadgeCell {
     #[serde(skip)]
     pub key: &'static str,
     pub state: State,
@@ -38,7 +38,7 @@ pub struct BadgeCell {
 
 /// The commit HEAD points at.
 #[derive(Debug, Clone, Serialize)]
-pub struct LastCommit {
+pub(crate) struct LastCommit {
     pub id: String,
     pub short: String,
     pub summary: String,
@@ -50,7 +50,7 @@ pub struct LastCommit {
 
 /// One student's row.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub name: String,
     pub slug: String,
     /// The roster line of the entry.
@@ -68,7 +68,7 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn failed(
+    pub(crate) fn failed(
         name: &str,
         slug: &str,
         line: usize,
@@ -100,7 +100,7 @@ impl Row {
         }
     }
 
-    pub fn all_verified(&self) -> bool {
+    pub(crate) fn all_verified(&self) -> bool {
         COLUMNS
             .iter()
             .all(|(key, _)| self.state_of(key) == "verified")
@@ -117,7 +117,7 @@ fn rank(state: &str) -> u8 {
 }
 
 /// Counts per badge and state, and of error rows.
-pub fn summary(rows: &[Row]) -> Value {
+pub(crate) fn summary(rows: &[Row]) -> Value {
     let badges: Vec<Value> = COLUMNS
         .iter()
         .map(|(key, name)| {
@@ -134,7 +134,7 @@ pub fn summary(rows: &[Row]) -> Value {
 }
 
 /// `index.html` of the cohort.
-pub fn render_html(
+pub(crate) fn render_html(
     title: &str,
     rows: &[Row],
     urls: &Urls,
@@ -201,7 +201,7 @@ pub fn render_html(
 
 /// `cohort.csv`: one line per student, RFC 4180 quoting, and a leading `'` on any field a
 /// spreadsheet would take for a formula.
-pub fn csv(rows: &[Row], urls: &Urls) -> String {
+pub(crate) fn csv(rows: &[Row], urls: &Urls) -> String {
     let mut out = String::new();
     let header = [
         "name",
@@ -267,7 +267,7 @@ fn csv_field(value: &str) -> String {
 }
 
 /// `cohort.json`: the matrix with every reason, for tools.
-pub fn json(title: &str, rows: &[Row], urls: &Urls) -> String {
+pub(crate) fn json(title: &str, rows: &[Row], urls: &Urls) -> String {
     let students: Vec<Value> = rows
         .iter()
         .map(|row| {

@@ -16,19 +16,19 @@ use super::roster::Location;
 use crate::evidence::State;
 
 /// An `evidence.json` larger than this is refused without reading the rest.
-pub const MAX_EVIDENCE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_EVIDENCE_BYTES: u64 = 4 * 1024 * 1024;
 /// Per badge, at most this many reasons and artifacts are kept.
 const MAX_LIST: usize = 200;
 /// Longest string kept from a document, in characters.
-pub const MAX_TEXT: usize = 2000;
+pub(crate) const MAX_TEXT: usize = 2000;
 /// Redirects followed (GitHub Pages redirects a missing trailing slash, for instance).
 const MAX_REDIRECTS: u32 = 3;
 
-pub const BADGE_KEYS: [&str; 4] = ["rehearsal", "migration", "smoke", "flag"];
+pub(crate) const BADGE_KEYS: [&str; 4] = ["rehearsal", "migration", "smoke", "flag"];
 
 /// What the dashboard needs from an `evidence.json`.
 #[derive(Debug, Clone)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     pub badges: Vec<BadgeCell>,
     pub releases: Option<usize>,
     pub last_commit: Option<LastCommit>,
@@ -36,13 +36,13 @@ pub struct Fetched {
 }
 
 /// The http(s) client of one cohort build: one connection pool, one time limit per document.
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     agent: ureq::Agent,
     timeout: Duration,
 }
 
 impl Fetcher {
-    pub fn new(timeout: Duration) -> Fetcher {
+    pub(crate) fn new(timeout: Duration) -> Fetcher {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .max_redirects(MAX_REDIRECTS)
@@ -54,7 +54,7 @@ impl Fetcher {
     }
 
     /// The document's bytes, or why there are none.
-    pub fn get(&self, location: &Location) -> Result<Vec<u8>, String> {
+    pub(crate) fn get(&self, location: &Location) -> Result<Vec<u8>, String> {
         match location {
             Location::File { path, written } => read_file(path, written),
             Location::Url(url) => self.get_url(url),
@@ -145,7 +145,7 @@ fn read_file(path: &Path, written: &str) -> Result<Vec<u8>, String> {
 
 /// Checks a document against the stable core of `evidence.json`. The error names the first
 /// field that is wrong.
-pub fn parse(bytes: &[u8]) -> Result<Fetched, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Fetched, String> {
     // serde_json refuses nesting deeper than 128 levels, so a deep document fails fast.
     let document: Value = serde_json::from_slice(bytes)
         .map_err(|e| format!("the evidence document is not valid JSON: {e}"))?;
@@ -244,7 +244,7 @@ fn strings(value: Option<&Value>, field: &str) -> Result<Vec<String>, String> {
 
 /// Student text for the dashboard: control characters become spaces, bidi overrides (which
 /// can make text read backwards) are dropped, and it is cut to [`MAX_TEXT`] characters.
-pub fn clean(text: &str) -> String {
+pub(crate) fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_TEXT * 4));
     for (count, c) in text.chars().enumerate() {
         if count == MAX_TEXT {

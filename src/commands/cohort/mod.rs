@@ -35,9 +35,9 @@
 //! **Determinism.** Rows keep roster order; student sites are the same bytes as a build; there
 //! are no timestamps. Two builds of the same inputs are byte-identical.
 
-pub mod dashboard;
-pub mod fetch;
-pub mod roster;
+pub(crate) mod dashboard;
+pub(crate) mod fetch;
+pub(crate) mod roster;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Component, Path, PathBuf};
@@ -59,9 +59,9 @@ use dashboard::{BadgeCell, LastCommit, Row};
 use roster::{Location, Roster, Source, Student};
 
 /// Every student folder: `students/<slug>/`.
-pub const STUDENTS: &str = "students/";
+pub(crate) const STUDENTS: &str = "students/";
 /// The default time limit for one `evidence:` URL.
-pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// `clinic.yaml` larger than this is refused.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// Artifact files larger than this are refused (the write-up itself is capped lower).
@@ -74,7 +74,7 @@ const STUDENT_CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=
 
 /// What `clinic cohort` was asked to do.
 #[derive(Debug, Clone)]
-pub struct CohortOptions {
+pub(crate) struct CohortOptions {
     pub roster: PathBuf,
     /// Defaults to `<roster folder>/public`.
     pub out: Option<PathBuf>,
@@ -99,7 +99,7 @@ impl Default for CohortOptions {
 
 /// What a finished cohort build produced.
 #[derive(Debug)]
-pub struct CohortReport {
+pub(crate) struct CohortReport {
     pub output: PathBuf,
     pub rows: Vec<Row>,
     /// Roster problems (errors: the roster is wrong) and one warning per student in error.
@@ -108,19 +108,19 @@ pub struct CohortReport {
 
 impl CohortReport {
     /// Errors in the roster itself.
-    pub fn error_count(&self) -> usize {
+    pub(crate) fn error_count(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
 
     /// Students shown as an error cell.
-    pub fn failed_count(&self) -> usize {
+    pub(crate) fn failed_count(&self) -> usize {
         self.rows.iter().filter(|r| r.error.is_some()).count()
     }
 }
 
 /// Builds the cohort. Student problems become error cells (and warnings); only a roster that
 /// cannot be read or an output that cannot be written fails the build.
-pub fn build(
+pub(crate) fn build(
     options: &CohortOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<CohortReport, BuildError> {

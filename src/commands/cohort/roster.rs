@@ -27,16 +27,16 @@ use crate::diagnostics::Diagnostic;
 use crate::load::yaml;
 
 /// The longest slug, derived or written.
-pub const MAX_SLUG: usize = 60;
+pub(crate) const MAX_SLUG: usize = 60;
 /// The most students a roster may list.
-pub const MAX_STUDENTS: usize = 5000;
+pub(crate) const MAX_STUDENTS: usize = 5000;
 
 const STUDENT_KEYS: &[&str] = &["name", "repo", "evidence", "slug"];
 const TOP_KEYS: &[&str] = &["title", "students"];
 
 /// The parsed roster.
 #[derive(Debug, Clone)]
-pub struct Roster {
+pub(crate) struct Roster {
     /// The roster file as given on the command line, for messages.
     pub file: PathBuf,
     /// The folder relative paths are resolved against.
@@ -49,7 +49,7 @@ pub struct Roster {
 
 /// One student of the roster.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Student {
+pub(crate) struct Student {
     pub name: String,
     /// One path segment of `[a-z0-9-]`, unique in the cohort.
     pub slug: String,
@@ -60,7 +60,7 @@ pub struct Student {
 
 /// Where a student's evidence comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// A local clone: `written` as in the roster, `path` resolved against the roster's folder.
     Repo { written: String, path: PathBuf },
     /// An `evidence.json` that the student's own CI published.
@@ -70,14 +70,14 @@ pub enum Source {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
+pub(crate) enum Location {
     Url(String),
     File { written: String, path: PathBuf },
 }
 
 impl Source {
     /// The source as the roster wrote it, for exports.
-    pub fn describe(&self) -> (&'static str, String) {
+    pub(crate) fn describe(&self) -> (&'static str, String) {
         match self {
             Source::Repo { written, .. } => ("repo", written.clone()),
             Source::Evidence(Location::Url(url)) => ("evidence", url.clone()),
@@ -98,7 +98,7 @@ struct RawRoster {
 
 /// Reads and parses the roster. `Err` only when there is no list at all: the file cannot be
 /// read, is not YAML, or has no `students:`.
-pub fn load(file: &Path) -> Result<Roster, Diagnostic> {
+pub(crate) fn load(file: &Path) -> Result<Roster, Diagnostic> {
     let bytes = std::fs::read(file).map_err(|e| {
         Diagnostic::error(format!("cannot read the roster: {e}"))
             .in_file(file)
@@ -124,7 +124,7 @@ pub fn load(file: &Path) -> Result<Roster, Diagnostic> {
 }
 
 /// Parses roster text; `file` names it in messages and `dir` resolves relative paths.
-pub fn parse(text: &str, file: &Path, dir: &Path) -> Result<Roster, Diagnostic> {
+pub(crate) fn parse(text: &str, file: &Path, dir: &Path) -> Result<Roster, Diagnostic> {
     let raw: RawRoster = yaml::from_str(text).map_err(|e| {
         Diagnostic::error(format!("the roster is not valid YAML: {}", e.message))
             .in_file(file)
@@ -330,7 +330,7 @@ fn location(dir: &Path, written: &str) -> Result<Location, String> {
 }
 
 /// A written slug must already be what a derived slug looks like.
-pub fn is_valid_slug(slug: &str) -> bool {
+pub(crate) fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= MAX_SLUG
         && slug
@@ -342,7 +342,7 @@ pub fn is_valid_slug(slug: &str) -> bool {
 
 /// A name reduced to `[a-z0-9-]`: accented Latin letters lose their accents, everything else
 /// becomes a separator. Empty (a name in another script) gives `student`.
-pub fn student_slug(name: &str) -> String {
+pub(crate) fn student_slug(name: &str) -> String {
     let mut slug = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
         let folded = fold(c);

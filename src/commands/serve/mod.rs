@@ -51,11 +51,11 @@ use state::State;
 use watch::{Signal, Watch};
 
 /// Where the previews' builds go, under the site root.
-pub const WORK_DIR: &str = ".clinic/serve";
+pub(crate) const WORK_DIR: &str = ".clinic/serve";
 
 /// What `clinic serve` was asked to do.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     pub root: PathBuf,
     pub bind: IpAddr,
     /// 0 picks a free port.
@@ -89,7 +89,7 @@ impl From<ServeError> for crate::BuildError {
 }
 
 /// Builds, serves and rebuilds until the process is stopped.
-pub fn run(options: &ServeOptions) -> Result<(), ServeError> {
+pub(crate) fn run(options: &ServeOptions) -> Result<(), ServeError> {
     let root = check_root(&options.root)?;
     let base_url = base_url(options, &root)?;
     let base_path = Urls::new(base_url.as_deref()).base_path;

@@ -19,14 +19,14 @@
 use crate::diagnostics::Diagnostic;
 
 /// Marks the injected block, so tests (and curious users) can find and strip it.
-pub const BEGIN: &str = "<!-- clinic serve -->";
-pub const END: &str = "<!-- /clinic serve -->";
+pub(super) const BEGIN: &str = "<!-- clinic serve -->";
+pub(super) const END: &str = "<!-- /clinic serve -->";
 
-pub use crate::render::html::escape;
+pub(super) use crate::render::html::escape;
 
 /// The overlay's text: one diagnostic per paragraph, as the terminal shows them, with the site
 /// root's absolute path shortened so that no absolute path reaches a page.
-pub fn overlay_text(errors: &[Diagnostic], root: &str) -> String {
+pub(super) fn overlay_text(errors: &[Diagnostic], root: &str) -> String {
     let mut text = String::new();
     for d in errors {
         let line = d.to_string();
@@ -43,7 +43,12 @@ pub fn overlay_text(errors: &[Diagnostic], root: &str) -> String {
 
 /// Adds the script (and the overlay, when `overlay` holds the text of the errors) before the
 /// last `</body>`, or at the end of a page that has none.
-pub fn inject(html: &str, base_path: &str, generation: u64, overlay: Option<&str>) -> String {
+pub(super) fn inject(
+    html: &str,
+    base_path: &str,
+    generation: u64,
+    overlay: Option<&str>,
+) -> String {
     let block = block(base_path, generation, overlay);
     let at = rfind_ascii_case_insensitive(html, "</body>").unwrap_or(html.len());
     let mut out = String::with_capacity(html.len() + block.len());
@@ -54,14 +59,14 @@ pub fn inject(html: &str, base_path: &str, generation: u64, overlay: Option<&str
 }
 
 /// The page served when there is no build at all yet (the first one failed).
-pub fn error_page(base_path: &str, generation: u64, overlay: &str) -> String {
+pub(super) fn error_page(base_path: &str, generation: u64, overlay: &str) -> String {
     let page = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>clinic serve: build failed</title></head>\n<body>\n<p>No build succeeded yet. Fix the error and save: this page reloads by itself.</p>\n</body></html>\n";
     inject(page, base_path, generation, Some(overlay))
 }
 
 /// The shared worker: one event stream for every open page of the site, passing each event's
 /// generation to all of them (and the latest to a page that connects later).
-pub const WORKER: &str = r#"// clinic serve: one event stream shared by every open page of the site.
+pub(super) const WORKER: &str = r#"// clinic serve: one event stream shared by every open page of the site.
 var ports = [], last = "";
 var source = new EventSource("events");
 ["hello", "reload", "build-error"].forEach(function (name) {

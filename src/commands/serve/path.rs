@@ -22,7 +22,7 @@ const MAX_PATH: usize = 2048;
 
 /// A request path reduced to plain names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub(super) struct Target {
     /// Decoded segments, none empty, none special.
     pub segments: Vec<String>,
     /// The path ended in `/` (or was `/`): a folder's `index.html` is meant.
@@ -31,7 +31,7 @@ pub struct Target {
 
 /// Why a request path is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(super) enum Refusal {
     /// Malformed or an escape attempt: 400.
     BadRequest,
     /// A dotfile or a name that cannot exist in the output: 404.
@@ -39,7 +39,7 @@ pub enum Refusal {
 }
 
 /// Parses a raw request-target.
-pub fn parse_target(raw: &str) -> Result<Target, Refusal> {
+pub(super) fn parse_target(raw: &str) -> Result<Target, Refusal> {
     if !raw.starts_with('/') || raw.len() > MAX_PATH {
         return Err(Refusal::BadRequest);
     }
@@ -103,7 +103,7 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Strips the site's base path (`/` or `/portfolio/`, as segments) from a target; `None` when
 /// the target is outside it.
-pub fn strip_base<'t>(target: &'t Target, base: &[String]) -> Option<&'t [String]> {
+pub(super) fn strip_base<'t>(target: &'t Target, base: &[String]) -> Option<&'t [String]> {
     let rest = target.segments.strip_prefix(base)?;
     // `/portfolio` (no slash) is the base folder without its slash: the caller redirects.
     if rest.is_empty() && !target.trailing_slash && !base.is_empty() {
@@ -114,7 +114,7 @@ pub fn strip_base<'t>(target: &'t Target, base: &[String]) -> Option<&'t [String
 
 /// What a request for some names in the build directory comes to.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Resolved {
+pub(super) enum Resolved {
     File(PathBuf),
     /// A folder asked for without its trailing slash: relative links in its page need it.
     AddSlash,
@@ -125,7 +125,7 @@ pub enum Resolved {
 /// path, after `index.html` is appended, is canonicalised and must still be inside the build
 /// directory, a regular file, and free of dot-names: a symlink anywhere on the way that points
 /// outside (or at a dotfile) is a 404.
-pub fn resolve_file(
+pub(super) fn resolve_file(
     dir: &Path,
     canonical_dir: &Path,
     names: &[String],
@@ -154,7 +154,7 @@ pub fn resolve_file(
 }
 
 /// The segments of a base path: `/portfolio/` -> `["portfolio"]`, `/` -> `[]`.
-pub fn base_segments(base_path: &str) -> Vec<String> {
+pub(super) fn base_segments(base_path: &str) -> Vec<String> {
     base_path
         .split('/')
         .filter(|s| !s.is_empty())

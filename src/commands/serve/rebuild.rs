@@ -44,11 +44,11 @@ use crate::{BuildError, BuildOptions};
 
 /// Above this many changed pages, a full build (an atomic swap of the whole site) is better
 /// than replacing files one by one.
-pub const PARTIAL_LIMIT: usize = 20;
+pub(super) const PARTIAL_LIMIT: usize = 20;
 
 /// What a rebuild did.
 #[derive(Debug)]
-pub enum Outcome {
+pub(super) enum Outcome {
     /// A new build is in place (or pages were replaced in the current one).
     Published {
         site: Arc<SiteDir>,
@@ -67,7 +67,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     Full { pages: usize },
     Partial { pages: Vec<String> },
 }
@@ -90,7 +90,7 @@ impl Snapshot {
     }
 }
 
-pub struct Builder {
+pub(super) struct Builder {
     options: BuildOptions,
     work: PathBuf,
     next_id: u64,
@@ -100,7 +100,7 @@ pub struct Builder {
 
 impl Builder {
     /// `options.out` is ignored: every build goes to a new folder under `work`.
-    pub fn new(options: BuildOptions, work: PathBuf) -> Builder {
+    pub(super) fn new(options: BuildOptions, work: PathBuf) -> Builder {
         Builder {
             options,
             work,
@@ -111,7 +111,7 @@ impl Builder {
     }
 
     /// The errors of the build being served, if it has any (shown until fixed).
-    pub fn served_errors(&self) -> Vec<Diagnostic> {
+    pub(super) fn served_errors(&self) -> Vec<Diagnostic> {
         self.snapshot
             .as_ref()
             .map(|s| {
@@ -125,7 +125,7 @@ impl Builder {
     }
 
     /// Rebuilds after `pages_only` changes (only Markdown under `content/`) or anything else.
-    pub fn rebuild(&mut self, pages_only: bool) -> Outcome {
+    pub(super) fn rebuild(&mut self, pages_only: bool) -> Outcome {
         let partial_possible =
             pages_only && !self.needs_full && self.snapshot.as_ref().is_some_and(Snapshot::good);
         if partial_possible {
@@ -137,7 +137,7 @@ impl Builder {
     }
 
     /// A whole build into a new directory.
-    pub fn full(&mut self) -> Outcome {
+    pub(super) fn full(&mut self) -> Outcome {
         let started = Instant::now();
         // Loaded before the build, for the reason in the module comment.
         let (content, _) = content::load(&self.options.root, self.options.include_drafts);

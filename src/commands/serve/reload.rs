@@ -19,13 +19,13 @@ use super::reply::COMMON_HEADERS;
 
 /// Fifty browser tabs must never keep a page from being answered; a few hundred streams are
 /// only a few hundred idle threads.
-pub const MAX_STREAMS: usize = 256;
+pub(super) const MAX_STREAMS: usize = 256;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// What the hub sends to every open page. Each carries the server's generation as its `id`:
 /// a page reloads when that differs from the generation it was served at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub(super) enum Event {
     /// The first event of every stream: the current generation.
     Hello { generation: u64 },
     /// A new build (or a re-rendered page) is in place: reload.
@@ -67,7 +67,7 @@ struct Stream {
 
 /// The open event streams.
 #[derive(Default)]
-pub struct Hub {
+pub(super) struct Hub {
     streams: Mutex<Vec<Stream>>,
 }
 
@@ -76,7 +76,11 @@ impl Hub {
     /// `hello` with the current generation) and every later event. `first` is asked only once
     /// the stream is registered, so a build published in between reaches the page either way
     /// (at worst twice). Returns `false`, writing nothing, when too many streams are open.
-    pub fn attach(&self, mut writer: Box<dyn Write + Send>, first: impl FnOnce() -> Event) -> bool {
+    pub(super) fn attach(
+        &self,
+        mut writer: Box<dyn Write + Send>,
+        first: impl FnOnce() -> Event,
+    ) -> bool {
         let (tx, rx) = mpsc::channel();
         let alive = Arc::new(AtomicBool::new(true));
         {
@@ -101,13 +105,13 @@ impl Hub {
     }
 
     /// Sends `event` to every open stream, dropping those whose page has gone.
-    pub fn broadcast(&self, event: &Event) {
+    pub(super) fn broadcast(&self, event: &Event) {
         self.lock()
             .retain(|s| s.alive.load(Ordering::Acquire) && s.tx.send(event.clone()).is_ok());
     }
 
     /// How many streams are open.
-    pub fn open(&self) -> usize {
+    pub(super) fn open(&self) -> usize {
         let mut streams = self.lock();
         streams.retain(|s| s.alive.load(Ordering::Acquire));
         streams.len()

@@ -19,7 +19,7 @@ use std::io::{Read, Write};
 use tiny_http::{Method, Request};
 
 /// A response to write.
-pub struct Reply {
+pub(super) struct Reply {
     status: u16,
     content_type: &'static str,
     headers: Vec<(&'static str, String)>,
@@ -32,7 +32,11 @@ enum Body {
 }
 
 impl Reply {
-    pub fn bytes(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Reply {
+    pub(super) fn bytes(
+        status: u16,
+        content_type: &'static str,
+        body: impl Into<Vec<u8>>,
+    ) -> Reply {
         Reply {
             status,
             content_type,
@@ -41,17 +45,21 @@ impl Reply {
         }
     }
 
-    pub fn text(status: u16, body: &str) -> Reply {
+    pub(super) fn text(status: u16, body: &str) -> Reply {
         Reply::bytes(status, "text/plain; charset=utf-8", body)
     }
 
-    pub fn html(status: u16, html: String) -> Reply {
+    pub(super) fn html(status: u16, html: String) -> Reply {
         Reply::bytes(status, "text/html; charset=utf-8", html)
     }
 
     /// A file, streamed: its length is taken now, from the open file, so a file replaced
     /// meanwhile (partial re-renders rename over it) is still sent whole, in its old version.
-    pub fn file(status: u16, content_type: &'static str, file: File) -> std::io::Result<Reply> {
+    pub(super) fn file(
+        status: u16,
+        content_type: &'static str,
+        file: File,
+    ) -> std::io::Result<Reply> {
         let length = file.metadata()?.len();
         Ok(Reply {
             status,
@@ -63,7 +71,7 @@ impl Reply {
 
     /// A redirect to a path on this server. `location` must be a plain absolute path: one
     /// leading `/` (never `//host`) and no control characters, or this is a 404 instead.
-    pub fn redirect(location: &str) -> Reply {
+    pub(super) fn redirect(location: &str) -> Reply {
         let plain = location.starts_with('/')
             && !location.starts_with("//")
             && !location.chars().any(|c| c.is_control());
@@ -73,14 +81,14 @@ impl Reply {
         Reply::text(301, "Moved Permanently\n").with_header("Location", location)
     }
 
-    pub fn with_header(mut self, name: &'static str, value: &str) -> Reply {
+    pub(super) fn with_header(mut self, name: &'static str, value: &str) -> Reply {
         self.headers.push((name, value.to_string()));
         self
     }
 
     /// Writes the response (without a body for HEAD) and lets the connection close. A client
     /// that went away meanwhile is not an error worth reporting.
-    pub fn send(self, request: Request) {
+    pub(super) fn send(self, request: Request) {
         let head_only = *request.method() == Method::Head;
         let mut writer = request.into_writer();
         let _ = self.write_to(&mut *writer, head_only);
@@ -116,7 +124,7 @@ impl Reply {
 }
 
 /// The headers of every response, event streams included.
-pub const COMMON_HEADERS: &str =
+pub(super) const COMMON_HEADERS: &str =
     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n";
 
 fn reason(status: u16) -> &'static str {

@@ -34,7 +34,7 @@ const WORKERS: usize = 8;
 const RESERVED: &str = "__clinic";
 
 /// Starts the workers; they run until the process ends.
-pub fn start(server: Arc<Server>, state: Arc<State>) {
+pub(super) fn start(server: Arc<Server>, state: Arc<State>) {
     for i in 0..WORKERS {
         let (server, state) = (Arc::clone(&server), Arc::clone(&state));
         let spawned = std::thread::Builder::new()

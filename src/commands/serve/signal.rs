@@ -9,7 +9,7 @@
 /// thread is started. Without it (or where it fails) the signals keep their default action,
 /// which is fine too: the build directories are disposable and the next start removes them.
 #[cfg(unix)]
-pub fn on_stop(cleanup: impl FnOnce() + Send + 'static) {
+pub(super) fn on_stop(cleanup: impl FnOnce() + Send + 'static) {
     // SAFETY: plain libc calls on a zeroed, then initialised, signal set owned by this frame
     // and copied into the waiting thread.
     unsafe {
@@ -40,7 +40,7 @@ pub fn on_stop(_cleanup: impl FnOnce() + Send + 'static) {}
 
 /// Whether process `pid` still runs (so its build directories are in use).
 #[cfg(unix)]
-pub fn is_running(pid: u32) -> bool {
+pub(super) fn is_running(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };

@@ -17,27 +17,27 @@ use super::reload::{Event, Hub};
 
 /// One complete build directory; deleted when the last holder lets go of it.
 #[derive(Debug)]
-pub struct SiteDir {
+pub(super) struct SiteDir {
     path: PathBuf,
     canonical: PathBuf,
 }
 
 impl SiteDir {
-    pub fn new(path: PathBuf) -> std::io::Result<SiteDir> {
+    pub(super) fn new(path: PathBuf) -> std::io::Result<SiteDir> {
         let canonical = path.canonicalize()?;
         Ok(SiteDir { path, canonical })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn canonical(&self) -> &Path {
+    pub(super) fn canonical(&self) -> &Path {
         &self.canonical
     }
 
     /// The directory's name (`b3`), for the status endpoint: never an absolute path.
-    pub fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         self.path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -57,7 +57,7 @@ impl Drop for SiteDir {
 
 /// A consistent view: the build to serve, and the errors to overlay on it.
 #[derive(Debug)]
-pub struct Served {
+pub(super) struct Served {
     /// `None` only while no build has ever succeeded.
     pub site: Option<Arc<SiteDir>>,
     /// Bumped on every change a page must reload for.
@@ -68,7 +68,7 @@ pub struct Served {
 
 /// Counters for the status endpoint and the tests.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub(super) struct Stats {
     pub full: AtomicU64,
     pub partial: AtomicU64,
     pub failed: AtomicU64,
@@ -77,7 +77,7 @@ pub struct Stats {
 }
 
 /// Everything the request workers share.
-pub struct State {
+pub(super) struct State {
     current: RwLock<Arc<Served>>,
     pub base_path: String,
     pub hub: Hub,
@@ -89,7 +89,7 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(base_path: String, bound_host: String, bound_unspecified: bool) -> State {
+    pub(super) fn new(base_path: String, bound_host: String, bound_unspecified: bool) -> State {
         // Generations count on from the start time, so a page served by an earlier run of
         // `clinic serve` never matches this one's and reloads when its stream reconnects.
         let start = std::time::SystemTime::now()
@@ -110,13 +110,13 @@ impl State {
         }
     }
 
-    pub fn current(&self) -> Arc<Served> {
+    pub(super) fn current(&self) -> Arc<Served> {
         Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Puts a new view in place, then tells every open page. The order matters: a page that
     /// reloads on the event must already get the new view.
-    pub fn publish(&self, site: Option<Arc<SiteDir>>, overlay: Option<String>) {
+    pub(super) fn publish(&self, site: Option<Arc<SiteDir>>, overlay: Option<String>) {
         let event = {
             let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
             let generation = current.generation + 1;
@@ -138,7 +138,7 @@ impl State {
     }
 
     /// The status document: counters, whether work is pending, the errors, the build's name.
-    pub fn status_json(&self) -> String {
+    pub(super) fn status_json(&self) -> String {
         let served = self.current();
         let s = &self.stats;
         let (full, partial, failed) = (

@@ -50,13 +50,13 @@ const TOP_DIRS: &[&str] = &[
 const TOP_FILES: &[&str] = &["clinic.yaml"];
 /// How often `--poll` looks. Each look reads and hashes every watched file (see
 /// [`make_watcher`]): a few milliseconds for a 1,000-page site on a local disk.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+pub(super) const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The longest a batch waits for the events to stop.
-pub const MAX_WAIT: Duration = Duration::from_secs(2);
+pub(super) const MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// What the watcher thread tells the rebuild loop.
 #[derive(Debug)]
-pub enum Signal {
+pub(super) enum Signal {
     Changed(Change),
     /// The watch limit was reached: the text says how to raise it.
     Limit(String),
@@ -66,7 +66,7 @@ pub enum Signal {
 
 /// One event, filtered.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Change {
+pub(super) struct Change {
     /// Root-relative, `/`-separated.
     pub paths: Vec<String>,
     pub refs: bool,
@@ -76,7 +76,7 @@ pub struct Change {
 
 /// The changes of one debounce window.
 #[derive(Debug, Default)]
-pub struct Batch {
+pub(super) struct Batch {
     pub paths: BTreeSet<String>,
     pub refs: bool,
     pub rescan: bool,
@@ -99,7 +99,7 @@ impl Batch {
     }
 
     /// Only Markdown files under `content/` changed: a partial re-render may do.
-    pub fn pages_only(&self) -> bool {
+    pub(super) fn pages_only(&self) -> bool {
         !self.refs
             && !self.rescan
             && self.limit.is_none()
@@ -111,14 +111,14 @@ impl Batch {
     }
 
     /// Anything to rebuild for.
-    pub fn has_changes(&self) -> bool {
+    pub(super) fn has_changes(&self) -> bool {
         self.refs || self.rescan || self.limit.is_some() || !self.paths.is_empty()
     }
 }
 
 /// Waits for the rest of a batch that started with `first`: until `debounce` passes without
 /// another event, or [`MAX_WAIT`] in all.
-pub fn debounce(first: Signal, rx: &Receiver<Signal>, debounce: Duration) -> Batch {
+pub(super) fn debounce(first: Signal, rx: &Receiver<Signal>, debounce: Duration) -> Batch {
     let mut batch = Batch::default();
     batch.add(first);
     let started = Instant::now();
@@ -221,7 +221,7 @@ fn is_editor_noise(rel: &str) -> bool {
 }
 
 /// The watcher and what it watches.
-pub struct Watch {
+pub(super) struct Watch {
     watcher: Box<dyn Watcher + Send>,
     filter: Arc<RwLock<Filter>>,
     tx: Sender<Signal>,
@@ -233,7 +233,7 @@ pub struct Watch {
 impl Watch {
     /// Starts watching `root` (canonical). Returns the watch and notes for the terminal (the
     /// fallback to polling, with how to avoid it).
-    pub fn start(
+    pub(super) fn start(
         root: &Path,
         poll: bool,
         tx: Sender<Signal>,
@@ -264,7 +264,7 @@ impl Watch {
 
     /// Watches every target that exists and is not watched yet, or that was replaced (deleted
     /// and created again). Returns the limit advice when the system's watch limit was hit.
-    pub fn refresh(&mut self) -> Result<(), String> {
+    pub(super) fn refresh(&mut self) -> Result<(), String> {
         let root = self.filter().root.clone();
         let dirs = git_dirs(&root);
         if dirs != self.filter().git_dirs {
@@ -294,7 +294,7 @@ impl Watch {
     }
 
     /// Replaces the native watcher by polling (after the watch limit was hit).
-    pub fn fall_back_to_polling(&mut self) -> notify::Result<()> {
+    pub(super) fn fall_back_to_polling(&mut self) -> notify::Result<()> {
         self.watcher = make_watcher(true, &self.filter, &self.tx)?;
         self.polling = true;
         self.watched.clear();
@@ -394,7 +394,7 @@ fn is_limit(e: &notify::Error) -> bool {
     }
 }
 
-pub fn limit_advice() -> String {
+pub(super) fn limit_advice() -> String {
     "the system's file-watch limit is reached (inotify). Raise it with\n  \
      sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=1024\n\
      (add both to /etc/sysctl.conf to keep them), or run `clinic serve --poll`"

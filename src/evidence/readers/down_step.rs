@@ -8,7 +8,7 @@
 
 /// Why `command` runs a schema migration tool's down step, naming the tool and subcommand seen,
 /// or `None` when it does not.
-pub fn migration_down_step(command: &str) -> Option<String> {
+pub(crate) fn migration_down_step(command: &str) -> Option<String> {
     simple_commands(command)
         .iter()
         .find_map(|words| down_step(words, false))

@@ -8,7 +8,7 @@ const ON: &[&str] = &["true", "on", "1", "enabled", "yes"];
 
 /// A line that is entirely a comment: after leading spaces it starts with `#`, `//`, `--`,
 /// `;`, `/*`, `*` or `<!--`.
-pub fn is_comment_line(line: &str) -> bool {
+pub(crate) fn is_comment_line(line: &str) -> bool {
     let line = line.trim_start();
     // A block comment closed on the line with code after it (`/* x */ flag = on`) is code.
     for (open, close) in [("/*", "*/"), ("<!--", "-->")] {
@@ -68,19 +68,19 @@ fn occurrences<'a>(line: &'a str, key: &'a str) -> impl Iterator<Item = usize> +
 
 /// The line names `key` as a whole identifier: `flags.new_checkout`, `"new_checkout"`,
 /// `new_checkout:`, but not `new_checkout_banner`, `NEW_CHECKOUTS` or `xnew_checkout`.
-pub fn mentions(line: &str, key: &str) -> bool {
+pub(crate) fn mentions(line: &str, key: &str) -> bool {
     occurrences(line, key).next().is_some()
 }
 
 /// A reference line names the key and is not entirely a comment.
-pub fn is_reference(line: &str, key: &str) -> bool {
+pub(crate) fn is_reference(line: &str, key: &str) -> bool {
     mentions(line, key) && !is_comment_line(line)
 }
 
 /// The value the line gives the key: the first word after its first whole-identifier occurrence,
 /// past separators (`new_checkout: false`, `"new_checkout" => true,`, `set("new_checkout", 0)`).
 /// A trailing comment that names the key again is ignored.
-pub fn value_of(line: &str, key: &str) -> Option<bool> {
+pub(crate) fn value_of(line: &str, key: &str) -> Option<bool> {
     let at = occurrences(line, key).next()? + key.len();
     let rest =
         line[at..].trim_start_matches(|c: char| c.is_whitespace() || "\"'`:=>,()[]".contains(c));
@@ -99,7 +99,7 @@ pub fn value_of(line: &str, key: &str) -> Option<bool> {
 }
 
 /// How many lines of a file's text are references to the key.
-pub fn reference_count(text: &str, key: &str) -> usize {
+pub(crate) fn reference_count(text: &str, key: &str) -> usize {
     text.lines().filter(|line| is_reference(line, key)).count()
 }
 

@@ -2,8 +2,8 @@
 //! ask questions of ("is this statement additive?", "is a call to `check_orders` reachable?",
 //! "can `promote` run when `smoke` failed?") and knows nothing of badges or git.
 
-pub mod down_step;
-pub mod flag_lines;
-pub mod shell;
-pub mod sql;
-pub mod workflow;
+pub(crate) mod down_step;
+pub(crate) mod flag_lines;
+pub(crate) mod shell;
+pub(crate) mod sql;
+pub(crate) mod workflow;

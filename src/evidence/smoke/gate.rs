@@ -299,7 +299,10 @@ pub fn judge_wiring(
         .map(|f| {
             // The reason starts with its own file:line; the same place again inside the
             // sentence only repeats it.
-            let here = f.line.map(|l| format!(" ({}:{l})", f.file)).unwrap_or_default();
+            let here = f
+                .line
+                .map(|l| format!(" ({}:{l})", f.file))
+                .unwrap_or_default();
             let message = f.message.replacen(&here, "", 1);
             Problem::new(f.rule, message, &f.fix).at(&f.file, f.line)
         })

@@ -39,7 +39,7 @@ use self::step::{step, substitute_expressions};
 /// pipefail); `shell: bash` runs as `bash --noprofile --norc -eo pipefail {0}`; a custom shell
 /// (`bash {0}`, `sh {0}`) runs with neither.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ShellOptions {
+pub(crate) struct ShellOptions {
     /// `-e`: a failing command ends the shell.
     pub errexit: bool,
     /// `-o pipefail`: a pipeline fails when any of its commands fails.
@@ -48,7 +48,7 @@ pub struct ShellOptions {
 
 /// Something the student should read: what is wrong (`message`) and what to change (`fix`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// 1-based line in the analysed text, when there is one.
     pub line: Option<usize>,
     pub message: String,
@@ -57,7 +57,7 @@ pub struct Finding {
 
 /// Analysis of `scripts/smoke.sh`.
 #[derive(Clone, Debug, Default)]
-pub struct SmokeScript {
+pub(crate) struct SmokeScript {
     /// Every `check_<name>` function defined, in source order.
     pub checks: Vec<Check>,
     /// What the reader could not see (eval, source, dynamic command names, parse errors, limits).
@@ -69,7 +69,7 @@ pub struct SmokeScript {
 
 /// One `check_<name>` function.
 #[derive(Clone, Debug)]
-pub struct Check {
+pub(crate) struct Check {
     pub name: String,
     /// Line of the definition.
     pub line: usize,
@@ -83,7 +83,7 @@ pub struct Check {
 
 /// One HTTP request made by a check.
 #[derive(Clone, Debug)]
-pub struct Request {
+pub(crate) struct Request {
     pub line: usize,
     /// `curl`, `wget`, `http`, `https` or `xh`.
     pub tool: String,
@@ -98,7 +98,7 @@ pub struct Request {
 
 /// How a workflow step's `run:` script treats `scripts/smoke.sh`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StepRun {
+pub(crate) enum StepRun {
     /// The script runs and its failure fails the step. `through_interpreter` is true when it
     /// runs as `bash scripts/smoke.sh` (or `sh ...`): the script's shebang options then do not
     /// apply, which the caller may want to combine with the script's own analysis.
@@ -117,7 +117,7 @@ pub enum StepRun {
 /// A health endpoint: a path segment `healthz|health|livez|readyz|ready|alive|ping`, or a path
 /// of at most two segments ending in `status` (`/status`, `/api/status`; `/api/orders/42/status`
 /// is a business endpoint). Accepts full URLs, `$BASE_URL/path` and bare paths.
-pub fn is_health_url(url: &str) -> bool {
+pub(crate) fn is_health_url(url: &str) -> bool {
     let segments = url_path_segments(url);
     const HEALTH: [&str; 7] = [
         "healthz", "health", "livez", "readyz", "ready", "alive", "ping",
@@ -153,7 +153,7 @@ fn url_path_segments(url: &str) -> Vec<&str> {
 }
 
 /// Analysis of a smoke script. Never panics; a parse error is an `unseen` finding.
-pub fn analyse_smoke_script(text: &str) -> SmokeScript {
+pub(crate) fn analyse_smoke_script(text: &str) -> SmokeScript {
     let owned = text.to_string();
     guarded(move || analyse_smoke(&owned)).unwrap_or_else(|| SmokeScript {
         unseen: vec![Finding {
@@ -166,7 +166,7 @@ pub fn analyse_smoke_script(text: &str) -> SmokeScript {
 }
 
 /// Does this `run:` script invoke `script` so that its failure fails the step?
-pub fn step_runs_script(
+pub(crate) fn step_runs_script(
     run: &str,
     shell: &ShellOptions,
     working_directory: Option<&str>,

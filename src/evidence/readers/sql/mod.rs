@@ -186,28 +186,28 @@ pub struct Statement {
 
 /// Deepest nesting of parentheses, brackets and `CASE` (or longest run of prefix operators such
 /// as `NOT NOT …`) that is handed to the parser.
-pub const MAX_NESTING: usize = 100;
+pub(crate) const MAX_NESTING: usize = 100;
 
 /// The `(table, column)` pairs an expand commit adds, so that an `UPDATE` of only those columns
 /// counts as a backfill. Names are normalized as the classifier compares them: the last segment
 /// of a schema-qualified name, unquoted names folded to lower case, quoted ones kept as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AddedColumns {
+pub(crate) struct AddedColumns {
     tables: HashMap<String, HashSet<String>>,
 }
 
 impl AddedColumns {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds a pair given as SQL spells it (`app.users`, `"Users"`, `Email`).
-    pub fn insert(&mut self, table: &str, column: &str) {
+    pub(crate) fn insert(&mut self, table: &str, column: &str) {
         self.insert_normalized(rules::normalize_name(table), rules::normalize_name(column));
     }
 
     /// Whether the pair, given as SQL spells it, is in the set.
-    pub fn contains(&self, table: &str, column: &str) -> bool {
+    pub(crate) fn contains(&self, table: &str, column: &str) -> bool {
         self.contains_normalized(
             &rules::normalize_name(table),
             &rules::normalize_name(column),
@@ -215,7 +215,7 @@ impl AddedColumns {
     }
 
     /// Adds every pair of `other` (to union the files of one commit).
-    pub fn union_with(&mut self, other: &AddedColumns) {
+    pub(crate) fn union_with(&mut self, other: &AddedColumns) {
         for (table, columns) in &other.tables {
             self.tables
                 .entry(table.clone())
@@ -224,16 +224,16 @@ impl AddedColumns {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.tables.values().map(HashSet::len).sum()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.tables.values().all(HashSet::is_empty)
     }
 
     /// The normalized `(table, column)` pairs, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.tables
             .iter()
             .flat_map(|(t, cs)| cs.iter().map(move |c| (t.as_str(), c.as_str())))
@@ -250,7 +250,7 @@ impl AddedColumns {
 
 /// True when no statement needs expand-contract (neutral ones are ignored; an empty file counts
 /// as additive).
-pub fn is_additive(statements: &[Statement]) -> bool {
+pub(crate) fn is_additive(statements: &[Statement]) -> bool {
     statements
         .iter()
         .all(|s| s.safety != Safety::NeedsExpandContract)
@@ -258,14 +258,14 @@ pub fn is_additive(statements: &[Statement]) -> bool {
 
 /// Classifies every statement as if the expand commit added no column outside this file; see
 /// [`classify_with`].
-pub fn classify(sql: &str) -> Vec<Statement> {
+pub(crate) fn classify(sql: &str) -> Vec<Statement> {
     classify_with(sql, &AddedColumns::default())
 }
 
 /// Classifies every statement; `added` holds the columns the expand commit adds in all its files
 /// (the union of [`added_columns`]), so an `UPDATE` that sets only those is an additive backfill.
 /// Never panics on any input, bounded time on huge input.
-pub fn classify_with(sql: &str, added: &AddedColumns) -> Vec<Statement> {
+pub(crate) fn classify_with(sql: &str, added: &AddedColumns) -> Vec<Statement> {
     let scan = prescan(sql);
     let lines = LineIndex::new(sql);
     let sanitized = scan.sanitized;
@@ -324,7 +324,7 @@ pub fn classify_with(sql: &str, added: &AddedColumns) -> Vec<Statement> {
 /// `ALTER TABLE .. ADD COLUMN`. `IF NOT EXISTS` adds nothing for sure (the table or column may
 /// be old), so it does not count; nor does a statement the parser cannot read. The caller unions
 /// this over all files of the expand commit and passes it to [`classify_with`].
-pub fn added_columns(sql: &str) -> AddedColumns {
+pub(crate) fn added_columns(sql: &str) -> AddedColumns {
     let scan = prescan(sql);
     std::panic::catch_unwind(|| rules::added_in(&scan.sanitized)).unwrap_or_default()
 }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// 1-based line of the key or item.
     pub line: usize,
     /// The value is a literal block scalar (`|`, `|-`, `|+`, `|2`): its first content line
@@ -35,7 +35,7 @@ impl Seg {
 
 /// Path (keys and item indexes, as text) to line.
 #[derive(Debug, Default)]
-pub struct LineIndex {
+pub(crate) struct LineIndex {
     map: HashMap<Vec<String>, Entry>,
 }
 
@@ -132,7 +132,7 @@ fn value_kind(after: &str) -> ValueKind {
 }
 
 impl LineIndex {
-    pub fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let mut map: HashMap<Vec<String>, Entry> = HashMap::new();
         let mut stack: Vec<Frame> = Vec::new();
         // Lines indented deeper than this column belong to the previous value.
@@ -224,13 +224,13 @@ impl LineIndex {
     }
 
     /// The entry at `path` (keys, and item indexes written as numbers).
-    pub fn entry_of(&self, path: &[&str]) -> Option<Entry> {
+    pub(crate) fn entry_of(&self, path: &[&str]) -> Option<Entry> {
         let key: Vec<String> = path.iter().map(|s| s.to_string()).collect();
         self.map.get(&key).copied()
     }
 
     /// The line of `path`, if indexed.
-    pub fn line(&self, path: &[&str]) -> Option<usize> {
+    pub(crate) fn line(&self, path: &[&str]) -> Option<usize> {
         self.entry_of(path).map(|e| e.line)
     }
 }

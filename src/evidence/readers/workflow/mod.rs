@@ -16,9 +16,9 @@
 //! decides how a step's script runs, and the wiring rules are in `judge` (the verdict), `smoke`
 //! (which steps and jobs gate), `needs` (the job graph) and `promote` (what promotes).
 
-pub mod expr;
+pub(crate) mod expr;
 mod judge;
-pub mod lines;
+pub(crate) mod lines;
 mod model;
 mod needs;
 mod promote;
@@ -32,8 +32,7 @@ use crate::load::yaml::{self, Value};
 
 use self::judge::{Judge, Wf};
 
-pub use self::model::load;
-pub use self::shells::step_shell;
+pub(crate) use self::model::load;
 
 pub(crate) const SCRIPT: &str = "scripts/smoke.sh";
 pub(crate) const WORKFLOWS: &str = ".github/workflows/";
@@ -43,7 +42,7 @@ const MAX_WORKFLOW_BYTES: usize = 512 * 1024;
 
 /// A problem with the wiring, in the student's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub file: String,
     pub line: Option<usize>,
     pub rule: &'static str,
@@ -51,14 +50,14 @@ pub struct Finding {
     pub fix: String,
 }
 
-pub use super::shell::{ShellOptions, StepRun};
+pub(crate) use super::shell::{ShellOptions, StepRun};
 
 /// The caller's bash reader: `(run script, shell options, working directory) -> StepRun`.
-pub type StepRunReader<'a> = &'a dyn Fn(&str, &ShellOptions, Option<&str>) -> StepRun;
+pub(crate) type StepRunReader<'a> = &'a dyn Fn(&str, &ShellOptions, Option<&str>) -> StepRun;
 
 /// A step that runs the smoke script.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmokeStep {
+pub(crate) struct SmokeStep {
     pub file: String,
     /// File line of the invocation (of the step when the reader gave no better line).
     pub line: usize,
@@ -71,7 +70,7 @@ pub struct SmokeStep {
 
 /// A job (or a step) that promotes, and whether a smoke run gates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Promotion {
+pub(crate) struct Promotion {
     pub file: String,
     pub line: usize,
     pub job: String,
@@ -86,23 +85,17 @@ pub struct Promotion {
 
 /// The result of [`judge`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Wiring {
+pub(crate) struct Wiring {
     pub smoke_steps: Vec<SmokeStep>,
     pub promotions: Vec<Promotion>,
     pub problems: Vec<Finding>,
 }
 
-impl Wiring {
-    /// The wiring rules hold: a gating smoke step exists, something promotes after it, and
-    /// nothing promotes without it.
-    pub fn holds(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
+impl Wiring {}
 
 /// `defaults.run` at workflow or job level.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunDefaults {
+pub(crate) struct RunDefaults {
     pub shell: Option<String>,
     pub working_directory: Option<String>,
 }
@@ -110,14 +103,14 @@ pub struct RunDefaults {
 /// An `if:` value: `text` is the expression with a `${{ }}` that wraps the whole value
 /// removed (a YAML boolean becomes `true`/`false`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cond {
+pub(crate) struct Cond {
     pub text: String,
     pub line: usize,
 }
 
 /// A `continue-on-error:` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ContinueOnError {
+pub(crate) enum ContinueOnError {
     /// Literal `false` (or absent: then the field is `None`).
     False,
     /// Literal `true`.
@@ -127,7 +120,7 @@ pub enum ContinueOnError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Run {
+pub(crate) struct Run {
     pub script: String,
     /// File line of the `run:` key.
     pub line: usize,
@@ -138,7 +131,7 @@ pub struct Run {
 
 impl Run {
     /// The workflow file line of line `n` (1-based) of the script.
-    pub fn file_line(&self, n: usize) -> usize {
+    pub(crate) fn file_line(&self, n: usize) -> usize {
         if self.literal_block {
             self.line + n.max(1)
         } else {
@@ -148,7 +141,7 @@ impl Run {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     /// 0-based position in the job.
     pub index: usize,
     pub line: usize,
@@ -164,7 +157,7 @@ pub struct Step {
 
 impl Step {
     /// How the student refers to the step: its name, its id, or "step N".
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         self.name
             .clone()
             .or_else(|| self.id.clone())
@@ -173,7 +166,7 @@ impl Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
+pub(crate) struct Job {
     pub id: String,
     pub name: Option<String>,
     pub line: usize,
@@ -191,7 +184,7 @@ pub struct Job {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workflow {
+pub(crate) struct Workflow {
     pub path: String,
     pub name: Option<String>,
     /// `on:` lists only `workflow_call`: the workflow runs only when another one calls it.
@@ -201,14 +194,14 @@ pub struct Workflow {
 }
 
 impl Workflow {
-    pub fn job(&self, id: &str) -> Option<usize> {
+    pub(crate) fn job(&self, id: &str) -> Option<usize> {
         self.jobs.iter().position(|j| j.id == id)
     }
 }
 
 /// Whether GitHub runs `path` (repository-relative) as a workflow: a `.yml`/`.yaml` file
 /// directly in `.github/workflows/`.
-pub fn is_workflow_path(path: &str) -> bool {
+pub(crate) fn is_workflow_path(path: &str) -> bool {
     let p = path.replace('\\', "/");
     let p = p.trim_start_matches("./");
     let Some(name) = p.strip_prefix(WORKFLOWS) else {
@@ -219,7 +212,7 @@ pub fn is_workflow_path(path: &str) -> bool {
 
 /// Parses a workflow file with anchors, aliases and merge keys (`<<: *defaults`) resolved, through
 /// the project's one YAML module; the error carries the 1-based line where the parser knows it.
-pub fn parse_yaml(text: &str) -> Result<Value, (Option<usize>, String)> {
+pub(crate) fn parse_yaml(text: &str) -> Result<Value, (Option<usize>, String)> {
     if text.len() > MAX_WORKFLOW_BYTES {
         return Err((
             None,
@@ -232,7 +225,7 @@ pub fn parse_yaml(text: &str) -> Result<Value, (Option<usize>, String)> {
 /// Applies the wiring rules to the repository's workflow files (repository-relative
 /// paths and texts; files not directly in `.github/workflows/` are ignored, and named when
 /// they are the only place the script is wired). `step_runs` is the bash reader.
-pub fn judge(workflows: &[(String, String)], step_runs: StepRunReader<'_>) -> Wiring {
+pub(crate) fn judge(workflows: &[(String, String)], step_runs: StepRunReader<'_>) -> Wiring {
     let mut problems = Vec::new();
     let mut wfs = Vec::new();
     let mut ignored = Vec::new();

@@ -50,7 +50,7 @@ fn continue_on_error(v: Option<&Value>, line: usize) -> Option<(ContinueOnError,
 
 /// Reads one workflow file. `path` is repository-relative. Fails (with the file's line where
 /// known) when the text is not YAML or has no `jobs:` mapping.
-pub fn load(path: &str, text: &str) -> Result<Workflow, Finding> {
+pub(crate) fn load(path: &str, text: &str) -> Result<Workflow, Finding> {
     let bad = |line: Option<usize>, what: String| Finding {
         file: path.to_string(),
         line,

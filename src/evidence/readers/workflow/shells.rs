@@ -5,7 +5,7 @@ use super::{Job, ShellOptions, Step, Workflow};
 
 /// How GitHub runs a step's script: the options for a bash/sh step, or why it cannot be
 /// checked.
-pub fn step_shell(wf: &Workflow, job: &Job, step: &Step) -> Result<ShellOptions, String> {
+pub(crate) fn step_shell(wf: &Workflow, job: &Job, step: &Step) -> Result<ShellOptions, String> {
     let shell = step
         .shell
         .clone()

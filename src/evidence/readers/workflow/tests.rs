@@ -1,3 +1,4 @@
+use super::shells::step_shell;
 use super::*;
 
 /// Attempts to game the gate, kept apart so each file stays readable.

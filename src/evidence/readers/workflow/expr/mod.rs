@@ -25,16 +25,16 @@ use std::fmt;
 
 use self::eval::Eval;
 
-pub use self::parse::{has_status_function, parse, parse_condition, strip_wrapper};
+pub(crate) use self::parse::{has_status_function, parse_condition, strip_wrapper};
 
 /// Deepest nesting of parentheses, operators and calls the parser accepts.
-pub const MAX_DEPTH: usize = 100;
+pub(crate) const MAX_DEPTH: usize = 100;
 /// Longest expression text the parser accepts.
-pub const MAX_LEN: usize = 8 * 1024;
+pub(crate) const MAX_LEN: usize = 8 * 1024;
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
+pub(crate) enum Expr {
     Lit(Lit),
     /// A context name (`github`, `needs`, ...), lower-cased.
     Context(String),
@@ -56,13 +56,13 @@ pub enum Expr {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Piece {
+pub(crate) enum Piece {
     Text(String),
     Expr(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Lit {
+pub(crate) enum Lit {
     Null,
     Bool(bool),
     Num(f64),
@@ -70,7 +70,7 @@ pub enum Lit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
+pub(crate) enum CmpOp {
     Eq,
     Ne,
     Lt,
@@ -81,7 +81,7 @@ pub enum CmpOp {
 
 /// What the caller knows about the run in which an `if:` is evaluated.
 #[derive(Debug, Clone, Default)]
-pub struct Assumptions {
+pub(crate) struct Assumptions {
     /// Value of `success()`.
     pub success: bool,
     /// Value of `failure()`.
@@ -96,7 +96,7 @@ pub struct Assumptions {
 
 impl Assumptions {
     /// A normal run: everything before succeeded.
-    pub fn normal() -> Self {
+    pub(crate) fn normal() -> Self {
         Assumptions {
             success: true,
             failure: false,
@@ -107,7 +107,8 @@ impl Assumptions {
 
     /// The smoke job (or step) failed: `success()` false, `failure()` true,
     /// `needs.<smoke_job>.result == 'failure'`.
-    pub fn smoke_failed(smoke_job: &str) -> Self {
+    #[cfg(test)]
+    pub(crate) fn smoke_failed(smoke_job: &str) -> Self {
         Assumptions {
             success: false,
             failure: true,
@@ -168,7 +169,7 @@ impl fmt::Display for Expr {
 
 /// Parses an `if:` value and adds GitHub's implicit `success() &&` when it calls no status
 /// function.
-pub fn condition(text: &str) -> Result<Expr, String> {
+pub(crate) fn condition(text: &str) -> Result<Expr, String> {
     let e = parse_condition(text)?;
     Ok(if has_status_function(&e) {
         e
@@ -182,13 +183,13 @@ pub fn condition(text: &str) -> Result<Expr, String> {
 
 /// Whether some value of the unknown contexts makes the `if:` text true under `env`.
 /// `Err` when the text cannot be read (callers fail closed).
-pub fn can_be_true(expr: &str, env: &Assumptions) -> Result<bool, String> {
+pub(crate) fn can_be_true(expr: &str, env: &Assumptions) -> Result<bool, String> {
     let e = condition(expr)?;
     Ok(Eval { env }.eval(&e).can_be_truthy())
 }
 
 /// Whether some value of the unknown contexts makes the `if:` text false under `env`.
-pub fn can_be_false(expr: &str, env: &Assumptions) -> Result<bool, String> {
+pub(crate) fn can_be_false(expr: &str, env: &Assumptions) -> Result<bool, String> {
     let e = condition(expr)?;
     Ok(Eval { env }.eval(&e).can_be_falsy())
 }

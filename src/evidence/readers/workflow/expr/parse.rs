@@ -40,7 +40,7 @@ fn find_close(text: &str, from: usize) -> Option<usize> {
 
 /// Parses an `if:` value as GitHub reads it: `${{ x }}` wrapping the whole value is stripped,
 /// a bare value is an expression, and text around `${{ }}` makes a string template.
-pub fn parse_condition(text: &str) -> Result<Expr, String> {
+pub(crate) fn parse_condition(text: &str) -> Result<Expr, String> {
     let t = text.trim();
     if !t.contains("${{") {
         return parse(t);
@@ -68,7 +68,7 @@ pub fn parse_condition(text: &str) -> Result<Expr, String> {
 }
 
 /// The expression text of an `if:` value with a `${{ }}` that wraps the whole value removed.
-pub fn strip_wrapper(text: &str) -> String {
+pub(crate) fn strip_wrapper(text: &str) -> String {
     let t = text.trim();
     if let (Some(inner), Some(close)) = (t.strip_prefix("${{"), find_close(t, 3)) {
         if close + 2 == t.len() {
@@ -274,7 +274,7 @@ struct Parser {
 }
 
 /// Parses one expression (the text between `${{` and `}}`, or a bare `if:` value).
-pub fn parse(src: &str) -> Result<Expr, String> {
+pub(crate) fn parse(src: &str) -> Result<Expr, String> {
     if src.len() > MAX_LEN {
         return Err(format!(
             "the expression is longer than {MAX_LEN} characters"
@@ -509,7 +509,7 @@ fn check_call(name: &str, lower: &str, n: usize) -> Result<(), String> {
 
 /// Whether the expression calls `success()`, `failure()`, `always()` or `cancelled()`
 /// anywhere; without one GitHub evaluates `success() && (expr)`.
-pub fn has_status_function(e: &Expr) -> bool {
+pub(crate) fn has_status_function(e: &Expr) -> bool {
     match e {
         Expr::Call(name, args) => {
             STATUS_FUNCTIONS.contains(&name.as_str()) || args.iter().any(has_status_function)

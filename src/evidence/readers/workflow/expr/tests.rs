@@ -1,3 +1,4 @@
+use super::parse::parse;
 use super::*;
 
 fn failed() -> Assumptions {
