@@ -165,7 +165,9 @@ fn parse_curl(args: &[Val]) -> ParsedRequest {
         let a = args[i].concrete();
         let next = args.get(i + 1);
         match a.as_deref() {
+            // The last of `--fail` and `--no-fail` wins, as in curl.
             Some("--fail" | "--fail-with-body") => fail = true,
+            Some("--no-fail" | "--no-fail-with-body") => fail = false,
             Some("--url") => {
                 url = next.cloned();
                 i += 1;

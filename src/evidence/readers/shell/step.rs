@@ -59,7 +59,13 @@ impl<'a> Run<'a> {
                 self.nested_shell(&script, errexit, line);
                 return true;
             }
-            if arg == "-o" {
+            // `-o pipefail`, also at the end of combined flags (`-euo pipefail`, `+o ...`):
+            // the option name is not the script.
+            let takes_option_name = (arg.starts_with('-') || arg.starts_with('+'))
+                && !arg.starts_with("--")
+                && arg.ends_with('o');
+            if takes_option_name {
+                errexit |= arg.starts_with('-') && arg.contains('e');
                 i += 2;
                 continue;
             }

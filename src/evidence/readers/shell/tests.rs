@@ -453,3 +453,50 @@ fn perf_thousand_lines() {
     );
     assert_eq!(s.checks.len(), n);
 }
+
+#[test]
+fn the_last_of_fail_and_no_fail_wins() {
+    assert!(!request_fails("curl --fail --no-fail \"$BASE_URL/a\"").0);
+    assert!(request_fails("curl --no-fail -f \"$BASE_URL/a\"").0);
+}
+
+#[test]
+fn or_return_zero_is_named_as_the_trick() {
+    let (fails, why) = request_fails("curl --fail \"$BASE_URL/a\" || return 0");
+    assert!(!fails);
+    let why = why.unwrap_or_default();
+    assert!(why.contains("|| return 0"), "{why}");
+    assert!(!why.contains("without `--fail`"), "{why}");
+}
+
+#[test]
+fn combined_shell_flags_ending_in_o_take_the_option_name() {
+    assert!(runs(&step(
+        "bash -euo pipefail scripts/smoke.sh",
+        DEFAULT,
+        None
+    )));
+    assert!(runs(&step(
+        "bash -o pipefail scripts/smoke.sh",
+        DEFAULT,
+        None
+    )));
+    assert_eq!(
+        step("bash -euo pipefail", DEFAULT, None),
+        StepRun::NotRun,
+        "no script after the option name"
+    );
+}
+
+#[test]
+fn a_check_that_exits_zero_is_not_said_to_fail_on_a_good_status() {
+    let s = script("check_a() { curl --fail \"$BASE_URL/a\"; exit 0; }\ncheck_a\n");
+    let why = check(&s, "check_a").requests[0]
+        .why_not
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        !why.contains("even when every request answers 200"),
+        "{why}"
+    );
+}

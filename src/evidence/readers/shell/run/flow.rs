@@ -67,9 +67,19 @@ impl<'a> Run<'a> {
             });
             self.state.last = run_st;
             let exits_before = self.exits;
+            let returned_before = self.frames.last().is_some_and(|f| f.returned);
             self.pipeline_checked(pipeline, is_last);
+            // The handler swallows the failure when it carries on with success, exits the
+            // script with success, or returns success from the function (`|| return 0`).
+            let returned_ok = !returned_before
+                && self
+                    .frames
+                    .last()
+                    .is_some_and(|f| f.returned && f.returns.ok);
             if runs_on_fail
-                && (self.state.alive && self.state.last.ok || self.exits.ok && !exits_before.ok)
+                && (self.state.alive && self.state.last.ok
+                    || self.exits.ok && !exits_before.ok
+                    || returned_ok)
             {
                 let line = self.line_of(ast::SourceLocation::location(pipeline));
                 self.event(Event::OrSwallow {
