@@ -1193,3 +1193,49 @@ fn linked_artifact_folders_and_config_are_not_followed() {
     let (config, _) = clinic::load::config::load(&root);
     assert_ne!(config.title, "PLANTED TITLE");
 }
+
+/// Every key path of a JSON value (`badges.smoke.items[].facts.gate.checks[].name`).
+fn key_paths(value: &Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
+    if !path.is_empty() {
+        out.insert(path.to_string());
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let joined = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                key_paths(child, &joined, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                key_paths(item, &format!("{path}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn evidence_json_keeps_its_field_names() {
+    let (_tmp, repo) = demo();
+    let json = check_json(repo.root(), &[], 0);
+    let mut found = std::collections::BTreeSet::new();
+    key_paths(&json, "", &mut found);
+    let expected: std::collections::BTreeSet<String> =
+        std::fs::read_to_string(common::fixture_path("evidence-keys.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_string)
+            .collect();
+    let gone: Vec<_> = expected.difference(&found).collect();
+    let new: Vec<_> = found.difference(&expected).collect();
+    assert!(
+        gone.is_empty() && new.is_empty(),
+        "evidence.json's field names changed (tools read them):\n  gone: {gone:?}\n  new: {new:?}\n(add a new field to tests/fixtures/evidence-keys.txt; never rename one)"
+    );
+}

@@ -300,6 +300,69 @@ fn the_demo_site_has_every_artifact_page_badge_and_timeline() {
     assert!(inline >= 4, "only {inline} inline SVGs");
 }
 
+/// Uncommitted edits to what the smoke and migration rules read: `scripts/smoke.sh`, the deploy
+/// workflow and the expand SQL. The badges judge HEAD, so the pages must show HEAD's text.
+const WORKTREE_EDITS: [(&str, &str, &str); 3] = [
+    (
+        "scripts/smoke.sh",
+        "check_orders\n",
+        "check_orders\n# WORKTREE_ONLY_SMOKE\n",
+    ),
+    (
+        ".github/workflows/deploy.yml",
+        "        run: scripts/smoke.sh\n",
+        "        run: scripts/smoke.sh # WORKTREE_ONLY_WORKFLOW\n",
+    ),
+    (
+        "db/migrations/0007_add_display_name.up.sql",
+        "ADD COLUMN display_name text",
+        "RENAME COLUMN fullname TO WORKTREE_ONLY_SQL",
+    ),
+];
+
+/// What each page must show from HEAD and must not show from the working tree.
+fn assert_pages_show_committed_text(page: &dyn Fn(&str) -> String) {
+    let smoke = page("portfolio/smoke-drills/001/");
+    assert!(smoke.contains("check_orders"), "the script is shown");
+    assert!(
+        smoke.contains("Smoke suite against staging"),
+        "the workflow is shown"
+    );
+    let migration = page("portfolio/migrations/display-name/");
+    assert!(
+        migration.contains("display_name"),
+        "the expand SQL is shown"
+    );
+    for (name, html) in [("smoke", &smoke), ("migration", &migration)] {
+        for marker in [
+            "WORKTREE_ONLY_SMOKE",
+            "WORKTREE_ONLY_WORKFLOW",
+            "WORKTREE_ONLY_SQL",
+        ] {
+            assert!(
+                !html.contains(marker),
+                "the {name} page shows uncommitted text ({marker})"
+            );
+        }
+    }
+}
+
+#[test]
+fn pages_show_the_committed_text_their_badges_judged() {
+    let tmp = temp_dir();
+    let repo = demo(tmp.path());
+    for (path, from, to) in WORKTREE_EDITS {
+        repo.replace(path, from, to);
+    }
+    let out = tmp.path().join("out");
+    build(repo.root(), &out, None);
+    let evidence: Value = serde_json::from_str(&read_output(&out, "evidence.json")).unwrap();
+    for badge in BADGES {
+        assert_eq!(evidence["badges"][badge]["state"], "verified", "{badge}");
+    }
+    assert_pages_show_committed_text(&|path| read_output(&out, &format!("{path}index.html")));
+}
+
 #[test]
 fn every_commit_link_carries_a_full_id_that_exists_with_its_summary_on_hover() {
     let tmp = temp_dir();

@@ -567,6 +567,53 @@ fn a_broken_template_is_an_overlay_and_a_first_failed_build_a_503_until_fixed() 
 }
 
 #[test]
+fn served_pages_show_the_committed_text_their_badges_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    clinic::commands::demo::write(&root).unwrap();
+    for (rel, from, to) in [
+        (
+            "scripts/smoke.sh",
+            "check_orders\n",
+            "check_orders\n# WORKTREE_ONLY_SMOKE\n",
+        ),
+        (
+            ".github/workflows/deploy.yml",
+            "        run: scripts/smoke.sh\n",
+            "        run: scripts/smoke.sh # WORKTREE_ONLY_WORKFLOW\n",
+        ),
+        (
+            "db/migrations/0007_add_display_name.up.sql",
+            "ADD COLUMN display_name text",
+            "RENAME COLUMN fullname TO WORKTREE_ONLY_SQL",
+        ),
+    ] {
+        let path = root.join(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{rel}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+    let serve = start(&root, &tmp.path().join("serve.log"), &[]);
+    for page in [
+        "portfolio/smoke-drills/001/",
+        "portfolio/migrations/display-name/",
+    ] {
+        let response = serve.get(&format!("{}{page}", serve.base));
+        assert_eq!(response.status, 200, "{page}");
+        for marker in [
+            "WORKTREE_ONLY_SMOKE",
+            "WORKTREE_ONLY_WORKFLOW",
+            "WORKTREE_ONLY_SQL",
+        ] {
+            assert!(
+                !response.body.contains(marker),
+                "{page} shows uncommitted text ({marker})"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_new_commit_or_tag_in_the_repository_updates_the_evidence() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("repo");
