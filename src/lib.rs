@@ -2,16 +2,20 @@
 //! handbook, and the student's portfolio with evidence badges
 //! computed from the git history.
 //!
-//! The pipeline, one module per step:
-//! 1. **load**: [`config`] (`clinic.yaml`), [`content`] (Markdown + front matter through
-//!    [`frontmatter`] and [`yaml`]), merged from the embedded defaults and the root's files by
-//!    [`layers`];
-//! 2. **history**: [`history`] indexes the git history in one walk (cached on disk);
-//! 3. **evidence**: [`evidence`] checks the artifacts in `library/raw/` against it and computes
-//!    the four badges (with [`sql`] classifying migrations);
-//! 4. **render**: [`render`] turns pages into HTML with [`markdown`], [`highlight`] and the Tera
-//!    theme in [`templates`], in parallel;
-//! 5. **write**: [`output`] stages the site beside its target and swaps it in atomically.
+//! The pipeline, one folder per step ([`build`] runs them in this order):
+//! 1. **load**: [`load`] reads `clinic.yaml`, the handbook's pages and the theme, merged from the
+//!    embedded defaults and the root's own files ([`setup`] gathers what every command shares);
+//! 2. **history**: [`history`] indexes the git history in one walk (cached);
+//! 3. **evidence**: [`evidence`] reads the student's records once, judges them against the
+//!    history with the models of [`evidence::readers`], and computes the four badges; every item
+//!    carries the facts and the exact text it was judged on;
+//! 4. **portfolio**: [`portfolio`] turns the evidence into pages and files, without reading the
+//!    repository;
+//! 5. **render**: [`render`] turns pages into HTML with the Tera theme, in parallel;
+//! 6. **write**: [`output`] stages the site beside its target and swaps it in atomically.
+//!
+//! [`commands`] holds the command line and the commands built on the pipeline (`serve`
+//! rebuilds with it, `cohort` runs it per student).
 
 #![warn(unreachable_pub)]
 
