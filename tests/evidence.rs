@@ -936,7 +936,7 @@ fn as_json(e: &Evidence) -> Value {
 fn the_history_cache_is_reused_follows_new_commits_and_matches_no_cache() {
     let (_tmp, repo) = demo();
     let root = repo.root();
-    let cache = root.join(".clinic/cache/history.bin");
+    let cache = root.join(".git/clinic/history.bin");
 
     let (first, _) = clinic::check(root, false).unwrap();
     assert!(first.badges.all_verified());

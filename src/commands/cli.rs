@@ -188,7 +188,7 @@ pub struct BuildArgs {
     /// Print the result as JSON on standard output (diagnostics included).
     #[arg(long)]
     pub json: bool,
-    /// Ignore the history cache in <root>/.clinic/cache/ and rewrite it.
+    /// Ignore the history cache (in the git directory, .git/clinic/) and rewrite it.
     #[arg(long)]
     pub no_cache: bool,
 }
@@ -201,7 +201,7 @@ pub struct CheckArgs {
     /// Print evidence.json on standard output instead of the summary.
     #[arg(long)]
     pub json: bool,
-    /// Ignore the history cache in <root>/.clinic/cache/ and rewrite it.
+    /// Ignore the history cache (in the git directory, .git/clinic/) and rewrite it.
     #[arg(long)]
     pub no_cache: bool,
 }

@@ -1,7 +1,9 @@
-//! The on-disk history cache in `<root>/.clinic/cache/`: the walked index, keyed by the commit
-//! ids it was walked from, so an unchanged repository is not walked again and a new commit walks
-//! only what is new. Written atomically (temp file + rename); a cache that cannot be read is
-//! ignored and rewritten, never an error.
+//! The on-disk history cache in the git directory (`.git/clinic/history.bin`): the walked index,
+//! keyed by the commit ids it was walked from, so an unchanged repository is not walked again and
+//! a new commit walks only what is new. It lives where no commit can carry it: a cache in the
+//! work tree (even one committed with `git add -f`) is never read, so nobody can hand clinic a
+//! doctored index. Written atomically (temp file + rename); a cache that cannot be read, or was
+//! walked from commits the repository no longer holds, is rebuilt, never trusted or an error.
 
 use std::path::{Path, PathBuf};
 
@@ -11,8 +13,9 @@ use super::walk::Walked;
 use super::Id;
 
 /// Bump when the stored shape or the walk's meaning changes.
-const VERSION: u32 = 2;
-pub(crate) const CACHE_DIR: &str = ".clinic/cache";
+const VERSION: u32 = 3;
+/// Inside the git directory.
+const CACHE_DIR: &str = "clinic";
 const FILE: &str = "history.bin";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -25,17 +28,17 @@ pub(crate) struct Cached {
     pub walked: Walked,
 }
 
-fn path(root: &Path) -> PathBuf {
-    root.join(CACHE_DIR).join(FILE)
+fn path(git_dir: &Path) -> PathBuf {
+    git_dir.join(CACHE_DIR).join(FILE)
 }
 
-pub(crate) fn load(root: &Path) -> Option<Cached> {
-    let bytes = std::fs::read(path(root)).ok()?;
+pub(crate) fn load(git_dir: &Path) -> Option<Cached> {
+    let bytes = std::fs::read(path(git_dir)).ok()?;
     let cached: Cached = postcard::from_bytes(&bytes).ok()?;
     (cached.version == VERSION).then_some(cached)
 }
 
-pub(crate) fn store(root: &Path, tips: Vec<Id>, keys: Vec<String>, walked: Walked) -> Walked {
+pub(crate) fn store(git_dir: &Path, tips: Vec<Id>, keys: Vec<String>, walked: Walked) -> Walked {
     let cached = Cached {
         version: VERSION,
         tips,
@@ -43,16 +46,16 @@ pub(crate) fn store(root: &Path, tips: Vec<Id>, keys: Vec<String>, walked: Walke
         walked,
     };
     // The cache is an optimisation: failing to write it (read-only checkout) changes nothing.
-    let _ = write(root, &cached);
+    let _ = write(git_dir, &cached);
     cached.walked
 }
 
-fn write(root: &Path, cached: &Cached) -> std::io::Result<()> {
+fn write(git_dir: &Path, cached: &Cached) -> std::io::Result<()> {
     let bytes = postcard::to_stdvec(cached).map_err(std::io::Error::other)?;
-    let dir = root.join(CACHE_DIR);
+    let dir = git_dir.join(CACHE_DIR);
     std::fs::create_dir_all(&dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(&dir)?;
     std::io::Write::write_all(&mut temp, &bytes)?;
-    temp.persist(path(root)).map_err(|e| e.error)?;
+    temp.persist(path(git_dir)).map_err(|e| e.error)?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub(crate) mod cache;
 pub mod forge;
+pub(crate) mod references;
 pub(crate) mod repo;
 pub mod walk;
 
@@ -76,8 +77,10 @@ pub fn is_documentation(path: &str) -> bool {
 pub struct Release {
     pub name: String,
     pub commit: Id,
-    /// Tagger time for annotated tags, the commit's time for lightweight ones.
+    /// Tagger time for annotated tags, the commit's effective time for lightweight ones.
     pub time: i64,
+    #[serde(skip)]
+    pub annotated: bool,
 }
 
 /// How the index was obtained, for progress messages and benchmarks.
@@ -92,7 +95,7 @@ pub enum CacheUse {
 pub struct HistoryOptions {
     pub release_tag_pattern: String,
     pub flag_keys: Vec<String>,
-    /// Read the on-disk cache in `<root>/.clinic/cache/` (off: walk everything).
+    /// Read the on-disk cache in `.git/clinic/` (off: walk everything).
     pub use_cache: bool,
     /// Write the cache back. Off for repositories clinic must not write to (a cohort's
     /// student clones).
@@ -117,6 +120,10 @@ pub struct History {
     pub cache_use: CacheUse,
     /// The repository's web page, from the `origin` remote (config may override it).
     pub web: Option<crate::history::forge::WebHost>,
+    /// Per commit: the latest committer time among it and its ancestors.
+    effective: Vec<i64>,
+    /// Per commit: the commit (itself or an ancestor) whose committer time that is.
+    latest_source: Vec<usize>,
 }
 
 impl History {
@@ -131,9 +138,12 @@ impl History {
             .and_then(|h| h.peel_to_commit())
             .map_err(other)?
             .id();
-        let releases = read_releases(&repo, &options.release_tag_pattern).map_err(other)?;
+        let tags = read_release_tags(&repo, &options.release_tag_pattern).map_err(other)?;
+        // Every branch and remote-tracking branch is walked too: a known-bad build usually
+        // lives on a branch that was never merged, and a rehearsal may name it.
         let mut tips: Vec<Id> = std::iter::once(Id::from(head))
-            .chain(releases.iter().map(|r| r.commit))
+            .chain(tags.iter().map(|t| t.commit))
+            .chain(branch_tips(&repo))
             .collect();
         tips.sort();
         tips.dedup();
@@ -141,7 +151,7 @@ impl History {
         keys.sort();
         keys.dedup();
         let (walked, cache_use) =
-            walk_or_reuse(&repo, root, &tips, &keys, options).map_err(other)?;
+            walk_or_reuse(&repo, &tips, &keys, options).map_err(other)?;
         let web = repo
             .find_remote("origin")
             .ok()
@@ -158,12 +168,37 @@ impl History {
             on_main_line: Vec::new(),
             merged_by: Vec::new(),
             walked,
-            releases,
+            releases: Vec::new(),
             head: Id::from(head),
             cache_use,
+            effective: Vec::new(),
+            latest_source: Vec::new(),
         };
         history.index();
+        history.releases = history.releases_of(tags);
         Ok(history)
+    }
+
+    /// Release tags that are releases: reachable from HEAD and not a pre-release
+    /// (`v1.3.0-rc1`); an annotated tag is released at its tagger time, a lightweight one at its
+    /// commit's effective time (a tag cannot be back-dated past the commit it names).
+    fn releases_of(&self, tags: Vec<Release>) -> Vec<Release> {
+        let mut releases: Vec<Release> = tags
+            .into_iter()
+            .filter(|t| !is_prerelease(&t.name))
+            .filter_map(|mut t| {
+                let index = self.index_of(t.commit)?;
+                if !self.reachable_from_head(index) {
+                    return None;
+                }
+                if !t.annotated {
+                    t.time = self.effective_time(index);
+                }
+                Some(t)
+            })
+            .collect();
+        releases.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
+        releases
     }
 
     fn index(&mut self) {
@@ -180,13 +215,6 @@ impl History {
             .enumerate()
             .map(|(i, p)| (p.clone(), i as u32))
             .collect();
-        for (index, changes) in walked.changes.iter().enumerate() {
-            for change in changes {
-                if change.old.is_none() {
-                    self.first_added.entry(change.path).or_insert(index);
-                }
-            }
-        }
         self.on_main_line = vec![false; walked.commits.len()];
         let mut main_line = Vec::new();
         let mut cursor = self.by_id.get(&self.head).copied();
@@ -221,6 +249,71 @@ impl History {
                 );
             }
         }
+        // Commits only other branches reach do not count as adding a file.
+        for (index, changes) in walked.changes.iter().enumerate() {
+            if self.merged_by[index].is_none() {
+                continue;
+            }
+            for change in changes {
+                if change.old.is_none() {
+                    self.first_added.entry(change.path).or_insert(index);
+                }
+            }
+        }
+        self.index_times();
+    }
+
+    /// Effective times in one pass: the walk stores parents before children.
+    fn index_times(&mut self) {
+        let commits = &self.walked.commits;
+        self.effective = Vec::with_capacity(commits.len());
+        self.latest_source = Vec::with_capacity(commits.len());
+        for (index, commit) in commits.iter().enumerate() {
+            let (mut time, mut source) = (commit.time, index);
+            for parent in commit.parents.iter().filter_map(|p| self.by_id.get(p)) {
+                // A parent outside the walk (a shallow boundary) has no entry yet.
+                if let (Some(&t), Some(&s)) =
+                    (self.effective.get(*parent), self.latest_source.get(*parent))
+                {
+                    if t > time {
+                        (time, source) = (t, s);
+                    }
+                }
+            }
+            self.effective.push(time);
+            self.latest_source.push(source);
+        }
+    }
+
+    /// The latest committer time among the commit and all its ancestors: rules compare these,
+    /// so back-dating a commit never makes it look earlier than what it was built on.
+    pub fn effective_time(&self, index: usize) -> i64 {
+        self.effective[index]
+    }
+
+    /// A commit in the span from `start` to `end` (reachable from `end`, not from `start`'s
+    /// parents, both ends included) whose committer time is more than an hour earlier than one
+    /// of its ancestors': dates that go backwards, the trace of a forward- or back-dated commit.
+    /// Returns (that commit, the later ancestor).
+    pub fn dates_go_backwards(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        const SLACK: i64 = 3600;
+        let mut seen = HashSet::new();
+        let mut stack = vec![end];
+        while let Some(index) = stack.pop() {
+            if !seen.insert(index) || (index != start && self.is_ancestor(index, start)) {
+                continue;
+            }
+            let commit = &self.walked.commits[index];
+            for parent in commit.parents.iter().filter_map(|p| self.by_id.get(p)) {
+                if self.effective[*parent] - commit.time > SLACK {
+                    return Some((index, self.latest_source[*parent]));
+                }
+                if index != start {
+                    stack.push(*parent);
+                }
+            }
+        }
+        None
     }
 
     pub fn repo(&self) -> &Repository {
@@ -280,7 +373,7 @@ impl History {
                 .unwrap_or(false)
     }
 
-    /// The commit that first added `path` (in topological order).
+    /// The first commit reachable from HEAD that added `path` (in topological order).
     pub fn first_added(&self, path: &str) -> Option<usize> {
         self.path_ids
             .get(path)
@@ -356,7 +449,35 @@ impl History {
     }
 }
 
-fn read_releases(repo: &Repository, pattern: &str) -> Result<Vec<Release>, git2::Error> {
+/// Whether a tag name carries a semantic-version pre-release part: `v1.3.0-rc1`,
+/// `2.0.0-beta.2` (a `+build` suffix is not one).
+pub fn is_prerelease(name: &str) -> bool {
+    let version = name.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let core = version.split('+').next().unwrap_or(version);
+    let Some((numbers, pre)) = core.split_once('-') else {
+        return false;
+    };
+    let parts: Vec<&str> = numbers.split('.').collect();
+    (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && !pre.is_empty()
+}
+
+/// The tips of every local and remote-tracking branch.
+fn branch_tips(repo: &Repository) -> Vec<Id> {
+    let Ok(branches) = repo.branches(None) else {
+        return Vec::new();
+    };
+    branches
+        .flatten()
+        .filter_map(|(branch, _)| branch.get().peel_to_commit().ok())
+        .map(|commit| Id::from(commit.id()))
+        .collect()
+}
+
+fn read_release_tags(repo: &Repository, pattern: &str) -> Result<Vec<Release>, git2::Error> {
     let mut releases = Vec::new();
     for name in repo.tag_names(Some(pattern))?.iter().flatten() {
         let Ok(reference) = repo.find_reference(&format!("refs/tags/{name}")) else {
@@ -374,23 +495,24 @@ fn read_releases(repo: &Repository, pattern: &str) -> Result<Vec<Release>, git2:
             name: name.to_string(),
             commit: Id::from(commit.id()),
             time: tagger_time.unwrap_or_else(|| commit.committer().when().seconds()),
+            annotated: tagger_time.is_some(),
         });
     }
-    releases.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
     Ok(releases)
 }
 
 /// Reuses the cache when its tips are still in the history, walking only what is new.
 fn walk_or_reuse(
     repo: &Repository,
-    root: &Path,
     tips: &[Id],
     keys: &[String],
     options: &HistoryOptions,
 ) -> Result<(Walked, CacheUse), git2::Error> {
+    // The common directory: a linked worktree shares its repository's cache.
+    let git_dir = repo.commondir();
     let store = |tips: Vec<Id>, keys: Vec<String>, walked: Walked| {
         if options.write_cache {
-            cache::store(root, tips, keys, walked)
+            cache::store(git_dir, tips, keys, walked)
         } else {
             walked
         }
@@ -398,7 +520,7 @@ fn walk_or_reuse(
     let repo_path = repo.path();
     let tip_oids: Vec<Oid> = tips.iter().map(|&t| t.into()).collect();
     let cached = if options.use_cache {
-        cache::load(root)
+        cache::load(git_dir)
     } else {
         None
     };

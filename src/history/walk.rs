@@ -12,6 +12,7 @@ use git2::{Oid, Repository, Sort};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::references::is_reference;
 use super::{is_documentation, Id};
 
 /// A commit as the rules need it.
@@ -41,7 +42,8 @@ pub struct BlobRef {
     pub mode: u32,
 }
 
-/// Lines containing a flag key that one commit added and removed (against its first parent).
+/// Reference lines of a flag key (the key as a whole identifier, on a line that is not entirely a
+/// comment) that one commit added and removed in one file (against its first parent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyLines {
     pub commit: u32,
@@ -479,7 +481,7 @@ impl<'r> KeyScanner<'r> {
         let content = self.repo.find_blob(blob.id.into())?;
         Ok(String::from_utf8_lossy(content.content())
             .lines()
-            .filter(|line| line.contains(key))
+            .filter(|line| is_reference(line, key))
             .map(|line| line.trim().to_string())
             .collect())
     }

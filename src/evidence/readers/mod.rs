@@ -3,7 +3,6 @@
 //! "can `promote` run when `smoke` failed?") and knows nothing of badges or git.
 
 pub(crate) mod down_step;
-pub(crate) mod flag_lines;
 pub(crate) mod shell;
 pub(crate) mod sql;
 pub(crate) mod workflow;
