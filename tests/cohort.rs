@@ -30,6 +30,8 @@ struct Cohort {
     tmp: tempfile::TempDir,
     entries: Vec<String>,
     title: String,
+    /// Top-level roster lines between `title:` and `students:` (a `policy:`, say).
+    preamble: String,
 }
 
 impl Cohort {
@@ -40,6 +42,7 @@ impl Cohort {
             tmp,
             entries: Vec::new(),
             title: title.to_string(),
+            preamble: String::new(),
         }
     }
 
@@ -73,7 +76,11 @@ impl Cohort {
     }
 
     fn write_roster(&self) {
-        let mut text = format!("title: {}\nstudents:\n", yaml_str(&self.title));
+        let mut text = format!(
+            "title: {}\n{}students:\n",
+            yaml_str(&self.title),
+            self.preamble
+        );
         for entry in &self.entries {
             text.push_str(&format!("  - {entry}\n"));
         }
@@ -226,7 +233,7 @@ fn hostile(dir: &Path) -> RepoBuilder {
         "---\ntitle: Evil page\n---\nSTUDENT-CONTENT-MARKER {{ get_env(name=\"HOME\") }}\n",
     );
     repo.commit("2026-10-23 10:00", &format!("Add records {IMG}"));
-    repo.tag("v9.9.9-<svg/onload=document.title=1>", "2026-10-23 11:00");
+    repo.tag("v9.9.9+<svg/onload=document.title=1>", "2026-10-23 11:00");
     repo.write("README.md", "changed\n");
     repo.commit("2026-10-24 10:00", &format!("{SCRIPT} {IMG} last commit"));
     repo.repo()
@@ -555,7 +562,7 @@ fn hostile_payloads_are_text_everywhere_and_overrides_are_ignored() {
         .collect();
     for payload in [
         format!("Add records {IMG}"),
-        "v9.9.9-<svg/onload=document.title=1>".to_string(),
+        "v9.9.9+<svg/onload=document.title=1>".to_string(),
         "{{ now() }} and {% if true %}x{% endif %}".to_string(),
         format!("</code></pre>{SCRIPT}"),
     ] {
@@ -1383,6 +1390,16 @@ fn chromium_runs_no_student_script_and_the_dashboard_sorts_and_filters() {
         json!(["student-mallory", "student-zed-ada"]),
         "in the last sort's order"
     );
+    // By source: every student here was re-checked, none reported.
+    let source = |value: &str| {
+        format!("(() => {{ const m = document.getElementById('cohort-source'); m.value = {value:?}; m.dispatchEvent(new Event('change')); }})()")
+    };
+    browser.eval(&show("all"));
+    browser.eval(&source("reported"));
+    assert_eq!(browser.eval(names), json!([]));
+    browser.eval(&source("rechecked"));
+    assert_eq!(browser.eval(names).as_array().map(Vec::len), Some(4));
+    browser.eval(&source("all"));
 
     // Without JavaScript the table is whole and the controls stay hidden.
     browser.call(
@@ -1416,4 +1433,228 @@ fn student_clones_are_left_untouched() {
         "the cohort build wrote into a student clone"
     );
     assert!(!cohort.student_dir("ada").join(".clinic").exists());
+}
+
+// ---- Trust (Revision 2, R7) and the course policy (R0) ----------------------------------------
+
+/// An `evidence.json` whose four badges all claim to be verified.
+fn claims_all_verified() -> String {
+    let badge = json!({"state": "verified", "reasons": [], "artifacts": ["library/raw/x.md"]});
+    json!({
+        "badges": {"rehearsal": badge, "migration": badge, "smoke": badge, "flag": badge},
+        "repository": {"head": "0123456789abcdef0123456789abcdef01234567", "releases": ["v1.0.0"]},
+    })
+    .to_string()
+}
+
+#[test]
+fn reported_evidence_is_shown_and_counted_apart_from_rechecked_badges() {
+    let mut cohort = Cohort::new("Trust");
+    RepoBuilder::demo(&cohort.student_dir("ada"));
+    std::fs::write(cohort.root().join("claims.json"), claims_all_verified()).unwrap();
+    let server = EvidenceServer::start(claims_all_verified().into_bytes());
+    cohort
+        .repo("Ada Lovelace", "ada")
+        .entry("name: Claire Claims\n    evidence: claims.json")
+        .entry(&format!(
+            "name: Uma Url\n    evidence: {}",
+            server.url("good.json")
+        ));
+    cohort.build(&[]).expect_code(0);
+    let out = cohort.out();
+
+    // cohort.json: a trust per student, and counts split by it.
+    let students = cohort.students();
+    for slug in ["ada-lovelace", "claire-claims", "uma-url"] {
+        assert_eq!(
+            states(&students[slug]),
+            "verified verified verified verified",
+            "{slug}"
+        );
+    }
+    assert_eq!(students["ada-lovelace"]["trust"], "rechecked");
+    assert_eq!(students["claire-claims"]["trust"], "reported");
+    assert_eq!(students["uma-url"]["trust"], "reported");
+    assert_eq!(students["claire-claims"]["source"]["kind"], "evidence");
+    let json: Value = serde_json::from_str(&common::read_output(&out, "cohort.json")).unwrap();
+    let summary = &json["summary"];
+    assert_eq!(summary["all_verified"], 3, "the total is kept: {summary}");
+    assert_eq!(
+        summary["by_trust"],
+        json!({"rechecked": {"students": 1, "all_verified": 1, "errors": 0},
+               "reported": {"students": 2, "all_verified": 2, "errors": 0}})
+    );
+    for badge in summary["badges"].as_array().unwrap() {
+        assert_eq!(badge["verified"], 3, "{badge}");
+        assert_eq!(
+            badge["by_trust"],
+            json!({"rechecked": {"verified": 1, "incomplete": 0, "missing": 0, "error": 0},
+                   "reported": {"verified": 2, "incomplete": 0, "missing": 0, "error": 0}}),
+            "{badge}"
+        );
+    }
+    assert_eq!(json["policy"]["from_roster"], false);
+
+    // cohort.csv: a `trust` column, added after the existing ones.
+    let csv = common::read_output(&out, "cohort.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("name,slug,source,rehearsal,migration,smoke,flag,last_commit")
+            && lines[0].ends_with(",error,portfolio,trust"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(
+            "Ada Lovelace,ada-lovelace,repo: students/ada,verified,verified,verified,verified,"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].ends_with(",rechecked"), "{}", lines[1]);
+    assert!(lines[2].starts_with("Claire Claims,claire-claims,evidence: claims.json,verified,verified,verified,verified,"), "{}", lines[2]);
+    assert!(lines[2].ends_with(",reported"), "{}", lines[2]);
+    assert!(lines[3].ends_with(",reported"), "{}", lines[3]);
+
+    // The page: a source per row, and reported cells that never look like re-checked ones.
+    let index = common::read_output(&out, "index.html");
+    let ada = common::between(&index, "<tr id=\"student-ada-lovelace\"", "</tr>");
+    assert!(ada.contains("data-source=\"rechecked\""), "{ada}");
+    assert!(ada.contains("recomputed here from the repository"), "{ada}");
+    assert_eq!(
+        ada.matches("<span class=\"badge badge-verified\">verified</span>")
+            .count(),
+        4,
+        "{ada}"
+    );
+    assert!(!ada.contains("reported"), "{ada}");
+    for slug in ["claire-claims", "uma-url"] {
+        let row = common::between(&index, &format!("<tr id=\"student-{slug}\""), "</tr>");
+        assert!(row.contains("data-source=\"reported\""), "{row}");
+        assert!(text_of(row).contains("their CI's evidence.json"), "{row}");
+        assert_eq!(
+            row.matches("cohort-cell cohort-cell-verified cohort-cell-reported")
+                .count(),
+            4,
+            "{row}"
+        );
+        assert_eq!(
+            row.matches("badge badge-verified badge-reported").count(),
+            4,
+            "{row}"
+        );
+        assert!(
+            !row.contains("<span class=\"badge badge-verified\">"),
+            "{row}"
+        );
+        // The word is in each cell's text, for every reader.
+        let cells: Vec<&str> = row.split("<td class=\"cohort-cell ").skip(1).collect();
+        assert_eq!(cells.len(), 4);
+        for cell in cells {
+            assert!(
+                text_of(cell).contains("verified · , reported"),
+                "{}",
+                text_of(cell)
+            );
+        }
+    }
+    let lede = common::between(&index, "<p class=\"cohort-lede\">", "</p>");
+    assert!(
+        text_of(lede).contains("3 students (1 re-checked, 2 reported) · all four badges verified: 1 re-checked, 2 reported"),
+        "{}",
+        text_of(lede)
+    );
+    let table = common::between(&index, "<table class=\"cohort-summary-table\">", "</table>");
+    let flag = common::between(table, "Feature-flag lifecycle", "</tr>");
+    assert!(
+        flag.contains("<td>3<span class=\"cohort-split\"><span class=\"cohort-split-rechecked\">1 re-checked</span> <span class=\"cohort-split-reported\">2 reported</span>"),
+        "{flag}"
+    );
+    assert!(
+        index.contains("Source: <span class=\"trust trust-reported\">reported</span> (their CI"),
+        "no legend"
+    );
+    assert!(index.contains("none in the roster"), "no policy line");
+    let style = common::read_output(&out, "static/style.css");
+    assert!(
+        style.contains(".badge-reported {"),
+        "no style for reported badges"
+    );
+}
+
+/// A cohort of the demo (its flag lived 19 days; its own clinic.yaml says 14-day sprints and
+/// `v*` releases), with `policy` lines in the roster; returns the build and the student.
+fn with_policy(policy: &str) -> (common::Run, Value, String) {
+    let mut cohort = Cohort::new("Policy");
+    RepoBuilder::demo(&cohort.student_dir("ada"));
+    cohort.preamble = policy.to_string();
+    cohort.repo("Ada", "ada");
+    let run = cohort.build(&[]);
+    let json: Value =
+        serde_json::from_str(&common::read_output(&cohort.out(), "cohort.json")).unwrap();
+    let index = common::read_output(&cohort.out(), "index.html");
+    let line = text_of(common::between(
+        &index,
+        "<p class=\"cohort-policy\"",
+        "</p>",
+    ))
+    .split_whitespace()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let mut student = json["students"][0].clone();
+    student["policy"] = json["policy"].clone();
+    (run, student, line)
+}
+
+#[test]
+fn a_roster_policy_replaces_each_students_own_settings() {
+    let (run, ada, line) = with_policy("");
+    run.expect_code(0);
+    assert_eq!(states(&ada), "verified verified verified verified");
+    assert!(line.contains("none in the roster"), "{line}");
+
+    // Two-week flags under one-week sprints: the 19-day flag is now past two sprints.
+    let (run, ada, line) = with_policy("policy:\n  sprint_length_days: 7\n");
+    run.expect_code(0);
+    assert_eq!(states(&ada), "verified verified verified incomplete");
+    let reasons = ada["badges"]["flag"]["reasons"].to_string();
+    assert!(reasons.contains("14"), "{reasons}");
+    assert_eq!(
+        ada["policy"],
+        json!({"from_roster": true, "sprint_length_days": 7, "release_tag_pattern": null,
+               "default_sprint_length_days": 14, "default_release_tag_pattern": "v*",
+               "applies_to": "rechecked"})
+    );
+    assert!(line.contains("sprint length 7 days"), "{line}");
+    assert!(
+        line.contains("release tags each student's own (default v*)"),
+        "{line}"
+    );
+
+    // No tag is a release under the course's pattern: the migration's halves lose the release
+    // between them.
+    let (run, ada, line) = with_policy("policy: {release_tag_pattern: \"release-*\"}\n");
+    run.expect_code(0);
+    assert_eq!(states(&ada), "verified incomplete verified verified");
+    assert_eq!(ada["releases"], 0);
+    assert_eq!(ada["policy"]["release_tag_pattern"], "release-*");
+    assert!(line.contains("release tags release-*"), "{line}");
+}
+
+#[test]
+fn a_policy_out_of_range_is_a_roster_error_at_its_line() {
+    let (run, ada, _) = with_policy("policy: {sprint_length_days: 60}\n");
+    run.expect_code(1)
+        .expect_stderr("roster.yaml:2: the policy's `sprint_length_days` is 60")
+        .expect_stderr("the default 14 applies");
+    // The default applies, not the value the course got wrong.
+    assert_eq!(ada["policy"]["sprint_length_days"], 14);
+    assert_eq!(states(&ada), "verified verified verified verified");
+
+    let (run, _, _) = with_policy(
+        "policy:\n  # the course's rules\n  sprint_length_days: 3\n  sprint_length: 7\n",
+    );
+    run.expect_code(1)
+        .expect_stderr("roster.yaml:4: the policy's `sprint_length_days` is 3")
+        .expect_stderr("roster.yaml:5: unknown key `sprint_length` in the roster's `policy:`");
 }

@@ -283,6 +283,9 @@ pub struct Evidence {
     pub generator: String,
     pub repository: RepositorySummary,
     pub badges: Badges,
+    /// Grading settings that differ from the clinic's defaults (course policy).
+    #[serde(skip_serializing_if = "crate::load::config::Policy::is_default")]
+    pub policy: crate::load::config::Policy,
     /// Every migration file at HEAD, each statement classified.
     pub migrations: Vec<migration::ClassifiedFile>,
     /// Problems reading records that belong to no badge (unknown keys are warnings), written
@@ -300,9 +303,26 @@ fn sentences<S: serde::Serializer>(warnings: &[Diagnostic], s: S) -> Result<S::O
 pub struct Context<'a> {
     pub config: &'a Config,
     pub history: Result<&'a History, &'a RepoError>,
+    /// The build's clock, seconds since the epoch: evidence dated after it is refused.
+    pub now: i64,
 }
 
 impl<'a> Context<'a> {
+    /// A problem when `time` lies more than a day after the build's clock: a date in the future
+    /// proves nothing (git dates are set by their author).
+    pub fn in_the_future(&self, time: i64, what: &str) -> Option<Problem> {
+        (time > self.now + 86_400).then(|| {
+            Problem::new(
+                "evidence.future",
+                format!(
+                    "{what} is dated in the future ({}), after this build's clock",
+                    time::format(time, 0)
+                ),
+                "use the real date: a date set ahead proves nothing",
+            )
+        })
+    }
+
     /// The history when it can prove anything; otherwise why not, as a problem.
     pub fn usable_history(&self) -> Result<&'a History, Problem> {
         match history_problem(self.history) {
@@ -349,7 +369,14 @@ pub fn compute(
     history: Result<&History, &RepoError>,
     warnings: Vec<Diagnostic>,
 ) -> Evidence {
-    let cx = Context { config, history };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let cx = Context {
+        config,
+        history,
+        now,
+    };
     let badges = Badges {
         rehearsal: judge(&records.rehearsals, rehearsal::missing(), |a| {
             rehearsal::check(a, cx)
@@ -392,6 +419,7 @@ pub fn compute(
         generator: format!("clinic {}", env!("CARGO_PKG_VERSION")),
         repository,
         badges,
+        policy: config.policy(),
         migrations: history
             .ok()
             .map(migration::classify_all)

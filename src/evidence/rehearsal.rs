@@ -3,8 +3,8 @@
 use super::facts::{Facts, RehearsalFacts, ReleaseClaim, TimelineMark};
 use super::records::{required, Artifact, Rehearsal};
 use super::{CommitRef, Context, Item, Kind, Problem};
+use crate::evidence::readers::down_step::migration_down_step;
 use crate::history::History;
-use crate::load::config::Config;
 use crate::time;
 
 const DAY_MINUTES: i64 = 24 * 60;
@@ -52,11 +52,11 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         }
     }
     if let Ok(command) = command {
-        if let Some(step) = migration_down_step(command) {
+        if let Some(reason) = migration_down_step(command) {
             problems.push(
                 Problem::new(
                     "rehearsal.migration-down",
-                    format!("the restore command runs a schema migration's down step (`{step}`), which does not bring data back"),
+                    format!("the restore command is not a rollback of the release: {reason}, which does not bring data back"),
                     "restore the previous release (e.g. `kubectl rollout undo`, redeploy the old image) and keep the schema compatible with both",
                 )
                 .at(&a.path, a.line_of("restore_command"))
@@ -66,7 +66,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
     }
 
     // The timeline.
-    let timeline = parse_timeline(a, config, &mut problems);
+    let timeline = parse_timeline(a, cx, &mut problems);
     let entry = |mark: &str| timeline.iter().find(|t| t.mark.eq_ignore_ascii_case(mark));
     let find = |mark: &str| entry(mark).map(|t| t.time);
     let (deployed, detected, restored) = (find("deployed"), find("detected"), find("restored"));
@@ -136,6 +136,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         Ok(h) => check_history(
             a,
             h,
+            cx,
             entry("deployed"),
             entry("restored"),
             &mut problems,
@@ -148,9 +149,10 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
 
 fn parse_timeline<'a>(
     a: &'a Artifact<Rehearsal>,
-    config: &Config,
+    cx: Context<'_>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Timed<'a>> {
+    let config = cx.config;
     let mut timeline = Vec::new();
     for (i, entry) in a.data.timeline.iter().enumerate() {
         let at = entry.at.as_deref().unwrap_or("");
@@ -161,11 +163,16 @@ fn parse_timeline<'a>(
         };
         let mark = entry.mark.as_deref().unwrap_or("").trim();
         match time::parse(at, config.utc_offset_minutes) {
-            Ok(t) => timeline.push(Timed {
-                time: t,
-                mark,
-                line,
-            }),
+            Ok(t) => {
+                if let Some(p) = cx.in_the_future(t, &format!("timeline entry {} (`{mark}`)", i + 1)) {
+                    problems.push(p.at(&a.path, line));
+                }
+                timeline.push(Timed {
+                    time: t,
+                    mark,
+                    line,
+                })
+            }
             Err(why) => problems.push(
                 Problem::new(
                     "rehearsal.time",
@@ -182,6 +189,7 @@ fn parse_timeline<'a>(
 fn check_history(
     a: &Artifact<Rehearsal>,
     h: &History,
+    cx: Context<'_>,
     deployed: Option<&Timed<'_>>,
     restored: Option<&Timed<'_>>,
     problems: &mut Vec<Problem>,
@@ -194,6 +202,11 @@ fn check_history(
      -> Option<usize> {
         let reference = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
         let found = reference.and_then(|v| h.resolve(v));
+        if let Some(p) = found.and_then(|c| {
+            cx.in_the_future(h.commit(c).time, &format!("the commit `{key}` names"))
+        }) {
+            problems.push(p.at(&a.path, a.line_of(key)));
+        }
         if found.is_none() {
             let message = match reference {
                 Some(v) => format!("`{key}: {v}` does not resolve to a commit in this repository"),
@@ -203,7 +216,7 @@ fn check_history(
                 Problem::new(
                     "rehearsal.release",
                     message,
-                    "write the release's tag (e.g. v2.4.1) or its commit SHA",
+                    "write the release's tag (e.g. v2.4.1), its branch, or its commit SHA",
                 )
                 .at(&a.path, a.line_of(key).or(Some(1))),
             );
@@ -237,7 +250,7 @@ fn check_history(
         }
     }
     if let (Some(bad), Some(deployed)) = (bad, deployed) {
-        let commit_time = h.commit(bad).time;
+        let commit_time = h.effective_time(bad);
         if deployed.time < commit_time {
             problems.push(
                 Problem::new(
@@ -261,7 +274,7 @@ fn check_history(
         Some(first) => {
             facts.written = Some(CommitRef::of(h, first));
             if let Some(restored) = restored {
-                if h.commit(first).time < restored.time {
+                if h.effective_time(first) < restored.time {
                     problems.push(
                         Problem::new(
                             "rehearsal.predates",
@@ -276,69 +289,8 @@ fn check_history(
     }
 }
 
-/// The down step of a migration tool, if `command` runs one: restoring the schema does not
-/// restore the data it held, so it is not a rollback of a release.
-pub(crate) fn migration_down_step(command: &str) -> Option<String> {
-    let lower = command.to_ascii_lowercase();
-    let tokens: Vec<&str> = lower
-        .split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|')
-        .filter(|t| !t.is_empty())
-        .collect();
-    let has = |t: &str| tokens.contains(&t);
-    let phrase = |a: &str, b: &str| {
-        tokens
-            .iter()
-            .position(|t| t.contains(a))
-            .is_some_and(|i| tokens[i + 1..].contains(&b))
-    };
-    const STEPS: &[&str] = &[
-        "db:rollback",
-        "migrate:rollback",
-        "db:migrate:undo",
-        "db:migrate:undo:all",
-        "migrate:reset",
-    ];
-    if let Some(step) = tokens.iter().find(|t| STEPS.contains(t)) {
-        return Some(step.to_string());
-    }
-    if let Some(flag) = tokens.iter().find(|t| t.starts_with("--rollback")) {
-        return Some(flag.to_string());
-    }
-    if has("flyway") && has("undo") {
-        return Some("flyway undo".into());
-    }
-    if has("alembic") && has("downgrade") {
-        return Some("alembic downgrade".into());
-    }
-    if phrase("migrate", "down") || (has("goose") && has("down")) {
-        return Some("migrate down".into());
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn migration_down_steps_are_recognised() {
-        for cmd in [
-            "bin/rails db:rollback STEP=1",
-            "migrate -path db -database $DB down 1",
-            "flyway undo",
-            "liquibase update --rollback-on-error",
-            "npx knex migrate:rollback",
-            "alembic downgrade -1",
-            "goose postgres $DSN down",
-        ] {
-            assert!(migration_down_step(cmd).is_some(), "{cmd}");
-        }
-        for cmd in [
-            "kubectl rollout undo deployment/payments-api -n staging",
-            "helm rollback payments 41",
-            "git revert abc && ./deploy.sh",
-        ] {
-            assert!(migration_down_step(cmd).is_none(), "{cmd}");
-        }
-    }
 }

@@ -137,15 +137,52 @@ pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
         config.release_tag_pattern = pattern;
     }
     match raw.sprint_length_days {
-        Some(0) => diagnostics.push(
-            Diagnostic::error("`sprint_length_days` must be at least 1")
-                .at_line_opt(line_of("sprint_length_days"))
-                .with_hint("the clinic's default sprint is 14 days"),
+        Some(days) if SPRINT_DAYS.contains(&days) => config.sprint_length_days = days,
+        Some(days) => diagnostics.push(
+            Diagnostic::error(format!(
+                "`sprint_length_days: {days}` is outside the course's range ({}..={} days); the default {} applies",
+                SPRINT_DAYS.start(),
+                SPRINT_DAYS.end(),
+                Config::default().sprint_length_days
+            ))
+            .at_line_opt(line_of("sprint_length_days"))
+            .with_hint("the sprint length is course policy: remove the key, or write a value from 7 to 21"),
         ),
-        Some(days) => config.sprint_length_days = days,
         None => {}
     }
     (config, diagnostics)
+}
+
+/// The sprint lengths a course may set: a longer sprint would let a flag live for months.
+pub const SPRINT_DAYS: std::ops::RangeInclusive<u32> = 7..=21;
+
+/// The grading settings that differ from the clinic's defaults, shown on the badge pages and in
+/// `evidence.json` so that an instructor sees what the badges were judged under.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Policy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sprint_length_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_tag_pattern: Option<String>,
+}
+
+impl Policy {
+    pub fn is_default(&self) -> bool {
+        *self == Policy::default()
+    }
+}
+
+impl Config {
+    /// The non-default grading settings.
+    pub fn policy(&self) -> Policy {
+        let default = Config::default();
+        Policy {
+            sprint_length_days: (self.sprint_length_days != default.sprint_length_days)
+                .then_some(self.sprint_length_days),
+            release_tag_pattern: (self.release_tag_pattern != default.release_tag_pattern)
+                .then(|| self.release_tag_pattern.clone()),
+        }
+    }
 }
 
 /// `UTC`, `Z`, `+02:00`, `-0530` -> minutes east of UTC.

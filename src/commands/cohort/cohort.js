@@ -52,7 +52,7 @@
     });
   });
 
-  // Filtering: by name, and by what needs attention.
+  // Filtering: by name, by what needs attention, and by source (re-checked or reported).
   var search = document.createElement("input");
   search.type = "search";
   search.id = "cohort-search";
@@ -73,9 +73,24 @@
     show.appendChild(option);
   });
 
+  var source = document.createElement("select");
+  source.id = "cohort-source";
+  source.setAttribute("aria-label", "Show students by source");
+  [
+    ["all", "Any source"],
+    ["rechecked", "Re-checked here"],
+    ["reported", "Reported by their CI"],
+  ].forEach(function (pair) {
+    var option = document.createElement("option");
+    option.value = pair[0];
+    option.textContent = pair[1];
+    source.appendChild(option);
+  });
+
   function apply() {
     var needle = search.value.trim().toLowerCase();
     var mode = show.value;
+    var origin = source.value;
     var visible = 0;
     rows.forEach(function (row) {
       var match = key(row, "name").indexOf(needle) !== -1;
@@ -85,6 +100,9 @@
         match = match && key(row, "attention") === "false";
       } else if (mode === "error") {
         match = match && key(row, "error") === "true";
+      }
+      if (origin !== "all") {
+        match = match && key(row, "source") === origin;
       }
       row.hidden = !match;
       if (match) {
@@ -97,8 +115,10 @@
   }
   search.addEventListener("input", apply);
   show.addEventListener("change", apply);
+  source.addEventListener("change", apply);
   controls.appendChild(search);
   controls.appendChild(show);
+  controls.appendChild(source);
   controls.hidden = false;
   table.setAttribute("data-enhanced", "true");
   apply();

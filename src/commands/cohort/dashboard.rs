@@ -2,6 +2,13 @@
 //! error cell with the reason), summary counts per badge, and the same matrix as CSV and JSON.
 //! Rows keep the roster's order, so the same roster gives the same bytes; sorting and filtering
 //! are a small script on top of a table that reads fine without it.
+//!
+//! **Trust (Revision 2, R7).** A `repo:` student's badges were recomputed here from their
+//! repository (*re-checked*); an `evidence:` student's are what their own CI wrote in its
+//! `evidence.json` (*reported*). The two never look alike: reported cells carry the word
+//! "reported" and a dashed, unfilled pill, the matrix has a Source column, and every count
+//! (summary table, `cohort.csv`'s `trust` column, `cohort.json`'s `trust` and `by_trust`) keeps
+//! them apart.
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -11,6 +18,8 @@ use crate::diagnostics::Diagnostic;
 use crate::evidence::State;
 use crate::load::urls::Urls;
 use crate::render::templates::Theme;
+
+use super::roster::{Policy, DEFAULT_RELEASE_TAG_PATTERN, DEFAULT_SPRINT_DAYS};
 
 /// The four badges, in column order: key and column title.
 pub(crate) const COLUMNS: [(&str, &str); 4] = [
@@ -25,6 +34,53 @@ pub(crate) const SCRIPT: &str = include_str!("cohort.js");
 pub(crate) const SCRIPT_PATH: &str = "static/cohort.js";
 pub(crate) const CSV_PATH: &str = "cohort.csv";
 pub(crate) const JSON_PATH: &str = "cohort.json";
+
+/// Where a student's badges come from (Revision 2, R7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Trust {
+    /// Recomputed by this cohort build from the student's repository.
+    Rechecked,
+    /// Read from the `evidence.json` the student's own CI published; not re-checked.
+    Reported,
+}
+
+impl Trust {
+    pub(crate) const ALL: [Trust; 2] = [Trust::Rechecked, Trust::Reported];
+
+    /// The value in `cohort.csv`, `cohort.json` and the page's `data-source`.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Trust::Rechecked => "rechecked",
+            Trust::Reported => "reported",
+        }
+    }
+
+    /// What the page calls it.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Trust::Rechecked => "re-checked",
+            Trust::Reported => "reported",
+        }
+    }
+
+    /// Where the badges came from, in a few words.
+    pub(crate) fn origin(self) -> &'static str {
+        match self {
+            Trust::Rechecked => "recomputed here from the repository",
+            Trust::Reported => "their CI's evidence.json",
+        }
+    }
+
+    /// The trust of a roster source kind (`repo`, `evidence`); none for an invalid entry.
+    pub(crate) fn of_source(kind: &str) -> Option<Trust> {
+        match kind {
+            "repo" => Some(Trust::Rechecked),
+            "evidence" => Some(Trust::Reported),
+            _ => None,
+        }
+    }
+}
 
 /// One badge of one student.
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +114,8 @@ pub(crate) struct Row {
     /// `repo`, `evidence` or `invalid`, and the value as the roster wrote it.
     pub source_kind: &'static str,
     pub source: String,
+    /// Re-checked (`repo:`) or reported (`evidence:`); `None` for an invalid roster entry.
+    pub trust: Option<Trust>,
     /// The four badges, unless `error` says why they cannot be shown.
     pub badges: Option<Vec<BadgeCell>>,
     pub error: Option<String>,
@@ -80,6 +138,7 @@ impl Row {
             slug: slug.to_string(),
             line,
             source_kind: source.0,
+            trust: Trust::of_source(source.0),
             source: source.1,
             badges: None,
             error: Some(error),
@@ -116,13 +175,40 @@ fn rank(state: &str) -> u8 {
     }
 }
 
-/// Counts per badge and state, and of error rows.
+/// The sort key of a badge cell: by state, a reported cell after the re-checked one.
+fn sort_rank(row: &Row, key: &str) -> u8 {
+    rank(row.state_of(key)) * 2 + u8::from(row.trust == Some(Trust::Reported))
+}
+
+const STATES: [&str; 4] = ["verified", "incomplete", "missing", "error"];
+
+/// Counts per badge and state, and of error rows. The totals count every student; `by_trust`
+/// splits them into re-checked and reported (an invalid roster entry is in neither).
 pub(crate) fn summary(rows: &[Row]) -> Value {
+    let of = |trust: Trust| rows.iter().filter(move |r| r.trust == Some(trust));
+    let per_trust = |f: &dyn Fn(Trust) -> Value| -> Value {
+        Value::Object(
+            Trust::ALL
+                .iter()
+                .map(|&t| (t.key().to_string(), f(t)))
+                .collect(),
+        )
+    };
     let badges: Vec<Value> = COLUMNS
         .iter()
         .map(|(key, name)| {
             let count = |state: &str| rows.iter().filter(|r| r.state_of(key) == state).count();
-            json!({"key": key, "name": name, "verified": count("verified"), "incomplete": count("incomplete"), "missing": count("missing"), "error": count("error")})
+            let by_trust = per_trust(&|trust| {
+                let counts: serde_json::Map<String, Value> = STATES
+                    .iter()
+                    .map(|state| {
+                        let n = of(trust).filter(|r| r.state_of(key) == *state).count();
+                        (state.to_string(), json!(n))
+                    })
+                    .collect();
+                Value::Object(counts)
+            });
+            json!({"key": key, "name": name, "verified": count("verified"), "incomplete": count("incomplete"), "missing": count("missing"), "error": count("error"), "by_trust": by_trust})
         })
         .collect();
     json!({
@@ -130,6 +216,24 @@ pub(crate) fn summary(rows: &[Row]) -> Value {
         "all_verified": rows.iter().filter(|r| r.all_verified()).count(),
         "errors": rows.iter().filter(|r| r.error.is_some()).count(),
         "badges": badges,
+        "by_trust": per_trust(&|trust| json!({
+            "students": of(trust).count(),
+            "all_verified": of(trust).filter(|r| r.all_verified()).count(),
+            "errors": of(trust).filter(|r| r.error.is_some()).count(),
+        })),
+    })
+}
+
+/// The grading settings in use, for the page and `cohort.json`: a value the roster's
+/// `policy:` sets, or `null` where each student's own `clinic.yaml` applies.
+pub(crate) fn policy_json(policy: Option<&Policy>) -> Value {
+    json!({
+        "from_roster": policy.is_some(),
+        "sprint_length_days": policy.and_then(|p| p.sprint_length_days),
+        "release_tag_pattern": policy.and_then(|p| p.release_tag_pattern.clone()),
+        "default_sprint_length_days": DEFAULT_SPRINT_DAYS,
+        "default_release_tag_pattern": DEFAULT_RELEASE_TAG_PATTERN,
+        "applies_to": Trust::Rechecked.key(),
     })
 }
 
@@ -137,6 +241,7 @@ pub(crate) fn summary(rows: &[Row]) -> Value {
 pub(crate) fn render_html(
     title: &str,
     rows: &[Row],
+    policy: Option<&Policy>,
     urls: &Urls,
     theme: &Theme,
 ) -> Result<String, Diagnostic> {
@@ -155,6 +260,7 @@ pub(crate) fn render_html(
                         "name": name,
                         "state": row.state_of(key),
                         "reasons": cell.map(|c| c.reasons.clone()).unwrap_or_default(),
+                        "reported": row.trust == Some(Trust::Reported),
                     })
                 })
                 .collect();
@@ -165,10 +271,13 @@ pub(crate) fn render_html(
                 "line": row.line,
                 "source_kind": row.source_kind,
                 "source": row.source,
+                "trust": row.trust.map(Trust::key),
+                "trust_label": row.trust.map(Trust::label),
+                "trust_origin": row.trust.map(Trust::origin),
                 "portfolio": row.portfolio,
                 "error": row.error,
                 "cells": cells,
-                "ranks": COLUMNS.iter().map(|(key, _)| rank(row.state_of(key))).collect::<Vec<_>>(),
+                "ranks": COLUMNS.iter().map(|(key, _)| sort_rank(row, key)).collect::<Vec<_>>(),
                 "attention": attention,
                 "last_commit": row.last_commit,
                 "commit_sort": row.last_commit.as_ref().and_then(|c| c.time).unwrap_or(0),
@@ -182,6 +291,7 @@ pub(crate) fn render_html(
         "title": title,
         "students": students,
         "summary": summary(rows),
+        "policy": policy_json(policy),
         "columns": COLUMNS.iter().map(|(key, name)| json!({"key": key, "name": name})).collect::<Vec<_>>(),
     });
     let mut context = Context::new();
@@ -216,6 +326,7 @@ pub(crate) fn csv(rows: &[Row], urls: &Urls) -> String {
         "releases",
         "error",
         "portfolio",
+        "trust",
     ];
     out.push_str(&header.join(","));
     out.push_str("\r\n");
@@ -246,6 +357,7 @@ pub(crate) fn csv(rows: &[Row], urls: &Urls) -> String {
                 .map(|p| urls.permalink(p))
                 .unwrap_or_default(),
         );
+        fields.push(row.trust.map(Trust::key).unwrap_or_default().to_string());
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));
         out.push_str("\r\n");
@@ -267,7 +379,7 @@ fn csv_field(value: &str) -> String {
 }
 
 /// `cohort.json`: the matrix with every reason, for tools.
-pub(crate) fn json(title: &str, rows: &[Row], urls: &Urls) -> String {
+pub(crate) fn json(title: &str, rows: &[Row], policy: Option<&Policy>, urls: &Urls) -> String {
     let students: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -287,6 +399,7 @@ pub(crate) fn json(title: &str, rows: &[Row], urls: &Urls) -> String {
                 "slug": row.slug,
                 "roster_line": row.line,
                 "source": {"kind": row.source_kind, "value": row.source},
+                "trust": row.trust.map(Trust::key),
                 "portfolio": row.portfolio.as_deref().map(|p| urls.permalink(p)),
                 "error": row.error,
                 "badges": badges,
@@ -299,6 +412,7 @@ pub(crate) fn json(title: &str, rows: &[Row], urls: &Urls) -> String {
         "generator": format!("clinic {}", env!("CARGO_PKG_VERSION")),
         "title": title,
         "summary": summary(rows),
+        "policy": policy_json(policy),
         "students": students,
     });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -350,6 +464,33 @@ mod tests {
             lines[2]
         );
         assert!(text.contains("\"broken\nrepo\""));
+    }
+
+    #[test]
+    fn reported_rows_are_counted_apart() {
+        let reported = Row {
+            trust: Some(Trust::Reported),
+            source_kind: "evidence",
+            ..row("r", None)
+        };
+        let invalid = Row::failed("i", "i", 1, ("invalid", String::new()), "bad".into());
+        assert_eq!(invalid.trust, None);
+        let rows = [row("a", None), reported, invalid];
+        let s = summary(&rows);
+        assert_eq!(s["badges"][0]["verified"], 2);
+        assert_eq!(s["badges"][0]["by_trust"]["rechecked"]["verified"], 1);
+        assert_eq!(s["badges"][0]["by_trust"]["reported"]["verified"], 1);
+        assert_eq!(
+            s["badges"][0]["error"], 1,
+            "the invalid entry is in the total only"
+        );
+        assert_eq!(s["by_trust"]["reported"]["students"], 1);
+        let text = csv(&rows, &Urls::new(None));
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert!(lines[0].ends_with(",portfolio,trust"), "{}", lines[0]);
+        assert!(lines[1].ends_with(",rechecked"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",reported"), "{}", lines[2]);
+        assert!(lines[3].ends_with(','), "{}", lines[3]);
     }
 
     #[test]

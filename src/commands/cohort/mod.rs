@@ -32,6 +32,13 @@
 //!   nesting (see [`crate::portfolio`]), fetched `evidence.json` at 4 MiB and `--fetch-timeout`.
 //! - A repository's history cache is never read (a committed cache could forge the badges).
 //!
+//! **Trust and policy (Revision 2, R7 and R0).** A `repo:` student's badges are recomputed
+//! here (*re-checked*); an `evidence:` student's are what their own CI reported and are shown
+//! and counted apart (see [`dashboard`]). A roster's `policy:` replaces each re-checked
+//! student's `sprint_length_days` and `release_tag_pattern` before their badges are computed
+//! (their site shows the same values); a reported document was computed under the student's
+//! own settings, which the dashboard says.
+//!
 //! **Determinism.** Rows keep roster order; student sites are the same bytes as a build; there
 //! are no timestamps. Two builds of the same inputs are byte-identical.
 
@@ -56,7 +63,7 @@ use crate::render::templates::Theme;
 use crate::render::{RenderInput, Sink};
 use crate::BuildError;
 use dashboard::{BadgeCell, LastCommit, Row};
-use roster::{Location, Roster, Source, Student};
+use roster::{Location, Policy, Roster, Source, Student};
 
 /// Every student folder: `students/<slug>/`.
 pub(crate) const STUDENTS: &str = "students/";
@@ -160,6 +167,7 @@ pub(crate) fn build(
         theme: &theme,
         urls: &urls,
         fetcher: fetch::Fetcher::new(options.fetch_timeout),
+        policy: roster.policy.as_ref(),
     };
 
     let total = roster.students.len();
@@ -238,6 +246,8 @@ struct Shared<'a> {
     theme: &'a Theme,
     urls: &'a Urls,
     fetcher: fetch::Fetcher,
+    /// The roster's course policy, which replaces each student's own grading settings.
+    policy: Option<&'a Policy>,
 }
 
 /// One student, whatever happens: a panic in their build is their error cell.
@@ -322,7 +332,10 @@ fn repo_row(
         Err(e) => return Ok(Err(repo_error(&e, written))),
     };
     let shallow = repo.is_shallow();
-    let (config, _) = crate::load::config::load(root);
+    let (mut config, _) = crate::load::config::load(root);
+    if let Some(policy) = shared.policy {
+        policy.apply(&mut config);
+    }
     let (evidence, _) = crate::gather_evidence(root, &config, true, true);
     if let Some(error) = &evidence.repository.error {
         return Ok(Err(format!(
@@ -556,13 +569,14 @@ fn write_dashboard(
     theme: &Theme,
     output: &Output,
 ) -> Result<(), BuildError> {
-    let html =
-        dashboard::render_html(&roster.title, rows, urls, theme).map_err(BuildError::Fatal)?;
+    let policy = roster.policy.as_ref();
+    let html = dashboard::render_html(&roster.title, rows, policy, urls, theme)
+        .map_err(BuildError::Fatal)?;
     output.write("index.html", html.as_bytes())?;
     output.write(dashboard::CSV_PATH, dashboard::csv(rows, urls).as_bytes())?;
     output.write(
         dashboard::JSON_PATH,
-        dashboard::json(&roster.title, rows, urls).as_bytes(),
+        dashboard::json(&roster.title, rows, policy, urls).as_bytes(),
     )?;
     output.write(dashboard::SCRIPT_PATH, dashboard::SCRIPT.as_bytes())?;
     output.write(".nojekyll", b"")?;

@@ -11,6 +11,11 @@
 //!     evidence: https://grace.github.io/orders-api/evidence.json
 //! ```
 //!
+//! A roster may also set the course's grading `policy:` (Revision 2, R0): `sprint_length_days`
+//! (7..=21; another value is a roster error at its line and the default 14 applies) and
+//! `release_tag_pattern`. A key it sets replaces every `repo:` student's own `clinic.yaml` value
+//! when the cohort re-checks their badges; an unknown key under `policy:` is a warning.
+//!
 //! Every YAML call goes through [`crate::load::yaml`] (size cap, alias budget). A YAML syntax error
 //! stops the cohort (there is no list to build); a bad student entry is an error naming the
 //! roster file and line, and only that student's row shows it. Slugs come from names, reduced to
@@ -32,7 +37,17 @@ pub(crate) const MAX_SLUG: usize = 60;
 pub(crate) const MAX_STUDENTS: usize = 5000;
 
 const STUDENT_KEYS: &[&str] = &["name", "repo", "evidence", "slug"];
-const TOP_KEYS: &[&str] = &["title", "students"];
+const TOP_KEYS: &[&str] = &["title", "students", "policy"];
+/// The keys of a roster's `policy:`.
+pub(crate) const POLICY_KEYS: &[&str] = &["sprint_length_days", "release_tag_pattern"];
+/// The sprint lengths a course policy may set, in days (Revision 2, R0).
+pub(crate) const SPRINT_DAYS: std::ops::RangeInclusive<u32> = 7..=21;
+/// The sprint length that applies when a policy's is out of range.
+pub(crate) const DEFAULT_SPRINT_DAYS: u32 = 14;
+/// The release tag pattern that applies when a policy's cannot be used.
+pub(crate) const DEFAULT_RELEASE_TAG_PATTERN: &str = "v*";
+/// The longest release tag pattern a policy may set.
+const MAX_PATTERN: usize = 200;
 
 /// The parsed roster.
 #[derive(Debug, Clone)]
@@ -43,8 +58,30 @@ pub(crate) struct Roster {
     pub dir: PathBuf,
     pub title: String,
     pub students: Vec<Student>,
+    /// The course policy, when the roster has a `policy:` mapping.
+    pub policy: Option<Policy>,
     /// Errors and warnings about entries; the cohort is still built.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A course's grading settings (Revision 2, R0). A key it sets replaces every re-checked
+/// student's own value; `None` leaves each student's `clinic.yaml` in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub sprint_length_days: Option<u32>,
+    pub release_tag_pattern: Option<String>,
+}
+
+impl Policy {
+    /// The student's configuration with the course's values in place of their own.
+    pub(crate) fn apply(&self, config: &mut crate::load::config::Config) {
+        if let Some(days) = self.sprint_length_days {
+            config.sprint_length_days = days;
+        }
+        if let Some(pattern) = &self.release_tag_pattern {
+            config.release_tag_pattern.clone_from(pattern);
+        }
+    }
 }
 
 /// One student of the roster.
@@ -92,6 +129,7 @@ impl Source {
 struct RawRoster {
     title: Option<String>,
     students: Option<Vec<Value>>,
+    policy: Option<Value>,
     #[serde(flatten)]
     extra: BTreeMap<String, Value>,
 }
@@ -140,6 +178,10 @@ pub(crate) fn parse(text: &str, file: &Path, dir: &Path) -> Result<Roster, Diagn
                 .with_hint(format!("the roster's keys are {}", TOP_KEYS.join(", "))),
         );
     }
+    let policy = raw
+        .policy
+        .as_ref()
+        .and_then(|value| parse_policy(value, text, file, &mut diagnostics));
     let Some(entries) = raw.students else {
         return Err(Diagnostic::error("the roster has no `students:` list")
             .in_file(file)
@@ -288,8 +330,129 @@ pub(crate) fn parse(text: &str, file: &Path, dir: &Path) -> Result<Roster, Diagn
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "Cohort dashboard".to_string()),
         students,
+        policy,
         diagnostics,
     })
+}
+
+/// Reads `policy:`. A wrong value is an error at its line and the default applies in its
+/// place (a course that meant to set a rule never falls back to each student's own); unknown
+/// keys are warnings. `None` when there is no policy mapping at all (`policy:` left empty).
+fn parse_policy(
+    value: &Value,
+    text: &str,
+    file: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Policy> {
+    let policy_line = yaml::top_level_key_line(text, "policy");
+    let line_of = |key: &str| nested_key_line(text, policy_line, key).or(policy_line);
+    let map = match value {
+        Value::Null => return None,
+        Value::Object(map) => map,
+        _ => {
+            diagnostics.push(
+                Diagnostic::error("the roster's `policy:` is not a mapping, so no course policy applies")
+                    .in_file(file)
+                    .at_line_opt(policy_line)
+                    .with_hint("write `policy:` with `sprint_length_days: 14` and/or `release_tag_pattern: \"v*\"` indented under it"),
+            );
+            return None;
+        }
+    };
+    for key in map.keys().filter(|k| !POLICY_KEYS.contains(&k.as_str())) {
+        diagnostics.push(
+            Diagnostic::warning(format!(
+                "unknown key `{key}` in the roster's `policy:`, ignored"
+            ))
+            .in_file(file)
+            .at_line_opt(line_of(key))
+            .with_hint(format!("a policy's keys are {}", POLICY_KEYS.join(", "))),
+        );
+    }
+    let mut policy = Policy::default();
+    match map.get("sprint_length_days") {
+        None | Some(Value::Null) => {}
+        Some(days) => {
+            let wanted = days.as_u64().and_then(|d| u32::try_from(d).ok());
+            match wanted.filter(|d| SPRINT_DAYS.contains(d)) {
+                Some(days) => policy.sprint_length_days = Some(days),
+                None => {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "the policy's `sprint_length_days` is {days}, not a whole number of days from {} to {}; the default {DEFAULT_SPRINT_DAYS} applies to every student",
+                            SPRINT_DAYS.start(),
+                            SPRINT_DAYS.end()
+                        ))
+                        .in_file(file)
+                        .at_line_opt(line_of("sprint_length_days"))
+                        .with_hint("a sprint lasts one to three weeks: write a number from 7 to 21"),
+                    );
+                    policy.sprint_length_days = Some(DEFAULT_SPRINT_DAYS);
+                }
+            }
+        }
+    }
+    match map.get("release_tag_pattern") {
+        None | Some(Value::Null) => {}
+        Some(pattern) => {
+            let usable = pattern.as_str().map(str::trim).filter(|p| {
+                !p.is_empty() && p.len() <= MAX_PATTERN && !p.chars().any(char::is_control)
+            });
+            match usable {
+                Some(pattern) => policy.release_tag_pattern = Some(pattern.to_string()),
+                None => {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "the policy's `release_tag_pattern` is not a usable tag pattern; the default `{DEFAULT_RELEASE_TAG_PATTERN}` applies to every student"
+                        ))
+                        .in_file(file)
+                        .at_line_opt(line_of("release_tag_pattern"))
+                        .with_hint(format!("write a glob of at most {MAX_PATTERN} characters, such as \"v*\" or \"release-*\"")),
+                    );
+                    policy.release_tag_pattern = Some(DEFAULT_RELEASE_TAG_PATTERN.to_string());
+                }
+            }
+        }
+    }
+    Some(policy)
+}
+
+/// The line of `key:` inside the top-level mapping that starts at `parent` (its indented block,
+/// or the parent line itself for a flow mapping such as `policy: {sprint_length_days: 7}`).
+fn nested_key_line(text: &str, parent: Option<usize>, key: &str) -> Option<usize> {
+    let parent = parent?;
+    let is_key = |fragment: &str| {
+        let fragment = fragment.trim_start();
+        fragment
+            .strip_prefix(key)
+            .or_else(|| {
+                fragment
+                    .strip_prefix('"')
+                    .and_then(|f| f.strip_prefix(key))
+                    .and_then(|f| f.strip_prefix('"'))
+            })
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    };
+    let mut lines = text.lines().enumerate().skip(parent - 1);
+    let (_, first) = lines.next()?;
+    if let Some((_, flow)) = first.split_once('{') {
+        if flow.split(',').any(is_key) {
+            return Some(parent);
+        }
+    }
+    for (i, line) in lines {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if trimmed.len() == line.len() {
+            break;
+        }
+        if trimmed.split(['{', ',']).any(is_key) {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 fn resolve(dir: &Path, written: &str) -> PathBuf {
@@ -562,6 +725,44 @@ mod tests {
         assert_eq!(warning.line, Some(13));
         assert!(matches!(roster.students[0].source, Source::Repo { .. }));
         assert!(matches!(roster.students[5].source, Source::Repo { .. }));
+    }
+
+    #[test]
+    fn a_policy_is_read_and_checked_at_its_lines() {
+        let roster = parse_text("title: x\npolicy:\n  sprint_length_days: 7\n  release_tag_pattern: \"release-*\"\nstudents:\n  - {name: a, repo: a}\n");
+        assert_eq!(
+            roster.policy,
+            Some(Policy {
+                sprint_length_days: Some(7),
+                release_tag_pattern: Some("release-*".into())
+            })
+        );
+        assert!(roster.diagnostics.is_empty(), "{:?}", roster.diagnostics);
+        assert_eq!(parse_text("students: []\n").policy, None);
+        assert_eq!(parse_text("policy:\nstudents: []\n").policy, None);
+
+        let roster = parse_text("title: x\npolicy:\n  # the course\n  sprint_length_days: 60\n  colour: red\nstudents: []\n");
+        assert_eq!(roster.policy.as_ref().unwrap().sprint_length_days, Some(14));
+        let error = roster.diagnostics.iter().find(|d| d.is_error()).unwrap();
+        assert_eq!(error.line, Some(4), "{error}");
+        assert!(error.message.contains("60"), "{error}");
+        let warning = roster.diagnostics.iter().find(|d| !d.is_error()).unwrap();
+        assert_eq!(warning.line, Some(5), "{warning}");
+        assert!(warning.message.contains("colour"), "{warning}");
+
+        let roster = parse_text(
+            "students: []\npolicy: {sprint_length_days: 3, release_tag_pattern: \"\"}\n",
+        );
+        let lines: Vec<Option<usize>> = roster.diagnostics.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [Some(2), Some(2)], "{:?}", roster.diagnostics);
+        let policy = roster.policy.unwrap();
+        assert_eq!(policy.sprint_length_days, Some(14));
+        assert_eq!(policy.release_tag_pattern.as_deref(), Some("v*"));
+
+        let roster = parse_text("policy: weekly\nstudents: []\n");
+        assert_eq!(roster.policy, None);
+        assert_eq!(roster.diagnostics[0].line, Some(1));
+        assert!(roster.diagnostics[0].is_error());
     }
 
     #[test]
