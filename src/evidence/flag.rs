@@ -7,12 +7,11 @@ use std::collections::BTreeSet;
 use super::facts::{DeployedOff, Facts, FlagFacts};
 use super::records::{Artifact, Flag};
 use super::{CommitRef, Context, Item, Kind, Problem};
+use crate::history::references::value_of;
 use crate::history::walk::KeyLines;
 use crate::history::History;
 
 const KINDS: &[&str] = &["release", "ops", "experiment", "permission"];
-const OFF: &[&str] = &["false", "off", "0", "disabled", "no"];
-const ON: &[&str] = &["true", "on", "1", "enabled", "yes"];
 const SPRINTS: i64 = 2;
 const CONFIG_EXTENSIONS: &[&str] = &[
     ".yaml",
@@ -43,25 +42,6 @@ pub(crate) fn missing() -> Problem {
         format!("no feature flag yet ({dir}/ is empty)"),
         format!("introduce a flag off, flip it on, retire it, and describe it in {dir}/<name>.md"),
     )
-}
-
-/// The value a line gives the key: `new_checkout: false`, `"new_checkout" = on`, ...
-pub(crate) fn value_of(line: &str, key: &str) -> Option<bool> {
-    let at = line.rfind(key)? + key.len();
-    let rest =
-        line[at..].trim_start_matches(|c: char| c.is_whitespace() || "\"'`:=,)(".contains(c));
-    let word: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if OFF.contains(&word.as_str()) {
-        Some(false)
-    } else if ON.contains(&word.as_str()) {
-        Some(true)
-    } else {
-        None
-    }
 }
 
 pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
@@ -105,7 +85,7 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
     };
     match cx.usable_history() {
         Ok(h) if problems.is_empty() => {
-            Lifecycle::new(h, key, kind, limit_days, a).check(&mut problems, &mut facts)
+            Lifecycle::new(h, cx, key, kind, limit_days, a).check(&mut problems, &mut facts)
         }
         Ok(_) => {}
         Err(problem) => problems.push(problem),
@@ -115,6 +95,7 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
 
 struct Lifecycle<'a> {
     h: &'a History,
+    cx: Context<'a>,
     key: &'a str,
     kind: &'a str,
     limit_days: i64,
@@ -126,6 +107,7 @@ struct Lifecycle<'a> {
 impl<'a> Lifecycle<'a> {
     fn new(
         h: &'a History,
+        cx: Context<'a>,
         key: &'a str,
         kind: &'a str,
         limit_days: i64,
@@ -138,6 +120,7 @@ impl<'a> Lifecycle<'a> {
             .collect();
         Lifecycle {
             h,
+            cx,
             key,
             kind,
             limit_days,
@@ -150,9 +133,18 @@ impl<'a> Lifecycle<'a> {
         Problem::new(rule, message, fix).at(&self.artifact.path, self.artifact.line_of("flag"))
     }
 
+    /// Seconds between two commits' effective times: back-dating a commit never shortens it.
+    fn seconds(&self, from: usize, to: usize) -> i64 {
+        self.h.effective_time(to) - self.h.effective_time(from)
+    }
+
+    /// The same, in days rounded to a tenth, for display only.
     fn days(&self, from: usize, to: usize) -> f64 {
-        let seconds = self.h.commit(to).time - self.h.commit(from).time;
-        (seconds as f64 / 86_400.0 * 10.0).round() / 10.0
+        (self.seconds(from, to) as f64 / 86_400.0 * 10.0).round() / 10.0
+    }
+
+    fn limit_seconds(&self) -> i64 {
+        self.limit_days * 86_400
     }
 
     fn check(&self, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
@@ -253,6 +245,17 @@ impl<'a> Lifecycle<'a> {
         facts.days_to_retire = Some(self.days(flip, retired));
         let lifetime = self.days(intro, retired);
         facts.lifetime_days = Some(lifetime);
+        for (what, commit) in [("introduced", intro), ("flipped", flip), ("retired", retired)] {
+            if let Some(p) = self.cx.in_the_future(h.commit(commit).time, &format!("the commit that {what} `{key}`")) {
+                problems.push(p.at(&self.artifact.path, self.artifact.line_of("flag")));
+            }
+        }
+        if let Some((commit, ancestor)) = h.dates_go_backwards(intro, retired) {
+            problems.push(
+                super::migration::dates_backwards(h, commit, ancestor)
+                    .at(&self.artifact.path, self.artifact.line_of("flag")),
+            );
+        }
         if !(intro < flip && h.is_ancestor(flip, retired)) {
             problems.push(self.problem(
                 "flag.order",
@@ -260,16 +263,18 @@ impl<'a> Lifecycle<'a> {
                 "introduce off, flip on, then retire",
             ));
         }
-        // Every commit that lowered the count must belong to one change.
+        // A removal commit leaves fewer reference lines than its parent had (summed over its
+        // files: moving a line between files is no removal); all must belong to one change.
+        let removal_commits = self.removal_commits(flip);
         let removals: Vec<&KeyLines> = self
             .own
             .iter()
             .copied()
-            .filter(|e| e.removed.len() > e.added.len() && e.commit as usize != flip)
+            .filter(|e| removal_commits.contains(&(e.commit as usize)))
             .collect();
-        let changes: BTreeSet<usize> = removals
+        let changes: BTreeSet<usize> = removal_commits
             .iter()
-            .map(|e| self.change_of(e.commit as usize))
+            .map(|&c| self.change_of(c))
             .collect();
         if changes.len() > 1 {
             let list: Vec<String> = changes
@@ -295,18 +300,32 @@ impl<'a> Lifecycle<'a> {
                 problems.push(self.problem("flag.branches", format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
             }
             facts.removal_commits = Some(
-                removals
+                removal_commits
                     .iter()
-                    .map(|e| CommitRef::of(h, e.commit as usize))
+                    .map(|&c| CommitRef::of(h, c))
                     .collect(),
             );
         }
-        if lifetime > self.limit_days as f64 {
+        // Compared in seconds: 28 days and an hour is over four weeks, whatever it rounds to.
+        if self.seconds(intro, retired) > self.limit_seconds() {
             problems.push(
                 self.problem("flag.retired-late", format!("`{key}` lived {lifetime} days from introduction to retirement, more than two sprints ({} days)", self.limit_days), "retire release flags within two sprints; plan the retirement when you introduce the flag")
                     .mistake("a flag left in place too long"),
             );
         }
+    }
+
+    /// Commits after the flip whose reference lines, over all files, went down.
+    fn removal_commits(&self, flip: usize) -> BTreeSet<usize> {
+        let mut net: std::collections::BTreeMap<usize, i64> = Default::default();
+        for e in self.own.iter().filter(|e| e.commit as usize > flip) {
+            *net.entry(e.commit as usize).or_default() +=
+                e.added.len() as i64 - e.removed.len() as i64;
+        }
+        net.into_iter()
+            .filter(|&(commit, delta)| delta < 0 && self.h.is_ancestor(flip, commit))
+            .map(|(commit, _)| commit)
+            .collect()
     }
 
     /// The change a commit belongs to: the merge that brought it in, or itself.
@@ -324,7 +343,7 @@ impl<'a> Lifecycle<'a> {
         };
         let age = self.days(intro, head);
         facts.age_days = Some(age);
-        let stale = self.kind == "release" && age > self.limit_days as f64;
+        let stale = self.kind == "release" && self.seconds(intro, head) > self.limit_seconds();
         facts.stale = Some(stale);
         if stale {
             problems.push(

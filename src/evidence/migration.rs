@@ -1,14 +1,20 @@
 //! Expand-contract migrations: `library/raw/migrations/<id>.md`, and the classification of every
 //! migration file the repository holds.
+//!
+//! SQL is judged as it shipped: an `up` file at the first release that contains the commit that
+//! added it (at HEAD while no release does). Every `up` file the expand commit added must be
+//! additive, named in the record or not, and a release must have shipped the expand alone, tagged
+//! before the contract was committed.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::facts::{Facts, MigrationFacts, ReleaseBetween};
 use super::records::{Artifact, Migration, Records};
 use super::{CommitRef, Context, Item, Kind, Problem};
-use crate::evidence::readers::sql::{self, Safety, Statement};
+use crate::evidence::readers::sql::{self, AddedColumns, Safety, Statement};
 use crate::history::History;
-use crate::load::config::Config;
 use crate::time;
 
 const SAME_CHANGE: &str = "a rename and its contract shipped in one change";
@@ -31,107 +37,126 @@ pub struct ClassifiedFile {
     pub statements: Vec<Statement>,
 }
 
-/// The SQL of a migration file: at HEAD when committed, else from the working tree.
-fn read_sql(records: &Records, history: Option<&History>, path: &str) -> Option<String> {
-    let committed = history.and_then(|h| h.head_index().and_then(|head| h.file_at(head, path)));
-    match committed {
-        Some((bytes, _)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        None => records.named_files.get(path).cloned(),
+/// A SQL file's text as the rules judge it, and where it came from.
+struct Shipped {
+    text: String,
+    /// The release it shipped in, when one did.
+    release: Option<String>,
+    /// HEAD holds different text: the file was edited after it shipped.
+    edited_after: bool,
+}
+
+/// The SQL of a file as it shipped: at the first release containing the commit that added it,
+/// else at HEAD, else at that commit (a file deleted since, e.g. squashed into a baseline), else
+/// from the working tree (not committed yet).
+fn shipped(records: &Records, h: Option<&History>, path: &str) -> Option<Shipped> {
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    if let Some(h) = h {
+        let at_head = h.head_index().and_then(|head| h.file_at(head, path));
+        if let Some(added) = h.first_added(path) {
+            let release = h.releases.iter().find_map(|r| {
+                let tag = h.index_of(r.commit)?;
+                h.is_ancestor(added, tag).then_some((r, tag))
+            });
+            if let Some((bytes, _)) = release.and_then(|(_, tag)| h.file_at(tag, path)) {
+                return Some(Shipped {
+                    edited_after: at_head.as_ref().is_some_and(|(head, _)| *head != bytes),
+                    text: text(bytes),
+                    release: release.map(|(r, _)| r.name.clone()),
+                });
+            }
+            if let Some((bytes, _)) = at_head.or_else(|| h.file_at(added, path)) {
+                return Some(Shipped {
+                    text: text(bytes),
+                    release: None,
+                    edited_after: false,
+                });
+            }
+        } else if let Some((bytes, _)) = at_head {
+            return Some(Shipped {
+                text: text(bytes),
+                release: None,
+                edited_after: false,
+            });
+        }
+    }
+    records.named_files.get(path).map(|text| Shipped {
+        text: text.clone(),
+        release: None,
+        edited_after: false,
+    })
+}
+
+/// The record's fields, each checked for presence.
+struct Named {
+    expand_up: Option<String>,
+    expand_down: Option<String>,
+    contract_up: Option<String>,
+}
+
+fn named(a: &Artifact<Migration>, problems: &mut Vec<Problem>) -> Named {
+    let m = &a.data;
+    let mut require = |value: &Option<String>, half: &str, key: &str| -> Option<String> {
+        let found = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        if found.is_none() {
+            problems.push(
+                Problem::new(
+                    "migration.fields",
+                    format!("`{half}.{key}` is missing"),
+                    format!("name the {half} {key} SQL file, relative to the repository root"),
+                )
+                .at(&a.path, a.line_of(half).or(Some(1))),
+            );
+        }
+        found.map(str::to_string)
+    };
+    Named {
+        expand_up: require(&m.expand.up, "expand", "up"),
+        expand_down: require(&m.expand.down, "expand", "down"),
+        contract_up: require(&m.contract.up, "contract", "up"),
     }
 }
 
 pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Item {
-    let (m, config, history) = (&a.data, cx.config, cx.history);
+    let m = &a.data;
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
     let title = m.change.clone().unwrap_or_else(|| a.path.clone());
     let mut facts = MigrationFacts {
         change: m.change.clone(),
         ..MigrationFacts::default()
     };
-    let mut judged = std::collections::BTreeMap::new();
-    let require = |value: &Option<String>,
-                   half: &str,
-                   key: &str,
-                   problems: &mut Vec<Problem>|
-     -> Option<String> {
-        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            Some(v) => Some(v.to_string()),
-            None => {
-                problems.push(
-                    Problem::new(
-                        "migration.fields",
-                        format!("`{half}.{key}` is missing"),
-                        format!("name the {half} {key} SQL file, relative to the repository root"),
-                    )
-                    .at(&a.path, a.line_of(half).or(Some(1))),
-                );
-                None
-            }
-        }
-    };
-    let expand_up = require(&m.expand.up, "expand", "up", &mut problems);
-    let expand_down = require(&m.expand.down, "expand", "down", &mut problems);
-    let contract_up = require(&m.contract.up, "contract", "up", &mut problems);
+    let mut judged = BTreeMap::new();
+    let n = named(a, &mut problems);
+    let h = cx.usable_history().ok();
 
-    // What the SQL does.
-    let h = history.ok();
-    for down in [&expand_down, &m.contract.down].into_iter().flatten() {
-        if let Some(text) = read_sql(records, h, down.trim()) {
-            judged.insert(down.trim().to_string(), text);
+    for down in [&n.expand_down, &m.contract.down].into_iter().flatten() {
+        if let Some(s) = shipped(records, h, down.trim()) {
+            judged.insert(down.trim().to_string(), s.text);
         }
     }
-    for (half, path, must_be_additive) in [
-        ("expand", &expand_up, true),
-        ("contract", &contract_up, false),
-    ] {
-        let Some(path) = path else { continue };
-        let Some(text) = read_sql(records, h, path) else {
-            problems.push(
-                Problem::new(
-                    "migration.file",
-                    match records.refused_paths.get(path.as_str()) {
-                        Some(why) => {
-                            format!("the {half} up file `{path}` {why}, so it was not read")
-                        }
-                        None => format!("the {half} up file `{path}` does not exist"),
-                    },
-                    "commit the SQL file, or fix the path (relative to the repository root)",
-                )
-                .at(&a.path, a.line_containing(path)),
-            );
-            continue;
-        };
-        let statements = sql::classify(&text);
-        if must_be_additive {
-            for s in statements
-                .iter()
-                .filter(|s| s.safety == Safety::NeedsExpandContract)
-            {
+    if let Some(up) = &n.expand_up {
+        if let Some(statements) = judge_expand(a, records, h, up, &mut problems, &mut notes) {
+            facts.expand.up = Some(up.clone());
+            facts.expand.statements = Some(statements.1);
+            judged.insert(up.clone(), statements.0);
+        }
+    }
+    if let Some(up) = &n.contract_up {
+        if let Some(s) = read_or_report(a, records, h, "contract", up, &mut problems, &mut notes) {
+            let statements = sql::classify(&s.text);
+            if sql::is_additive(&statements) {
                 problems.push(
-                    Problem::new(
-                        "migration.expand-not-additive",
-                        format!("the expand half is not additive: {} ({})", s.reason, s.rule),
-                        "move this statement to the contract half; the expand half may only add",
-                    )
-                    .at(path, Some(s.line)),
+                    Problem::new("migration.contract-additive", "the contract half holds no non-additive statement, so nothing needed expand-contract", "the contract is where the old column or table is dropped, renamed or tightened")
+                        .at(up, None),
                 );
             }
-        } else if sql::is_additive(&statements) {
-            problems.push(
-                Problem::new("migration.contract-additive", "the contract half holds no non-additive statement, so nothing needed expand-contract", "the contract is where the old column or table is dropped, renamed or tightened")
-                    .at(path, None),
-            );
+            facts.contract.up = Some(up.clone());
+            facts.contract.statements = Some(statements);
+            judged.insert(up.clone(), s.text);
         }
-        let half = if half == "expand" {
-            &mut facts.expand
-        } else {
-            &mut facts.contract
-        };
-        half.up = Some(path.clone());
-        half.statements = Some(statements);
-        judged.insert(path.clone(), text);
     }
-    facts.expand.down = expand_down.clone();
+    facts.expand.down = n.expand_down.clone();
     facts.contract.down = m.contract.down.clone();
     if !a.has_paragraph() {
         problems.push(
@@ -146,41 +171,131 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
 
     match cx.usable_history() {
         Ok(h) => {
-            if let (Some(up), Some(down), Some(contract)) = (&expand_up, &expand_down, &contract_up)
+            if let (Some(up), Some(down), Some(contract)) =
+                (&n.expand_up, &n.expand_down, &n.contract_up)
             {
-                check_history(
-                    a,
-                    h,
-                    config,
-                    [up, down, contract],
-                    &mut problems,
-                    &mut facts,
-                );
+                check_history(a, h, cx, [up, down, contract], &mut problems, &mut facts);
             }
         }
         Err(problem) => problems.push(problem),
     }
     let mut item = Item::new(&a.path, title, problems, Facts::Migration(facts));
+    item.notes = notes;
     item.judged.files = judged;
     item
+}
+
+/// Reads an `up` file as shipped, or reports why it cannot be read; notes an edit after shipping.
+fn read_or_report(
+    a: &Artifact<Migration>,
+    records: &Records,
+    h: Option<&History>,
+    half: &str,
+    path: &str,
+    problems: &mut Vec<Problem>,
+    notes: &mut Vec<String>,
+) -> Option<Shipped> {
+    let Some(s) = shipped(records, h, path) else {
+        problems.push(
+            Problem::new(
+                "migration.file",
+                match records.refused_paths.get(path) {
+                    Some(why) => format!("the {half} up file `{path}` {why}, so it was not read"),
+                    None => format!("the {half} up file `{path}` does not exist"),
+                },
+                "commit the SQL file, or fix the path (relative to the repository root)",
+            )
+            .at(&a.path, a.line_containing(path)),
+        );
+        return None;
+    };
+    if s.edited_after {
+        notes.push(format!(
+            "`{path}` was edited after it shipped in {}: it is judged as it shipped, and the page shows that text",
+            s.release.as_deref().unwrap_or("a release")
+        ));
+    }
+    Some(s)
+}
+
+/// Judges the expand half: every `up` file the expand commit added, as shipped, must be
+/// additive; an `UPDATE` may only fill columns that commit added. Returns the named file's text
+/// and statements.
+fn judge_expand(
+    a: &Artifact<Migration>,
+    records: &Records,
+    h: Option<&History>,
+    up: &str,
+    problems: &mut Vec<Problem>,
+    notes: &mut Vec<String>,
+) -> Option<(String, Vec<Statement>)> {
+    let named = read_or_report(a, records, h, "expand", up, problems, notes)?;
+    let mut files = vec![(up.to_string(), named)];
+    if let Some((h, commit)) = h.and_then(|h| Some((h, h.first_added(up)?))) {
+        for change in h.changes(commit).iter().filter(|c| c.old.is_none()) {
+            let path = h.path(change.path);
+            if path != up && is_migration_file(path) && !is_down_file(path) {
+                if let Some(s) = read_or_report(a, records, Some(h), "expand", path, problems, notes)
+                {
+                    files.push((path.to_string(), s));
+                }
+            }
+        }
+    }
+    let mut added = AddedColumns::default();
+    for (_, s) in &files {
+        added.union_with(&sql::added_columns(&s.text));
+    }
+    let mut named_statements = Vec::new();
+    for (i, (path, s)) in files.iter().enumerate() {
+        let statements = sql::classify_with(&s.text, &added);
+        for st in statements
+            .iter()
+            .filter(|st| st.safety == Safety::NeedsExpandContract)
+        {
+            let problem = if i == 0 {
+                Problem::new(
+                    "migration.expand-not-additive",
+                    format!("the expand half is not additive: {} ({})", st.reason, st.rule),
+                    "move this statement to the contract half; the expand half may only add",
+                )
+            } else {
+                Problem::new(
+                    "migration.expand-hidden",
+                    format!(
+                        "`{path}`, added in the same commit as the expand, is not additive: {} ({})",
+                        st.reason, st.rule
+                    ),
+                    "ship it in a later release, as the contract: everything the expand commit adds ships with the expand",
+                )
+                .mistake(SAME_CHANGE)
+            };
+            problems.push(problem.at(path, Some(st.line)));
+        }
+        if i == 0 {
+            named_statements = statements;
+        }
+    }
+    let (_, first) = files.swap_remove(0);
+    Some((first.text, named_statements))
 }
 
 fn check_history(
     a: &Artifact<Migration>,
     h: &History,
-    config: &Config,
+    cx: Context<'_>,
     [expand_up, expand_down, contract_up]: [&String; 3],
     problems: &mut Vec<Problem>,
     facts: &mut MigrationFacts,
 ) {
     let added = |path: &str, problems: &mut Vec<Problem>| {
-        let found = h.first_added(path).filter(|&i| h.reachable_from_head(i));
+        let found = h.first_added(path);
         if found.is_none() {
             problems.push(
                 Problem::new(
                     "migration.uncommitted",
-                    format!("`{path}` was never committed"),
-                    "commit the migration file",
+                    format!("`{path}` was never committed on the history HEAD reaches"),
+                    "commit the migration file (and merge it into your main branch)",
                 )
                 .at(&a.path, a.line_containing(path)),
             );
@@ -196,6 +311,11 @@ fn check_history(
     };
     facts.expand.commit = Some(CommitRef::of(h, expand));
     facts.contract.commit = Some(CommitRef::of(h, contract));
+    for (half, commit) in [("expand", expand), ("contract", contract)] {
+        if let Some(p) = cx.in_the_future(h.commit(commit).time, &format!("the {half} commit")) {
+            problems.push(p.at(&a.path, a.line_of(half)));
+        }
+    }
     if down.is_some_and(|d| d != expand) {
         problems.push(
             Problem::new(
@@ -233,32 +353,81 @@ fn check_history(
         );
         return;
     }
-    let between = h.releases.iter().find(|r| {
+    if let Some((commit, ancestor)) = h.dates_go_backwards(expand, contract) {
+        problems.push(dates_backwards(h, commit, ancestor).at(&a.path, a.line_of("contract")));
+    }
+    check_release_between(a, h, cx, expand, contract, problems, facts);
+}
+
+/// The problem of a span whose commit dates go backwards.
+pub(super) fn dates_backwards(h: &History, commit: usize, ancestor: usize) -> Problem {
+    let (c, later) = (CommitRef::of(h, commit), CommitRef::of(h, ancestor));
+    Problem::new(
+        "evidence.dates-backwards",
+        format!(
+            "commit {} ({}) is dated {}, more than an hour before its ancestor {} ({}, {}): dates that go backwards show a commit was back- or forward-dated, so the time between the commits cannot be trusted",
+            c.short, c.summary, c.when, later.short, later.summary, later.when
+        ),
+        "commit with the real date (do not set GIT_COMMITTER_DATE or --date)",
+    )
+}
+
+fn check_release_between(
+    a: &Artifact<Migration>,
+    h: &History,
+    cx: Context<'_>,
+    expand: usize,
+    contract: usize,
+    problems: &mut Vec<Problem>,
+    facts: &mut MigrationFacts,
+) {
+    let contract_time = h.effective_time(contract);
+    let splits = |r: &&crate::history::Release| {
         h.index_of(r.commit)
             .is_some_and(|tag| h.is_ancestor(expand, tag) && !h.is_ancestor(contract, tag))
-    });
-    match between {
-        None => problems.push(
+    };
+    let between = h
+        .releases
+        .iter()
+        .filter(splits)
+        .find(|r| r.time < contract_time);
+    let Some(release) = between else {
+        let late = h.releases.iter().find(splits);
+        let message = match late {
+            Some(r) => format!(
+                "`{}` holds the expand without the contract, but it was released ({}) after the contract was committed ({}): a tag added after the fact does not show the halves shipped apart",
+                r.name,
+                time::format(r.time, 0),
+                time::format(contract_time, 0)
+            ),
+            None => format!(
+                "no release tag (matching `{}`, reachable from HEAD, not a pre-release) contains the expand without the contract, so both halves shipped in the same release",
+                cx.config.release_tag_pattern
+            ),
+        };
+        problems.push(
             Problem::new(
                 "migration.no-release",
-                format!("no release tag (pattern `{}`) contains the expand without the contract, so both halves shipped in the same release", config.release_tag_pattern),
-                "tag a release after the expand commit and before the contract commit",
+                message,
+                "release (tag) the expand before committing the contract",
             )
             .at(&a.path, a.line_of("contract"))
             .mistake(SAME_CHANGE),
-        ),
-        Some(release) => {
-            let overlap_seconds = h.commit(contract).time - release.time;
-            facts.release_between = Some(ReleaseBetween {
-                name: release.name.clone(),
-                commit: release.commit.to_string(),
-                time: release.time,
-                date: time::date(release.time),
-                url: h.release_url(&release.name),
-            });
-            facts.overlap_days = Some((overlap_seconds as f64 / 86_400.0 * 10.0).round() / 10.0);
-        }
+        );
+        return;
+    };
+    if let Some(p) = cx.in_the_future(release.time, &format!("release `{}`", release.name)) {
+        problems.push(p.at(&a.path, a.line_of("contract")));
     }
+    let overlap_seconds = contract_time - release.time;
+    facts.release_between = Some(ReleaseBetween {
+        name: release.name.clone(),
+        commit: release.commit.to_string(),
+        time: release.time,
+        date: time::date(release.time),
+        url: h.release_url(&release.name),
+    });
+    facts.overlap_days = Some((overlap_seconds as f64 / 86_400.0 * 10.0).round() / 10.0);
 }
 
 /// Classifies every migration file at HEAD: `.sql` files under a folder named `migrations`,
@@ -293,4 +462,40 @@ fn is_migration_file(path: &str) -> bool {
             .rev()
             .skip(1)
             .any(|dir| matches!(dir, "migrations" | "migrate" | "db"))
+}
+
+/// A migration's `down` half: `0007_x.down.sql`, `0007_x_down.sql`, `0007/down.sql`.
+fn is_down_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let stem = name.trim_end_matches(".sql");
+    stem == "down"
+        || stem.ends_with(".down")
+        || stem.ends_with("_down")
+        || stem.ends_with("-down")
+        || stem.contains(".down.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn down_files_are_told_apart_from_up_files() {
+        for down in [
+            "db/migrations/0007_add.down.sql",
+            "db/migrations/0007_add_down.sql",
+            "db/migrations/0007/down.sql",
+            "migrations/20261001-add-down.sql",
+        ] {
+            assert!(is_down_file(down), "{down}");
+        }
+        for up in [
+            "db/migrations/0007_add.up.sql",
+            "db/migrations/0007/up.sql",
+            "db/migrations/0008_slowdown_index.up.sql",
+            "db/migrations/0002b_drop.sql",
+        ] {
+            assert!(!is_down_file(up), "{up}");
+        }
+    }
 }

@@ -140,6 +140,10 @@ pub struct Item {
     pub problems: Vec<Problem>,
     /// What the rules established (commits, times, durations) for pages and tools.
     pub facts: Facts,
+    /// Things the student should know that do not fail the item (a file edited after it
+    /// shipped and judged as it shipped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The text the rules judged, for the item's page.
     #[serde(skip)]
     pub judged: Judged,
@@ -158,6 +162,7 @@ impl Item {
             state,
             problems,
             facts,
+            notes: Vec::new(),
             judged: Judged::default(),
         }
     }

@@ -289,8 +289,3 @@ fn check_history(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-}

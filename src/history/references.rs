@@ -98,11 +98,6 @@ pub(crate) fn value_of(line: &str, key: &str) -> Option<bool> {
     }
 }
 
-/// How many lines of a file's text are references to the key.
-pub(crate) fn reference_count(text: &str, key: &str) -> usize {
-    text.lines().filter(|line| is_reference(line, key)).count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,7 +249,8 @@ def checkout():
             ("new_checkout\r\nnew_checkout\r\n", KEY, 2),
         ];
         for (text, key, expected) in table {
-            assert_eq!(reference_count(text, key), *expected, "{key} in {text:?}");
+            let count = text.lines().filter(|l| is_reference(l, key)).count();
+            assert_eq!(count, *expected, "{key} in {text:?}");
         }
     }
 }

@@ -189,6 +189,7 @@ fn artifact_page(kind: Kind, item: &Item, urls: &Urls, offset_minutes: i32) -> V
             "sentence": p.sentence(), "rule": p.rule, "file": p.file, "line": p.line, "fix": p.fix,
             "mistake": p.mistake, "mistake_url": mistake_page(p.rule).map(|page| urls.url(page)),
         })).collect::<Vec<_>>(),
+        "notes": item.notes,
         "body_html": item.judged.write_up.as_ref().map(|w| body_html(&item.artifact, w)).unwrap_or_default(),
         "facts": facts,
         "timeline_svg": shown.drawing,

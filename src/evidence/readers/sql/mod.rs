@@ -197,16 +197,19 @@ pub(crate) struct AddedColumns {
 }
 
 impl AddedColumns {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds a pair given as SQL spells it (`app.users`, `"Users"`, `Email`).
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, table: &str, column: &str) {
         self.insert_normalized(rules::normalize_name(table), rules::normalize_name(column));
     }
 
     /// Whether the pair, given as SQL spells it, is in the set.
+    #[cfg(test)]
     pub(crate) fn contains(&self, table: &str, column: &str) -> bool {
         self.contains_normalized(
             &rules::normalize_name(table),
@@ -224,15 +227,18 @@ impl AddedColumns {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.tables.values().map(HashSet::len).sum()
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.tables.values().all(HashSet::is_empty)
     }
 
     /// The normalized `(table, column)` pairs, in no particular order.
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.tables
             .iter()
