@@ -245,8 +245,15 @@ impl<'a> Lifecycle<'a> {
         facts.days_to_retire = Some(self.days(flip, retired));
         let lifetime = self.days(intro, retired);
         facts.lifetime_days = Some(lifetime);
-        for (what, commit) in [("introduced", intro), ("flipped", flip), ("retired", retired)] {
-            if let Some(p) = self.cx.in_the_future(h.commit(commit).time, &format!("the commit that {what} `{key}`")) {
+        for (what, commit) in [
+            ("introduced", intro),
+            ("flipped", flip),
+            ("retired", retired),
+        ] {
+            if let Some(p) = self.cx.in_the_future(
+                h.commit(commit).time,
+                &format!("the commit that {what} `{key}`"),
+            ) {
                 problems.push(p.at(&self.artifact.path, self.artifact.line_of("flag")));
             }
         }
@@ -272,10 +279,7 @@ impl<'a> Lifecycle<'a> {
             .copied()
             .filter(|e| removal_commits.contains(&(e.commit as usize)))
             .collect();
-        let changes: BTreeSet<usize> = removal_commits
-            .iter()
-            .map(|&c| self.change_of(c))
-            .collect();
+        let changes: BTreeSet<usize> = removal_commits.iter().map(|&c| self.change_of(c)).collect();
         if changes.len() > 1 {
             let list: Vec<String> = changes
                 .iter()

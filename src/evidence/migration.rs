@@ -235,7 +235,8 @@ fn judge_expand(
         for change in h.changes(commit).iter().filter(|c| c.old.is_none()) {
             let path = h.path(change.path);
             if path != up && is_migration_file(path) && !is_down_file(path) {
-                if let Some(s) = read_or_report(a, records, Some(h), "expand", path, problems, notes)
+                if let Some(s) =
+                    read_or_report(a, records, Some(h), "expand", path, problems, notes)
                 {
                     files.push((path.to_string(), s));
                 }
@@ -256,7 +257,10 @@ fn judge_expand(
             let problem = if i == 0 {
                 Problem::new(
                     "migration.expand-not-additive",
-                    format!("the expand half is not additive: {} ({})", st.reason, st.rule),
+                    format!(
+                        "the expand half is not additive: {} ({})",
+                        st.reason, st.rule
+                    ),
                     "move this statement to the contract half; the expand half may only add",
                 )
             } else {

@@ -164,7 +164,9 @@ fn parse_timeline<'a>(
         let mark = entry.mark.as_deref().unwrap_or("").trim();
         match time::parse(at, config.utc_offset_minutes) {
             Ok(t) => {
-                if let Some(p) = cx.in_the_future(t, &format!("timeline entry {} (`{mark}`)", i + 1)) {
+                if let Some(p) =
+                    cx.in_the_future(t, &format!("timeline entry {} (`{mark}`)", i + 1))
+                {
                     problems.push(p.at(&a.path, line));
                 }
                 timeline.push(Timed {
@@ -202,9 +204,9 @@ fn check_history(
      -> Option<usize> {
         let reference = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
         let found = reference.and_then(|v| h.resolve(v));
-        if let Some(p) = found.and_then(|c| {
-            cx.in_the_future(h.commit(c).time, &format!("the commit `{key}` names"))
-        }) {
+        if let Some(p) = found
+            .and_then(|c| cx.in_the_future(h.commit(c).time, &format!("the commit `{key}` names")))
+        {
             problems.push(p.at(&a.path, a.line_of(key)));
         }
         if found.is_none() {
@@ -288,4 +290,3 @@ fn check_history(
         }
     }
 }
-

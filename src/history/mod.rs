@@ -150,8 +150,7 @@ impl History {
         let mut keys = options.flag_keys.clone();
         keys.sort();
         keys.dedup();
-        let (walked, cache_use) =
-            walk_or_reuse(&repo, &tips, &keys, options).map_err(other)?;
+        let (walked, cache_use) = walk_or_reuse(&repo, &tips, &keys, options).map_err(other)?;
         let web = repo
             .find_remote("origin")
             .ok()

@@ -216,6 +216,13 @@ fn too_few_checks(model: &SmokeScript, called: &[&shell::Check], working: usize)
             .filter(|c| c.requests.is_empty())
             .map(|c| format!("`{}` makes no HTTP request", c.name)),
     );
+    // A few reasons say what to fix; a hundred would bury the rule.
+    const SHOWN: usize = 5;
+    let more = why.len().saturating_sub(SHOWN);
+    why.truncate(SHOWN);
+    if more > 0 {
+        why.push(format!("{more} more like these"));
+    }
     let detail = if why.is_empty() {
         String::new()
     } else {

@@ -8,8 +8,8 @@ pub use gate::{judge_script, judge_wiring, Check, WorkflowLine};
 use super::facts::{Facts, GateFacts, SmokeFacts};
 use super::records::{Artifact, Drill, Records, SMOKE_SCRIPT as SCRIPT};
 use super::{Badge, CommitRef, Context, Item, Kind, Problem};
-use crate::history::references::{is_comment_line, mentions};
 use crate::history::forge;
+use crate::history::references::{is_comment_line, mentions};
 use crate::history::{is_documentation, History};
 use gate::{gate_at, GateReport};
 

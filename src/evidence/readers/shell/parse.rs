@@ -12,7 +12,7 @@ pub(crate) const MAX_NESTING: usize = 150;
 /// Commands evaluated per run before giving up.
 pub(crate) const FUEL: usize = 200_000;
 /// Loop iterations followed one by one; beyond, the body runs once with unknown values.
-pub(crate) const MAX_ITERATIONS: usize = 64;
+pub(crate) const MAX_ITERATIONS: usize = 256;
 /// Bracket nesting in the raw text above which the parser is not called at all.
 const MAX_TEXT_NESTING: usize = 400;
 /// The parser and the walker run on a thread with this stack (deep but bounded nesting).
