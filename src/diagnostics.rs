@@ -8,6 +8,11 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+/// The 1-based line of the first byte that is not UTF-8, for "not valid UTF-8" errors.
+pub fn utf8_error_line(bytes: &[u8], error: &std::str::Utf8Error) -> usize {
+    memchr::memchr_iter(b'\n', &bytes[..error.valid_up_to()]).count() + 1
+}
+
 /// How bad a problem is. Warnings become errors under `--strict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -300,26 +300,6 @@ fn the_demo_site_has_every_artifact_page_badge_and_timeline() {
     assert!(inline >= 4, "only {inline} inline SVGs");
 }
 
-/// Uncommitted edits to what the smoke and migration rules read: `scripts/smoke.sh`, the deploy
-/// workflow and the expand SQL. The badges judge HEAD, so the pages must show HEAD's text.
-const WORKTREE_EDITS: [(&str, &str, &str); 3] = [
-    (
-        "scripts/smoke.sh",
-        "check_orders\n",
-        "check_orders\n# WORKTREE_ONLY_SMOKE\n",
-    ),
-    (
-        ".github/workflows/deploy.yml",
-        "        run: scripts/smoke.sh\n",
-        "        run: scripts/smoke.sh # WORKTREE_ONLY_WORKFLOW\n",
-    ),
-    (
-        "db/migrations/0007_add_display_name.up.sql",
-        "ADD COLUMN display_name text",
-        "RENAME COLUMN fullname TO WORKTREE_ONLY_SQL",
-    ),
-];
-
 /// What each page must show from HEAD and must not show from the working tree.
 fn assert_pages_show_committed_text(page: &dyn Fn(&str) -> String) {
     let smoke = page("portfolio/smoke-drills/001/");
@@ -351,7 +331,7 @@ fn assert_pages_show_committed_text(page: &dyn Fn(&str) -> String) {
 fn pages_show_the_committed_text_their_badges_judged() {
     let tmp = temp_dir();
     let repo = demo(tmp.path());
-    for (path, from, to) in WORKTREE_EDITS {
+    for (path, from, to) in common::WORKTREE_EDITS {
         repo.replace(path, from, to);
     }
     let out = tmp.path().join("out");

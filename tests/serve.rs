@@ -571,23 +571,7 @@ fn served_pages_show_the_committed_text_their_badges_judged() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("repo");
     clinic::commands::demo::write(&root).unwrap();
-    for (rel, from, to) in [
-        (
-            "scripts/smoke.sh",
-            "check_orders\n",
-            "check_orders\n# WORKTREE_ONLY_SMOKE\n",
-        ),
-        (
-            ".github/workflows/deploy.yml",
-            "        run: scripts/smoke.sh\n",
-            "        run: scripts/smoke.sh # WORKTREE_ONLY_WORKFLOW\n",
-        ),
-        (
-            "db/migrations/0007_add_display_name.up.sql",
-            "ADD COLUMN display_name text",
-            "RENAME COLUMN fullname TO WORKTREE_ONLY_SQL",
-        ),
-    ] {
+    for (rel, from, to) in common::WORKTREE_EDITS {
         let path = root.join(rel);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{rel}");

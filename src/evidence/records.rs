@@ -274,11 +274,7 @@ pub fn load<T: DeserializeOwned>(
         .at(path, None)
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
+        let line = crate::diagnostics::utf8_error_line(&bytes, &e);
         Problem::new(
             "artifact.encoding",
             "the file is not valid UTF-8",

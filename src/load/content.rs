@@ -142,8 +142,7 @@ fn decode_utf8(bytes: &[u8]) -> Result<String, Diagnostic> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.to_string()),
         Err(e) => {
-            let valid = &bytes[..e.valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line = crate::diagnostics::utf8_error_line(bytes, &e);
             Err(
                 Diagnostic::error(format!("not valid UTF-8 (byte offset {})", e.valid_up_to()))
                     .at_line(line)

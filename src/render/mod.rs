@@ -220,6 +220,14 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(structure: &Structure<'_>, input: &RenderInput<'_>) -> Shared {
+        Shared {
+            site: site_value(input),
+            nav: nav_value(structure, input.urls, &input.generated.nav),
+            portfolio: input.generated.values.clone(),
+        }
+    }
+
     fn context(&self, current_path: &str) -> Context {
         let mut context = Context::new();
         context.insert("site", &self.site);
@@ -238,11 +246,7 @@ pub fn render_site(
     output: &dyn Sink,
 ) -> Result<Vec<Diagnostic>, OutputError> {
     let structure = Structure::new(content);
-    let shared = Shared {
-        site: site_value(input),
-        nav: nav_value(&structure, input.urls, &input.generated.nav),
-        portfolio: input.generated.values.clone(),
-    };
+    let shared = Shared::new(&structure, input);
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
@@ -281,11 +285,7 @@ pub fn render_pages(
     indexes: &[usize],
 ) -> (Vec<(String, String)>, Vec<Diagnostic>) {
     let structure = Structure::new(content);
-    let shared = Shared {
-        site: site_value(input),
-        nav: nav_value(&structure, input.urls, &input.generated.nav),
-        portfolio: input.generated.values.clone(),
-    };
+    let shared = Shared::new(&structure, input);
     let diagnostics = Diagnostics::default();
     let files = indexes
         .par_iter()

@@ -433,3 +433,23 @@ pub fn percent_decode(path: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Uncommitted edits to what the smoke and migration rules read: `scripts/smoke.sh`, the deploy
+/// workflow and the expand SQL. The badges judge HEAD, so the pages must show HEAD's text.
+pub const WORKTREE_EDITS: [(&str, &str, &str); 3] = [
+    (
+        "scripts/smoke.sh",
+        "check_orders\n",
+        "check_orders\n# WORKTREE_ONLY_SMOKE\n",
+    ),
+    (
+        ".github/workflows/deploy.yml",
+        "        run: scripts/smoke.sh\n",
+        "        run: scripts/smoke.sh # WORKTREE_ONLY_WORKFLOW\n",
+    ),
+    (
+        "db/migrations/0007_add_display_name.up.sql",
+        "ADD COLUMN display_name text",
+        "RENAME COLUMN fullname TO WORKTREE_ONLY_SQL",
+    ),
+];

@@ -143,11 +143,7 @@ pub(crate) fn load(file: &Path) -> Result<Roster, Diagnostic> {
             .with_hint("pass the roster YAML file: clinic cohort ROSTER.yaml")
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
+        let line = crate::diagnostics::utf8_error_line(&bytes, &e);
         Diagnostic::error("the roster is not valid UTF-8")
             .in_file(file)
             .at_line(line)
