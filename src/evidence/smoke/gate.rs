@@ -335,11 +335,21 @@ pub fn judge_wiring(
             step: s.step.clone(),
         })
         .collect();
+    // A job that promotes as a whole is shown once, not again for its promoting step.
+    let gated_jobs: Vec<(&str, &str)> = wiring
+        .promotions
+        .iter()
+        .filter(|p| p.gated_by.is_some() && p.step.is_none())
+        .map(|p| (p.file.as_str(), p.job.as_str()))
+        .collect();
     lines.extend(
         wiring
             .promotions
             .iter()
             .filter(|p| p.gated_by.is_some())
+            .filter(|p| {
+                p.step.is_none() || !gated_jobs.contains(&(p.file.as_str(), p.job.as_str()))
+            })
             .map(|p| WorkflowLine {
                 file: p.file.clone(),
                 job: p.job.clone(),
