@@ -319,10 +319,16 @@ impl<'a> Lifecycle<'a> {
         }
     }
 
-    /// Commits after the flip whose reference lines, over all files, went down.
+    /// Commits after the flip whose reference lines, over all files, went down. Merges count
+    /// too: a merge's diff against its first parent is what it brought to the main line, so a
+    /// toggle point deleted while resolving an unrelated merge is a removal of its own.
     fn removal_commits(&self, flip: usize) -> BTreeSet<usize> {
         let mut net: std::collections::BTreeMap<usize, i64> = Default::default();
-        for e in self.own.iter().filter(|e| e.commit as usize > flip) {
+        let events =
+            self.h.key_lines(self.key).iter().filter(|e| {
+                e.commit as usize > flip && self.h.reachable_from_head(e.commit as usize)
+            });
+        for e in events {
             *net.entry(e.commit as usize).or_default() +=
                 e.added.len() as i64 - e.removed.len() as i64;
         }

@@ -13,7 +13,7 @@ use super::walk::Walked;
 use super::Id;
 
 /// Bump when the stored shape or the walk's meaning changes.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// Inside the git directory.
 const CACHE_DIR: &str = "clinic";
 const FILE: &str = "history.bin";
@@ -25,6 +25,9 @@ pub(crate) struct Cached {
     pub tips: Vec<Id>,
     /// The keys whose lines were collected.
     pub keys: Vec<String>,
+    /// Whether the repository was a shallow clone: after `git fetch --unshallow` the refs may
+    /// be the same, but the history behind them is not.
+    pub shallow: bool,
     pub walked: Walked,
 }
 
@@ -38,11 +41,18 @@ pub(crate) fn load(git_dir: &Path) -> Option<Cached> {
     (cached.version == VERSION).then_some(cached)
 }
 
-pub(crate) fn store(git_dir: &Path, tips: Vec<Id>, keys: Vec<String>, walked: Walked) -> Walked {
+pub(crate) fn store(
+    git_dir: &Path,
+    tips: Vec<Id>,
+    keys: Vec<String>,
+    shallow: bool,
+    walked: Walked,
+) -> Walked {
     let cached = Cached {
         version: VERSION,
         tips,
         keys,
+        shallow,
         walked,
     };
     // The cache is an optimisation: failing to write it (read-only checkout) changes nothing.

@@ -190,9 +190,13 @@ impl History {
                 if !self.reachable_from_head(index) {
                     return None;
                 }
-                if !t.annotated {
-                    t.time = self.effective_time(index);
-                }
+                // A tag is no older than the commit it names: a back-dated tagger date
+                // cannot move a release before its own commit.
+                t.time = if t.annotated {
+                    t.time.max(self.effective_time(index))
+                } else {
+                    self.effective_time(index)
+                };
                 Some(t)
             })
             .collect();
@@ -511,7 +515,7 @@ fn walk_or_reuse(
     let git_dir = repo.commondir();
     let store = |tips: Vec<Id>, keys: Vec<String>, walked: Walked| {
         if options.write_cache {
-            cache::store(git_dir, tips, keys, walked)
+            cache::store(git_dir, tips, keys, repo.is_shallow(), walked)
         } else {
             walked
         }
@@ -523,7 +527,9 @@ fn walk_or_reuse(
     } else {
         None
     };
-    if let Some(cached) = cached.filter(|c| still_reachable(repo, &c.tips, tips)) {
+    let usable =
+        |c: &cache::Cached| c.shallow == repo.is_shallow() && still_reachable(repo, &c.tips, tips);
+    if let Some(cached) = cached.filter(usable) {
         let mut walked = cached.walked;
         let missing: Vec<String> = keys
             .iter()

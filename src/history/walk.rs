@@ -479,8 +479,9 @@ impl<'r> KeyScanner<'r> {
             return Ok(Vec::new());
         };
         let content = self.repo.find_blob(blob.id.into())?;
+        // A lone `\r` ends a line too (old Mac line endings): YAML and Python read it so.
         Ok(String::from_utf8_lossy(content.content())
-            .lines()
+            .split(['\n', '\r'])
             .filter(|line| is_reference(line, key))
             .map(|line| line.trim().to_string())
             .collect())

@@ -131,10 +131,18 @@ fn down_step(words: &[String], in_scan: bool) -> Option<String> {
         w = &w[w.iter().take_while(|x| is_assignment(x)).count()..];
         let name = program(w.first()?);
         let next = w.get(1).map(String::as_str);
+        // Whatever runs it (`psql -f`, `mysql <`), a migration's down file is a down step.
+        if let Some(file) = w[1..].iter().find(|a| is_down_file(a)) {
+            return Some(format!("`{name}` runs the down migration `{file}`"));
+        }
         w = match (name.as_str(), next) {
             // Shell keywords and plain wrappers: the command follows their options.
             ("sudo" | "doas", _) => skip_options(&w[1..], &["-u", "-g", "-U", "-C", "-D"]),
             ("env", _) => skip_options(&w[1..], &["-u", "-C", "-S"]),
+            // Environment wrappers of the Node world: `cross-env NODE_ENV=x knex ...`,
+            // `dotenv -e .env -- knex ...`, `env-cmd -f .env knex ...`.
+            ("cross-env" | "cross-env-shell", _) => skip_options(&w[1..], &[]),
+            ("dotenv" | "env-cmd", _) => skip_options(&w[1..], &["-e", "-f", "--file", "-v", "-c"]),
             ("timeout", _) => skip_options(&w[1..], &["-s", "-k"]).get(1..)?,
             (
                 "nohup" | "time" | "exec" | "command" | "nice" | "{" | "!" | "if" | "then" | "else"
@@ -186,6 +194,16 @@ fn down_step(words: &[String], in_scan: bool) -> Option<String> {
             _ => return tool_down_step(&name, &w[1..]),
         };
     }
+}
+
+/// A migration's down half by its name: `0009_x.down.sql`, `0009_x_down.sql`, `0009/down.sql`.
+fn is_down_file(word: &str) -> bool {
+    let name = word.rsplit('/').next().unwrap_or(word).to_ascii_lowercase();
+    name.ends_with(".sql")
+        && (name == "down.sql"
+            || name.ends_with(".down.sql")
+            || name.ends_with("_down.sql")
+            || name.ends_with("-down.sql"))
 }
 
 /// Positional arguments, leaving out options and the values of `with_value` options.
@@ -592,5 +610,24 @@ mod tests {
                 vec!["i"]
             ]
         );
+    }
+
+    #[test]
+    fn node_env_wrappers_and_down_files_are_seen_through() {
+        for cmd in [
+            "npx cross-env NODE_ENV=production knex migrate:down",
+            "dotenv -e .env.prod -- knex migrate:rollback",
+            "psql \"$DATABASE_URL\" -f db/migrations/0009_drop_fullname.down.sql",
+            "mysql orders < db/migrate/0007/down.sql",
+        ] {
+            assert!(migration_down_step(cmd).is_some(), "{cmd}");
+        }
+        for cmd in [
+            "npx cross-env NODE_ENV=production node server.js",
+            "psql \"$DATABASE_URL\" -f db/seed.sql",
+            "kubectl rollout undo deployment/orders-api",
+        ] {
+            assert!(migration_down_step(cmd).is_none(), "{cmd}");
+        }
     }
 }

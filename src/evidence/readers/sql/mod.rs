@@ -272,6 +272,7 @@ pub(crate) fn classify(sql: &str) -> Vec<Statement> {
 /// (the union of [`added_columns`]), so an `UPDATE` that sets only those is an additive backfill.
 /// Never panics on any input, bounded time on huge input.
 pub(crate) fn classify_with(sql: &str, added: &AddedColumns) -> Vec<Statement> {
+    let sql = &one_newline(sql);
     let scan = prescan(sql);
     let lines = LineIndex::new(sql);
     let sanitized = scan.sanitized;
@@ -331,8 +332,18 @@ pub(crate) fn classify_with(sql: &str, added: &AddedColumns) -> Vec<Statement> {
 /// be old), so it does not count; nor does a statement the parser cannot read. The caller unions
 /// this over all files of the expand commit and passes it to [`classify_with`].
 pub(crate) fn added_columns(sql: &str) -> AddedColumns {
-    let scan = prescan(sql);
+    let scan = prescan(&one_newline(sql));
     std::panic::catch_unwind(|| rules::added_in(&scan.sanitized)).unwrap_or_default()
+}
+
+/// `\r\n` and a lone `\r` as `\n`: Postgres ends a `--` comment at either, so a file with old
+/// Mac line endings must not hide the statements after its first comment.
+fn one_newline(sql: &str) -> std::borrow::Cow<'_, str> {
+    if sql.contains('\r') {
+        std::borrow::Cow::Owned(sql.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(sql)
+    }
 }
 
 /// A statement before its line number is known.
