@@ -92,6 +92,7 @@ fn summary(evidence: &Evidence, urls: &Urls) -> Value {
         "first_step": {"title": FIRST_STEP.0, "url": urls.url(FIRST_STEP.1)},
         "badges": badges,
         "embed_markdown": embed.join("\n"),
+        "policy": evidence.policy,
     })
 }
 
