@@ -2,6 +2,8 @@
 //! directory and swaps it into place, so a reader never sees a half-written site. Before
 //! touching anything it refuses any directory it might destroy: `/`, the home directory, the
 //! site root or one of its ancestors, and any non-empty directory that no earlier build made.
+//! The staging directory's name holds the build's pid; a build removes the staging directories
+//! of processes that no longer run (a build killed with `kill -9` cannot clean up after itself).
 
 use std::ffi::OsString;
 use std::io;
@@ -62,8 +64,10 @@ impl Output {
             .ok_or_else(|| refused(&target, "it has no parent directory"))?;
         std::fs::create_dir_all(parent).map_err(io_error(parent))?;
         let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let prefix = staging_prefix(&name);
+        remove_stale_staging(parent, &prefix);
         let staging = tempfile::Builder::new()
-            .prefix(&format!(".{name}.clinic-new-"))
+            .prefix(&format!("{prefix}{}-", std::process::id()))
             .tempdir_in(parent)
             .map_err(io_error(parent))?;
         std::fs::write(staging.path().join(MARKER), MARKER_TEXT)
@@ -113,6 +117,71 @@ impl Output {
         }
         result.map(|()| self.target)
     }
+}
+
+/// Staging directories are `.<out>.clinic-new-<pid>-<random>`, beside the output: the pid of
+/// the build that made them, so that what a killed build (`kill -9`, a crash, a power cut) left
+/// behind can be told from what a running one is writing.
+fn staging_prefix(output_name: &str) -> String {
+    format!(".{output_name}.clinic-new-")
+}
+
+/// Removes the staging directories of this output whose process no longer runs. Only entries
+/// named exactly `<prefix><pid>-<random>` (pid in decimal, not 0; random letters and digits)
+/// that are real directories (not links) are candidates, and only when no process `pid` exists:
+/// anything else beside the output, older names without a pid included, is left alone. A
+/// failure to remove one is not an error of this build.
+fn remove_stale_staging(parent: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| staging_pid(n, prefix)) else {
+            continue;
+        };
+        let is_dir = entry
+            .path()
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_dir());
+        if is_dir && pid != std::process::id() && !process_exists(pid) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The pid in a staging directory's name, `None` when the name is not one of ours.
+fn staging_pid(name: &str, prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?;
+    let (pid, random) = rest.split_once('-')?;
+    let well_formed = !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !random.is_empty()
+        && random.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !well_formed {
+        return None;
+    }
+    pid.parse::<u32>().ok().filter(|&pid| pid != 0)
+}
+
+/// Whether a process `pid` exists (in this pid namespace). When in doubt, it does.
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    // Never 0 or a negative number: kill() would address a process group.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    true
 }
 
 fn publish(staging: &Path, target: &Path) -> Result<(), OutputError> {
@@ -337,6 +406,67 @@ mod tests {
                 matches!(out.write(rel, b"x"), Err(OutputError::Escapes { .. })),
                 "{rel}"
             );
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn staging_folders_of_dead_processes_are_removed_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let live = std::process::id();
+        let stale = root
+            .path()
+            .join(format!(".public.clinic-new-{dead}-AbC123"));
+        let kept = [
+            root.path()
+                .join(format!(".public.clinic-new-{live}-AbC123")),
+            root.path().join(".public.clinic-new-AbC123"),
+            root.path().join(".public.clinic-new-0-AbC123"),
+            root.path().join(format!(".public.clinic-new-{dead}-")),
+            root.path()
+                .join(format!(".public.clinic-new-{dead}x-AbC123")),
+            root.path().join(format!(".site.clinic-new-{dead}-AbC123")),
+        ];
+        for dir in std::iter::once(&stale).chain(kept.iter()) {
+            std::fs::create_dir(dir).unwrap();
+            std::fs::write(dir.join("index.html"), "old").unwrap();
+        }
+        let out = Output::prepare(&root.path().join("public"), root.path()).unwrap();
+        let staging = out.staging.path().file_name().unwrap().to_string_lossy();
+        assert!(
+            staging.starts_with(&format!(".public.clinic-new-{live}-")),
+            "the staging folder names its process: {staging}"
+        );
+        assert!(!stale.exists());
+        for dir in &kept {
+            assert!(dir.join("index.html").is_file(), "{}", dir.display());
+        }
+    }
+
+    #[test]
+    fn staging_names_are_read_strictly() {
+        let prefix = staging_prefix("public");
+        assert_eq!(
+            staging_pid(".public.clinic-new-42-AbC123", &prefix),
+            Some(42)
+        );
+        for name in [
+            ".public.clinic-new-AbC123",
+            ".public.clinic-new-0-AbC123",
+            ".public.clinic-new-42-",
+            ".public.clinic-new--AbC123",
+            ".public.clinic-new-42-a/b",
+            ".public.clinic-new-42-a-b",
+            ".public.clinic-new-+42-AbC",
+            ".public.clinic-new-99999999999-AbC",
+            ".docs.clinic-new-42-AbC123",
+            "public.clinic-new-42-AbC123",
+            ".public.clinic-old",
+        ] {
+            assert_eq!(staging_pid(name, &prefix), None, "{name}");
         }
     }
 

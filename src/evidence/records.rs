@@ -117,6 +117,16 @@ impl Records {
 /// Reads every record under `root`, with warnings about unknown keys and skipped files.
 pub fn load_all(root: &Path) -> (Records, Vec<Diagnostic>) {
     let mut warnings = Vec::new();
+    if let Some(kind) = confined(root, SMOKE_SCRIPT)
+        .and_then(|p| p.metadata().ok())
+        .and_then(|m| frontmatter::non_regular_kind(&m))
+    {
+        warnings.push(
+            Diagnostic::warning(format!("is {kind}, not a regular file; not read"))
+                .in_file(SMOKE_SCRIPT)
+                .with_hint("commit the smoke script as a regular, executable file"),
+        );
+    }
     let mut records = Records {
         rehearsals: load_kind(root, Kind::Rehearsal, &mut warnings),
         migrations: load_kind(root, Kind::Migration, &mut warnings),
@@ -251,7 +261,19 @@ pub fn list(root: &Path, dir: &str, warnings: &mut Vec<Diagnostic>) -> Vec<Strin
                     .with_hint("commit the file itself"),
             ),
             Ok(t) if t.is_file() => paths.push(format!("{dir}/{name}")),
-            _ => {}
+            Ok(t) if t.is_dir() => {}
+            _ => {
+                let kind = entry
+                    .metadata()
+                    .ok()
+                    .and_then(|m| frontmatter::non_regular_kind(&m))
+                    .unwrap_or("a special file");
+                warnings.push(
+                    Diagnostic::warning(format!("is {kind}, not a regular file; skipped"))
+                        .in_file(format!("{dir}/{name}"))
+                        .with_hint("commit the record as a regular file"),
+                );
+            }
         }
     }
     paths.sort();
@@ -265,11 +287,12 @@ pub fn load<T: DeserializeOwned>(
     known: &[&str],
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Artifact<T>, Problem> {
-    let bytes = std::fs::read(root.join(path)).map_err(|e| {
+    // Only a regular file is read: a named pipe would block the build forever.
+    let bytes = frontmatter::read_regular_file(&root.join(path), u64::MAX).map_err(|e| {
         Problem::new(
             "artifact.unreadable",
             format!("cannot read the file: {e}"),
-            "check the file's permissions",
+            "commit the record as a regular file and check its permissions",
         )
         .at(path, None)
     })?;
@@ -345,8 +368,9 @@ pub fn required<'a, T>(
 /// outside the repository into evidence.json or a page.
 pub fn read_repo_file(root: &Path, rel: &str) -> Option<String> {
     let path = confined(root, rel)?;
-    let bytes = std::fs::read(path).ok()?;
-    (bytes.len() <= 256 * 1024).then(|| String::from_utf8_lossy(&bytes).into_owned())
+    // Regular files only (a named pipe would block), and at most 256 KiB read.
+    let bytes = frontmatter::read_regular_file(&path, 256 * 1024).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `root/rel` when `rel` stays inside `root` with no symbolic link on the way (an existing

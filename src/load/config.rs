@@ -12,6 +12,9 @@ use crate::load::yaml;
 
 pub const CONFIG_FILE: &str = "clinic.yaml";
 
+/// `clinic.yaml` larger than this is not read (the YAML itself is capped lower).
+const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
+
 /// The settings a build uses, with defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -25,6 +28,9 @@ pub struct Config {
     pub utc_offset_minutes: i32,
     pub release_tag_pattern: String,
     pub sprint_length_days: u32,
+    /// Publish raw HTML in `content/` pages as written (scripts included); by default it is
+    /// sanitised like a student's write-up.
+    pub unsafe_html: bool,
 }
 
 impl Default for Config {
@@ -36,6 +42,7 @@ impl Default for Config {
             utc_offset_minutes: 0,
             release_tag_pattern: "v*".to_string(),
             sprint_length_days: 14,
+            unsafe_html: false,
         }
     }
 }
@@ -50,6 +57,7 @@ struct RawConfig {
     time_zone: Option<String>,
     release_tag_pattern: Option<String>,
     sprint_length_days: Option<u32>,
+    unsafe_html: Option<bool>,
     #[serde(flatten)]
     extra: BTreeMap<String, serde_json::Value>,
 }
@@ -61,6 +69,7 @@ const KNOWN_KEYS: &[&str] = &[
     "time_zone",
     "release_tag_pattern",
     "sprint_length_days",
+    "unsafe_html",
 ];
 
 /// Loads `<root>/clinic.yaml` if it exists. Errors are returned with warnings so the caller
@@ -76,12 +85,25 @@ pub fn load(root: &Path) -> (Config, Vec<Diagnostic>) {
             .with_hint("commit clinic.yaml itself instead of a link to it");
         return (Config::default(), vec![d]);
     }
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => frontmatter::normalise(&text),
+    // A named pipe here would block the build forever: only a regular file is read.
+    let bytes = match frontmatter::read_regular_file(&path, MAX_CONFIG_FILE_BYTES) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Config::default(), vec![]),
         Err(e) => {
             let d = Diagnostic::error(format!("cannot read the configuration: {e}"))
-                .in_file(CONFIG_FILE);
+                .in_file(CONFIG_FILE)
+                .with_hint("clinic.yaml must be a regular file; defaults apply until it is");
+            return (Config::default(), vec![d]);
+        }
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => frontmatter::normalise(text),
+        Err(e) => {
+            let line = crate::diagnostics::utf8_error_line(&bytes, &e);
+            let d = Diagnostic::error("cannot read the configuration: it is not valid UTF-8")
+                .in_file(CONFIG_FILE)
+                .at_line(line)
+                .with_hint("save clinic.yaml as UTF-8");
             return (Config::default(), vec![d]);
         }
     };
@@ -150,6 +172,7 @@ pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
         ),
         None => {}
     }
+    config.unsafe_html = raw.unsafe_html.unwrap_or(false);
     (config, diagnostics)
 }
 
@@ -253,6 +276,43 @@ mod tests {
         let (_, diagnostics) = parse("time_zone: Europe/Berlin\nbase_url: portfolio\n");
         let lines: Vec<_> = diagnostics.iter().map(|d| (d.is_error(), d.line)).collect();
         assert_eq!(lines, vec![(true, Some(2)), (true, Some(1))]);
+    }
+
+    #[test]
+    fn unsafe_html_is_off_unless_set() {
+        assert!(!parse("").0.unsafe_html);
+        let (config, diagnostics) = parse("unsafe_html: true\n");
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert!(config.unsafe_html);
+    }
+
+    #[test]
+    fn a_duplicate_key_is_reported_at_its_own_line() {
+        let (_, diagnostics) = parse("title: a\nbase_url: https://x.org/\n\ntitle: b\n");
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert!(diagnostics[0].is_error());
+        assert!(
+            diagnostics[0].message.contains("duplicate key `title`"),
+            "{diagnostics:?}"
+        );
+        assert_eq!(diagnostics[0].line, Some(4));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_an_error_not_a_hang() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join(CONFIG_FILE);
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let (config, diagnostics) = load(root.path());
+        assert_eq!(config, Config::default());
+        assert!(diagnostics[0].is_error());
+        assert!(
+            diagnostics[0].message.contains("named pipe"),
+            "{diagnostics:?}"
+        );
     }
 
     #[test]

@@ -2,14 +2,14 @@
 //! folder a section, and anything else is an asset copied as is. Loading reads front matter and
 //! keeps the Markdown body for the render step; nothing is rendered here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use crate::diagnostics::Diagnostic;
 use crate::load::frontmatter;
-use crate::load::layers::{self, Layer, LayerFile};
+use crate::load::layers::{self, Layer, LayerFile, Origin};
 use crate::load::urls;
 
 /// One page or section index, ready to render.
@@ -77,13 +77,19 @@ pub struct Content {
 /// rest still load.
 pub(crate) fn load(root: &std::path::Path, include_drafts: bool) -> (Content, Vec<Diagnostic>) {
     let (files, mut diagnostics) = layers::files(root, Layer::Content);
+    diagnostics.extend(non_regular_files(root));
     let mut content = Content::default();
-    for file in files.into_values() {
-        if !file.rel.ends_with(".md") {
-            content.assets.push(file);
-            continue;
-        }
-        match load_page(&file) {
+    let (pages, assets): (Vec<LayerFile>, Vec<LayerFile>) = files
+        .into_values()
+        .partition(|file| file.rel.ends_with(".md"));
+    content.assets = assets;
+    let asset_paths: HashSet<String> = content
+        .assets
+        .iter()
+        .map(|a| a.rel.to_lowercase())
+        .collect();
+    for file in pages {
+        match load_page(&file, &asset_paths) {
             Ok((page, warnings)) => {
                 diagnostics.extend(warnings);
                 if include_drafts || !page.draft {
@@ -103,11 +109,20 @@ pub(crate) fn load(root: &std::path::Path, include_drafts: bool) -> (Content, Ve
     (content, diagnostics)
 }
 
-fn load_page(file: &LayerFile) -> Result<(Page, Vec<Diagnostic>), Diagnostic> {
+fn load_page(
+    file: &LayerFile,
+    asset_paths: &HashSet<String>,
+) -> Result<(Page, Vec<Diagnostic>), Diagnostic> {
     let shown = file.display_path(Layer::Content);
-    let bytes = file
-        .read()
-        .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&shown))?;
+    // A file swapped for a named pipe after the folder was listed must not block the build.
+    let bytes = match &file.origin {
+        Origin::Disk(path) => frontmatter::read_regular_file(path, u64::MAX)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&shown))?,
+        Origin::Embedded(_) => file
+            .read()
+            .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&shown))?,
+    };
     let text = decode_utf8(&bytes).map_err(|d| d.in_file(&shown))?;
     let text = frontmatter::normalise(&text);
     let split = frontmatter::split(&text).map_err(|d| d.in_file(&shown))?;
@@ -117,10 +132,20 @@ fn load_page(file: &LayerFile) -> Result<(Page, Vec<Diagnostic>), Diagnostic> {
             .into_iter()
             .map(|d| d.in_file(&shown))
             .collect();
-    let (path, is_section) = url_path(&file.rel, fm.slug.as_deref()).map_err(|d| {
-        d.in_file(&shown)
-            .at_line_opt(crate::load::yaml::top_level_key_line(split.yaml, "slug").map(|l| l + 1))
-    })?;
+    let slug_line = || crate::load::yaml::top_level_key_line(split.yaml, "slug").map(|l| l + 1);
+    let (path, is_section) = url_path(&file.rel, fm.slug.as_deref())
+        .map_err(|d| d.in_file(&shown).at_line_opt(slug_line()))?;
+    if let Some((segment, owner)) = claimed_by_generator(&path, asset_paths) {
+        // The slug, when there is one, names the last segment: point at it if it is the culprit.
+        let by_slug =
+            fm.slug.is_some() && segment + 1 == path.trim_end_matches('/').split('/').count();
+        return Err(Diagnostic::error(format!(
+            "this page would publish to /{path}, which collides with {owner}"
+        ))
+        .in_file(&shown)
+        .at_line_opt(if by_slug { slug_line() } else { None })
+        .with_hint("give the page another `slug` (or rename the file): that name is taken by a file clinic writes"));
+    }
     let page = Page {
         title: fm.title.unwrap_or_else(|| title_from_path(&file.rel)),
         description: fm.description.unwrap_or_default(),
@@ -135,6 +160,41 @@ fn load_page(file: &LayerFile) -> Result<(Page, Vec<Diagnostic>), Diagnostic> {
         path,
     };
     Ok((page, warnings))
+}
+
+/// Warnings for the named pipes, sockets and devices under `<root>/content/`: they are not
+/// published (only regular files are), and the author should know why a page is missing.
+fn non_regular_files(root: &std::path::Path) -> Vec<Diagnostic> {
+    let dir = root.join(Layer::Content.dir_name());
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    walkdir::WalkDir::new(&dir)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let t = e.file_type();
+            !t.is_file() && !t.is_dir() && !t.is_symlink()
+        })
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(&dir).ok()?;
+            if layers::is_ignored_name(&rel.to_string_lossy()) {
+                return None;
+            }
+            let kind = e
+                .metadata()
+                .ok()
+                .and_then(|m| frontmatter::non_regular_kind(&m))
+                .unwrap_or("a special file");
+            Some(
+                Diagnostic::warning(format!("is {kind}, not a regular file; skipped"))
+                    .in_file(std::path::Path::new(Layer::Content.dir_name()).join(rel))
+                    .with_hint("commit the page as a regular file"),
+            )
+        })
+        .collect()
 }
 
 /// Invalid UTF-8 is an error at the line of the first bad byte.
@@ -189,6 +249,52 @@ fn url_path(rel: &str, slug: Option<&str>) -> Result<(String, bool), Diagnostic>
         path.push('/');
     }
     Ok((path, is_section))
+}
+
+/// Top-level names the generator writes itself, with what writes them. A page there would fail
+/// the write (a folder where a file is) or be silently replaced by the generated page.
+const GENERATED: &[(&str, &str)] = &[
+    ("404.html", "the not-found page clinic writes at /404.html"),
+    ("sitemap.xml", "the sitemap clinic writes at /sitemap.xml"),
+    (
+        "evidence.json",
+        "the badges document clinic writes at /evidence.json",
+    ),
+    ("portfolio", "the portfolio, which owns /portfolio/"),
+    ("badges", "the badge images, which own /badges/"),
+    ("static", "the theme's static files, which own /static/"),
+];
+
+/// Whether a page at `path` (`a/b/`) would write where the generator or an asset writes: the
+/// index of the offending segment and what owns it. Compared without case, as file systems
+/// that ignore case would.
+fn claimed_by_generator(path: &str, asset_paths: &HashSet<String>) -> Option<(usize, String)> {
+    let lower = path.trim_end_matches('/').to_lowercase();
+    if lower.is_empty() {
+        return None;
+    }
+    let segments: Vec<&str> = lower.split('/').collect();
+    if let Some(i) = segments.iter().position(|s| *s == "index.html") {
+        let parent: String = segments[..i].iter().map(|s| format!("{s}/")).collect();
+        return Some((i, format!("the index.html of /{parent}")));
+    }
+    if let Some((_, owner)) = GENERATED.iter().find(|(name, _)| *name == segments[0]) {
+        return Some((0, owner.to_string()));
+    }
+    // An asset file where the page needs a folder, or the very file the page writes.
+    for (i, _) in segments.iter().enumerate() {
+        let prefix = segments[..=i].join("/");
+        if asset_paths.contains(&prefix) {
+            return Some((i, format!("the file content/{prefix}")));
+        }
+    }
+    if asset_paths.contains(&format!("{lower}/index.html")) {
+        return Some((
+            segments.len() - 1,
+            format!("the file content/{lower}/index.html"),
+        ));
+    }
+    None
 }
 
 fn is_safe_slug(slug: &str) -> bool {
@@ -330,6 +436,36 @@ mod tests {
             "",
         ] {
             assert!(url_path("a/b.md", Some(slug)).is_err(), "{slug}");
+        }
+    }
+
+    #[test]
+    fn generated_files_and_assets_are_claimed() {
+        let assets: HashSet<String> = ["img/logo.png".to_string()].into();
+        for (path, segment) in [
+            ("index.html/", 0),
+            ("a/Index.HTML/", 1),
+            ("404.html/", 0),
+            ("sitemap.xml/", 0),
+            ("evidence.json/", 0),
+            ("portfolio/", 0),
+            ("Portfolio/x/", 0),
+            ("badges/", 0),
+            ("static/", 0),
+            ("img/logo.png/", 1),
+        ] {
+            let claimed = claimed_by_generator(path, &assets);
+            assert_eq!(claimed.map(|c| c.0), Some(segment), "{path}");
+        }
+        for path in [
+            "",
+            "a/",
+            "a/portfolio/",
+            "evidence-checklist/",
+            "img/",
+            "a/404.html/",
+        ] {
+            assert_eq!(claimed_by_generator(path, &assets), None, "{path}");
         }
     }
 

@@ -2,6 +2,8 @@
 //! with line numbers that count in the file, not in the YAML fragment.
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
@@ -29,6 +31,76 @@ pub(crate) fn normalise(text: &str) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// Reads a file that must be a regular file: a named pipe (FIFO), socket or device is refused
+/// before it is read (reading a FIFO would wait for a writer forever), and the file is opened
+/// without blocking and checked again once open, in case it was swapped after the first check.
+/// Files over `limit` bytes are refused too.
+pub(crate) fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let metadata = std::fs::metadata(path)?;
+    refuse_non_regular(&metadata)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path)?;
+    let metadata = file.metadata()?;
+    refuse_non_regular(&metadata)?;
+    if metadata.len() > limit {
+        return Err(too_large(limit));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
+}
+
+fn too_large(limit: u64) -> std::io::Error {
+    std::io::Error::other(format!("the file is over the {} KiB limit", limit / 1024))
+}
+
+/// An error when `metadata` is not a regular file's, naming what it is.
+pub(crate) fn refuse_non_regular(metadata: &std::fs::Metadata) -> std::io::Result<()> {
+    match non_regular_kind(metadata) {
+        None => Ok(()),
+        Some(kind) => Err(std::io::Error::other(format!(
+            "is {kind}, not a regular file; only regular files are read"
+        ))),
+    }
+}
+
+/// What a non-regular file is ("a named pipe (FIFO)", ...), or `None` for a regular file.
+pub(crate) fn non_regular_kind(metadata: &std::fs::Metadata) -> Option<&'static str> {
+    let file_type = metadata.file_type();
+    if file_type.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("a named pipe (FIFO)");
+        }
+        if file_type.is_socket() {
+            return Some("a socket");
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return Some("a device");
+        }
+    }
+    if file_type.is_dir() {
+        return Some("a folder");
+    }
+    if file_type.is_symlink() {
+        return Some("a symbolic link");
+    }
+    Some("a special file")
 }
 
 /// Splits normalised text. A file that does not start with `---` has no front matter; one that
@@ -185,6 +257,25 @@ mod tests {
         let s = split(text).unwrap();
         let err = parse::<serde_json::Value>(&s).unwrap_err();
         assert_eq!(err.line, Some(3), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.md");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let err = read_regular_file(&fifo, 1024).unwrap_err();
+        assert!(err.to_string().contains("named pipe"), "{err}");
+        std::fs::write(dir.path().join("ok.md"), "hello").unwrap();
+        assert_eq!(
+            read_regular_file(&dir.path().join("ok.md"), 1024).unwrap(),
+            b"hello"
+        );
+        assert!(read_regular_file(&dir.path().join("ok.md"), 2).is_err());
+        assert!(read_regular_file(Path::new("/dev/zero"), 1024).is_err());
     }
 
     #[test]

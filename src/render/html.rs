@@ -26,6 +26,47 @@ pub fn sanitise(html: &str) -> String {
         .to_string()
 }
 
+/// The deepest element nesting a content page may have, as for a student's write-up: html5ever
+/// (inside ammonia) is quadratic in nesting depth, and 100 KB of nested `>` is 2.7 MB of HTML.
+pub const MAX_PAGE_DEPTH: usize = 100;
+
+/// Sanitises a rendered `content/` page: the same removals as [`sanitise`] (scripts, event
+/// handlers, `javascript:` and `data:` URLs, forms, frames, `<base>`, styles), with an allow-list
+/// that keeps everything the handbook's Markdown produces as written: heading ids and anchors,
+/// the highlighter's classes, tables with their column alignment, task-list checkboxes (always
+/// disabled checkboxes), footnotes and `<details>` cards. Links get no `rel` added, so a page
+/// without raw HTML renders exactly as before.
+pub fn sanitise_page(html: &str) -> String {
+    page_sanitiser().clean(html).to_string()
+}
+
+fn page_sanitiser() -> &'static ammonia::Builder<'static> {
+    static BUILDER: std::sync::OnceLock<ammonia::Builder<'static>> = std::sync::OnceLock::new();
+    BUILDER.get_or_init(|| {
+        let mut builder = ammonia::Builder::default();
+        builder
+            .add_generic_attributes(["class", "id", "data-lang", "aria-label"])
+            .add_tags(["input"])
+            .add_tag_attributes("input", ["type", "checked", "disabled"])
+            .set_tag_attribute_value("input", "type", "checkbox")
+            .set_tag_attribute_value("input", "disabled", "")
+            .add_tag_attributes("details", ["open"])
+            .add_tag_attributes("th", ["style"])
+            .add_tag_attributes("td", ["style"])
+            .attribute_filter(|element, attribute, value| match (element, attribute) {
+                // Only the column alignment pulldown-cmark writes for tables.
+                ("th" | "td", "style") => matches!(
+                    value,
+                    "text-align: left" | "text-align: center" | "text-align: right"
+                )
+                .then_some(value.into()),
+                _ => Some(value.into()),
+            })
+            .link_rel(None);
+        builder
+    })
+}
+
 /// The deepest element nesting of an HTML fragment, counted in one pass without building a tree.
 /// It over-counts rather than under-counts: end tags that HTML lets authors omit (`p`, `li`, ...)
 /// and void elements are not counted, and anything unclosed stays open.
@@ -111,5 +152,47 @@ mod tests {
             assert!(!clean.contains(bad), "{bad} survived: {clean}");
         }
         assert!(clean.contains("<b>b</b>"));
+    }
+
+    #[test]
+    fn page_sanitiser_removes_active_content() {
+        let dirty = r#"<p onclick="x()">Hi <a href="javascript:alert(1)">a</a><script>alert(1)</script><img src="data:text/html,x" onerror="y()"><iframe src="https://e"></iframe><form action="https://e"><input type="password" name="pw"></form><base href="https://e/"><b style="color:red">b</b><td style="background:url(https://e)">c</td></p>"#;
+        let clean = sanitise_page(dirty);
+        for bad in [
+            "onclick",
+            "javascript:",
+            "<script",
+            "onerror",
+            "data:",
+            "<iframe",
+            "<form",
+            "<base",
+            "style=",
+            "password",
+            "https://e",
+        ] {
+            assert!(!clean.contains(bad), "{bad} survived: {clean}");
+        }
+        assert!(clean.contains("<b>b</b>"));
+        // An input is only ever a disabled checkbox.
+        assert!(
+            clean.contains(r#"<input type="checkbox" disabled="">"#),
+            "{clean}"
+        );
+    }
+
+    #[test]
+    fn page_sanitiser_keeps_what_markdown_writes() {
+        let markdown = concat!(
+            "<h2 id=\"why\">Why? <a class=\"anchor\" href=\"#why\" aria-label=\"Link to this section\">#</a></h2>\n",
+            "<table><thead><tr><th style=\"text-align: right\">n</th></tr></thead><tbody><tr><td style=\"text-align: center\">1</td></tr></tbody></table>\n",
+            "<ul>\n<li><input disabled=\"\" type=\"checkbox\" checked=\"\">\ndone</li>\n</ul>\n",
+            "<p>Note<sup class=\"footnote-reference\"><a href=\"#n\">1</a></sup>.</p>\n",
+            "<div class=\"footnote-definition\" id=\"n\"><sup class=\"footnote-definition-label\">1</sup>\n<p>The note.</p>\n</div>\n",
+            "<details class=\"card\" open=\"\">\n<summary>Q <code>x</code>?</summary>\n<p>A.</p>\n</details>\n",
+            "<pre class=\"code\" data-lang=\"sql\"><code><span class=\"hl-source hl-sql\">SELECT</span></code></pre>\n",
+            "<p><a href=\"https://example.org/\" title=\"t\">out</a> <img src=\"/a.png\" alt=\"a\"></p>\n",
+        );
+        assert_eq!(sanitise_page(markdown), markdown);
     }
 }

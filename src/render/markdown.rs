@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::diagnostics::Diagnostic;
 use crate::load::urls::slug;
 use crate::render::highlight;
+use crate::render::html::escape;
 
 /// What the caller decided about one link or image target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,13 +189,15 @@ impl<'a> Renderer<'a, '_> {
             return;
         };
         let id = self.unique_id(id.unwrap_or_else(|| slug(&text)));
+        // An explicit `{#id}` is written by the author and may hold quotes: escape it.
+        let attr = escape(&id);
         let mut inner = String::new();
         pulldown_cmark::html::push_html(&mut inner, events.into_iter());
         let n = level as u8;
         let title = text.trim().to_string();
         self.events.push(Event::Html(
             format!(
-                "<h{n} id=\"{id}\">{inner} <a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a></h{n}>\n"
+                "<h{n} id=\"{attr}\">{inner} <a class=\"anchor\" href=\"#{attr}\" aria-label=\"Link to this section\">#</a></h{n}>\n"
             )
             .into(),
         ));
@@ -315,6 +318,17 @@ mod tests {
     fn explicit_heading_id_wins() {
         let out = render("## Title {#custom}\n", 1, &keep);
         assert!(out.html.contains("id=\"custom\""), "{}", out.html);
+    }
+
+    #[test]
+    fn an_explicit_heading_id_cannot_leave_its_attribute() {
+        let out = render("## Title {#a\"onmouseover=\"x()}\n", 1, &keep);
+        assert!(
+            out.html.contains("id=\"a&quot;onmouseover=&quot;x()\""),
+            "{}",
+            out.html
+        );
+        assert_eq!(out.toc[0].id, "a\"onmouseover=\"x()");
     }
 
     #[test]

@@ -339,6 +339,13 @@ fn render_page(
         .into_iter()
         .map(|d| d.in_file(&page.shown_path))
         .collect();
+    let (content, toc) = match page_body(markdown.html, input.config.unsafe_html) {
+        Ok(content) => (content, markdown.toc),
+        Err((notice, problem)) => {
+            diagnostics.push(problem.in_file(&page.shown_path));
+            (notice, Vec::new())
+        }
+    };
     let summary = |i: usize| {
         let p = &structure.pages[i];
         json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})
@@ -358,8 +365,8 @@ fn render_page(
         "path": page.path,
         "url": input.urls.url(&page.path),
         "permalink": input.urls.permalink(&page.path),
-        "content": markdown.html,
-        "toc": markdown.toc,
+        "content": content,
+        "toc": toc,
         "source": page.shown_path.to_string_lossy(),
         "is_section": page.is_section,
         "pages": pages.into_iter().map(summary).collect::<Vec<_>>(),
@@ -395,6 +402,30 @@ fn render_page(
             }
         }
     }
+}
+
+/// A content page's HTML as published: refused (a short notice and an error) when it nests
+/// deeper than [`html::MAX_PAGE_DEPTH`], which bounds both its size and the sanitiser's time;
+/// otherwise sanitised like a write-up, unless the site set `unsafe_html: true`.
+fn page_body(html: String, unsafe_html: bool) -> Result<String, (String, Diagnostic)> {
+    if html::html_depth(&html) > html::MAX_PAGE_DEPTH {
+        let why = format!(
+            "this page nests elements more than {} levels deep, so its body is not published",
+            html::MAX_PAGE_DEPTH
+        );
+        let notice = format!(
+            "<p class=\"muted body-refused\">{}</p>\n",
+            html::escape(&format!("{why}. Flatten its quotes, lists or HTML."))
+        );
+        let problem = Diagnostic::error(why)
+            .with_hint("flatten its nested quotes, lists or HTML (browsers stop at 512 levels)");
+        return Err((notice, problem));
+    }
+    Ok(if unsafe_html {
+        html
+    } else {
+        html::sanitise_page(&html)
+    })
 }
 
 fn site_value(input: &RenderInput<'_>) -> Value {
@@ -496,6 +527,25 @@ mod tests {
         );
         assert_eq!(join_relative("", "./a.md").as_deref(), Some("a.md"));
         assert_eq!(join_relative("", "../a.md"), None);
+    }
+
+    #[test]
+    fn page_bodies_are_sanitised_unless_the_site_opts_out() {
+        let html = "<p>a<script>x()</script></p>".to_string();
+        assert_eq!(page_body(html.clone(), false).unwrap(), "<p>a</p>");
+        assert_eq!(page_body(html.clone(), true).unwrap(), html);
+    }
+
+    #[test]
+    fn deep_page_bodies_are_a_short_notice_and_an_error() {
+        for unsafe_html in [false, true] {
+            let deep = "<blockquote>\n".repeat(html::MAX_PAGE_DEPTH + 1);
+            let (notice, problem) = page_body(deep, unsafe_html).unwrap_err();
+            assert!(problem.is_error());
+            assert!(notice.len() < 200, "{notice}");
+            let at_limit = "<blockquote>".repeat(html::MAX_PAGE_DEPTH);
+            assert!(page_body(at_limit, unsafe_html).is_ok());
+        }
     }
 
     #[test]

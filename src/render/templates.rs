@@ -27,6 +27,14 @@ impl Theme {
         for file in files.into_values() {
             if let Some(name) = file.rel.strip_prefix(TEMPLATE_DIR) {
                 let text = read_template(&file)?;
+                if let Some(line) = disabled_function_line(&text) {
+                    return Err(Diagnostic::error(format!(
+                        "template error: `{DISABLED_FUNCTION}()` is disabled in clinic themes: a template must not read environment variables, which may hold CI secrets"
+                    ))
+                    .in_file(file.display_path(Layer::Theme))
+                    .at_line(line)
+                    .with_hint("remove the call; put the value in the template or in clinic.yaml's `title`"));
+                }
                 templates.push((name.to_string(), text));
             } else if file.rel.starts_with("static/") {
                 static_files.push(file);
@@ -49,6 +57,9 @@ impl Theme {
         // that HTML text and quoted attributes need, and URLs stay readable in the output.
         tera.set_escape_fn(escape_html);
         tera.add_raw_templates(templates).map_err(template_error)?;
+        // Tera registers `get_env` by default: a theme could publish any environment variable
+        // (a CI secret). Replace it, in case a call slipped past the check above.
+        tera.register_function(DISABLED_FUNCTION, disabled_get_env);
         tera.register_function(
             "url",
             UrlFunction {
@@ -121,6 +132,65 @@ fn template_error(error: tera::Error) -> Diagnostic {
     d
 }
 
+/// Tera's built-in function that reads the process environment.
+const DISABLED_FUNCTION: &str = "get_env";
+
+fn disabled_get_env(_: &HashMap<String, Value>) -> tera::Result<Value> {
+    Err(tera::Error::msg(
+        "`get_env()` is disabled in clinic themes: a template must not read environment variables",
+    ))
+}
+
+/// The line of the first call of `get_env(` inside a Tera tag (`{{ }}` or `{% %}`), outside
+/// string literals and comments; `None` when the template never calls it.
+fn disabled_function_line(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = bytes.get(i..).and_then(|rest| memchr::memchr(b'{', rest)) {
+        i += offset;
+        let close = match bytes.get(i + 1) {
+            Some(b'{') => "}}",
+            Some(b'%') => "%}",
+            Some(b'#') => {
+                i = memchr::memmem::find(&bytes[i..], b"#}").map_or(bytes.len(), |e| i + e + 2);
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        i += 2;
+        let mut quote: Option<u8> = None;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match quote {
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None if matches!(b, b'"' | b'\'' | b'`') => quote = Some(b),
+                None if bytes[i..].starts_with(close.as_bytes()) => break,
+                None if bytes[i..].starts_with(DISABLED_FUNCTION.as_bytes())
+                    && (i == 0 || !is_ident(bytes[i - 1]))
+                    && bytes[i + DISABLED_FUNCTION.len()..]
+                        .iter()
+                        .find(|b| !b.is_ascii_whitespace())
+                        == Some(&b'(') =>
+                {
+                    return Some(1 + bytes[..i].iter().filter(|&&c| c == b'\n').count());
+                }
+                None => {}
+            }
+            i += 1;
+        }
+        i += close.len();
+    }
+    None
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 fn escape_html(text: &str) -> String {
     crate::render::html::escape(text)
 }
@@ -160,6 +230,61 @@ mod tests {
             .unwrap();
         let out = tera.render("t.html", &Context::new()).unwrap();
         assert_eq!(out, "/portfolio/static/a.css");
+    }
+
+    #[test]
+    fn get_env_is_found_in_tags_only() {
+        assert_eq!(
+            disabled_function_line("a\n{{ get_env(name=\"X\") }}"),
+            Some(2)
+        );
+        assert_eq!(
+            disabled_function_line("{% set x = get_env (name='X') %}"),
+            Some(1)
+        );
+        assert_eq!(
+            disabled_function_line("{{ x | default(value=get_env(name='X')) }}"),
+            Some(1)
+        );
+        for clean in [
+            "get_env(name='X') in text",
+            "{# get_env(name='X') #}",
+            "{{ \"get_env(\" }}",
+            "{{ my_get_env(x=1) }}",
+            "{{ get_env_name }}",
+            "{{ \"ünïcode\" }} é {% if x %}ß{% endif %}",
+        ] {
+            assert_eq!(disabled_function_line(clean), None, "{clean}");
+        }
+    }
+
+    #[test]
+    fn get_env_cannot_run_even_unchecked() {
+        let (theme, _) = Theme::load(Path::new("/nonexistent"), "/").unwrap();
+        let mut tera = theme.rebased("/x/").tera;
+        tera.add_raw_template("t.html", "{{ get_env(name=\"PATH\") }}")
+            .unwrap();
+        let err = tera.render("t.html", &Context::new()).unwrap_err();
+        assert!(template_error(err).message.contains("disabled"));
+    }
+
+    #[test]
+    fn an_override_calling_get_env_names_template_and_line() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("theme/templates/partials");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("footer.html"),
+            "<footer>\n{{ get_env(name=\"CI_SECRET\", default=\"\") }}\n</footer>",
+        )
+        .unwrap();
+        let err = Theme::load(root.path(), "/").err().unwrap();
+        assert_eq!(
+            err.file.as_deref(),
+            Some(Path::new("theme/templates/partials/footer.html"))
+        );
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("get_env"), "{err}");
     }
 
     #[test]

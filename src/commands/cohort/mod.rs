@@ -49,7 +49,8 @@ pub(crate) mod roster;
 use std::panic::AssertUnwindSafe;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rayon::prelude::*;
@@ -69,6 +70,11 @@ use roster::{Location, Policy, Roster, Source, Student};
 pub(crate) const STUDENTS: &str = "students/";
 /// The default time limit for one `evidence:` URL.
 pub(crate) const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// The time one student's whole build may take before it becomes an error cell; the
+/// environment variable [`STUDENT_DEADLINE_ENV`] (milliseconds) overrides it, for tests.
+pub(crate) const DEFAULT_STUDENT_DEADLINE: Duration = Duration::from_secs(60);
+/// Hidden override of [`DEFAULT_STUDENT_DEADLINE`], in milliseconds.
+pub(crate) const STUDENT_DEADLINE_ENV: &str = "CLINIC_STUDENT_DEADLINE_MS";
 /// `clinic.yaml` larger than this is refused.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// Artifact files larger than this are refused (the write-up itself is capped lower).
@@ -161,14 +167,14 @@ pub(crate) fn build(
     })?;
     let (content, _) = crate::load::content::load(empty.path(), false);
     let (theme, _) = Theme::load(empty.path(), &urls.base_path).map_err(BuildError::Fatal)?;
-    let shared = Shared {
-        output: &output,
-        content: &content,
-        theme: &theme,
-        urls: &urls,
+    let shared = Arc::new(Shared {
+        content,
+        theme,
+        urls: urls.clone(),
         fetcher: fetch::Fetcher::new(options.fetch_timeout),
-        policy: roster.policy.as_ref(),
-    };
+        policy: roster.policy.clone(),
+    });
+    let deadline = student_deadline();
 
     let total = roster.students.len();
     let done = AtomicUsize::new(0);
@@ -177,7 +183,7 @@ pub(crate) fn build(
             .students
             .par_iter()
             .map(|student| {
-                let row = build_isolated(student, &shared);
+                let row = build_isolated(student, &shared, &output, deadline);
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                 row
             })
@@ -192,7 +198,7 @@ pub(crate) fn build(
         Err(_) => build_all(),
     }?;
 
-    write_dashboard(&roster, &rows, &urls, &theme, &output)?;
+    write_dashboard(&roster, &rows, &urls, &shared.theme, &output)?;
     let output = output.commit()?;
 
     let mut diagnostics = roster.diagnostics.clone();
@@ -238,20 +244,43 @@ fn refuse_output_over_students(output: &Output, roster: &Roster) -> Result<(), B
     Ok(())
 }
 
-/// What every student's build reads.
-struct Shared<'a> {
-    output: &'a Output,
-    content: &'a Content,
+/// What every student's build reads. Owned (behind an `Arc`) because a student is built on a
+/// thread of its own that is abandoned, not waited for, when it passes its deadline.
+struct Shared {
+    content: Content,
     /// The embedded theme, parsed once; each student's site rebases it under its folder.
-    theme: &'a Theme,
-    urls: &'a Urls,
+    theme: Theme,
+    urls: Urls,
     fetcher: fetch::Fetcher,
     /// The roster's course policy, which replaces each student's own grading settings.
-    policy: Option<&'a Policy>,
+    policy: Option<Policy>,
 }
 
-/// One student, whatever happens: a panic in their build is their error cell.
-fn build_isolated(student: &Student, shared: &Shared<'_>) -> Result<Row, OutputError> {
+/// A student's row and site files (`students/<slug>/`-relative), not yet written.
+struct Built {
+    row: Row,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+/// [`DEFAULT_STUDENT_DEADLINE`], or [`STUDENT_DEADLINE_ENV`] milliseconds when set.
+fn student_deadline() -> Duration {
+    std::env::var(STUDENT_DEADLINE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map_or(DEFAULT_STUDENT_DEADLINE, Duration::from_millis)
+}
+
+/// One student, whatever happens: a panic in their build is their error cell, and so is a
+/// build that takes longer than `deadline` (a named pipe, a huge history): the student is built
+/// on a thread of its own, which is abandoned at the deadline. Only a finished build's files are
+/// written, here, so an abandoned thread never touches the output.
+fn build_isolated(
+    student: &Student,
+    shared: &Arc<Shared>,
+    output: &Output,
+    deadline: Duration,
+) -> Result<Row, OutputError> {
     let failed = |error: String| {
         Row::failed(
             &student.name,
@@ -261,10 +290,43 @@ fn build_isolated(student: &Student, shared: &Shared<'_>) -> Result<Row, OutputE
             error,
         )
     };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| build_student(student, shared))) {
-        Ok(Ok(Ok(row))) => Ok(row),
-        Ok(Ok(Err(reason))) => Ok(failed(reason)),
-        Ok(Err(e)) => Err(e),
+    let (send, receive) = mpsc::sync_channel(1);
+    let job_student = student.clone();
+    let job_shared = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name(format!("clinic-student-{}", student.slug))
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                build_student(&job_student, &job_shared)
+            }));
+            // The receiver is gone when the deadline passed: nobody wants the result.
+            let _ = send.send(outcome);
+        });
+    if let Err(e) = spawned {
+        return Ok(failed(format!(
+            "clinic could not start a thread for this student ({e})"
+        )));
+    }
+    let outcome = match receive.recv_timeout(deadline) {
+        Ok(outcome) => outcome,
+        Err(RecvTimeoutError::Timeout) => {
+            return Ok(failed(format!(
+                "the student's build took longer than {} s and was abandoned; the other students are not affected (a named pipe or another special file in the repository can cause this)",
+                deadline.as_secs_f64()
+            )))
+        }
+        Err(RecvTimeoutError::Disconnected) => {
+            return Ok(failed("clinic failed while building this student; the other students are not affected".to_string()))
+        }
+    };
+    match outcome {
+        Ok(Ok(built)) => {
+            for (rel, bytes) in built.files {
+                output.write(&format!("{STUDENTS}{}/{rel}", student.slug), &bytes)?;
+            }
+            Ok(built.row)
+        }
+        Ok(Err(reason)) => Ok(failed(reason)),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
@@ -276,23 +338,19 @@ fn build_isolated(student: &Student, shared: &Shared<'_>) -> Result<Row, OutputE
     }
 }
 
-/// `Ok(Ok(row))` built, `Ok(Err(reason))` an error cell, `Err` the output cannot be written.
-fn build_student(
-    student: &Student,
-    shared: &Shared<'_>,
-) -> Result<Result<Row, String>, OutputError> {
+/// `Ok(built)` built, `Err(reason)` an error cell.
+fn build_student(student: &Student, shared: &Shared) -> Result<Built, String> {
     match &student.source {
-        Source::Invalid(reason) => Ok(Err(format!("roster entry: {reason}"))),
-        Source::Evidence(location) => Ok(evidence_row(student, location, shared)),
+        Source::Invalid(reason) => Err(format!("roster entry: {reason}")),
+        Source::Evidence(location) => evidence_row(student, location, shared).map(|row| Built {
+            row,
+            files: Vec::new(),
+        }),
         Source::Repo { written, path } => repo_row(student, written, path, shared),
     }
 }
 
-fn evidence_row(
-    student: &Student,
-    location: &Location,
-    shared: &Shared<'_>,
-) -> Result<Row, String> {
+fn evidence_row(student: &Student, location: &Location, shared: &Shared) -> Result<Row, String> {
     let bytes = shared.fetcher.get(location)?;
     let fetched = fetch::parse(&bytes)?;
     let mut row = Row::failed(
@@ -313,35 +371,29 @@ fn repo_row(
     student: &Student,
     written: &str,
     root: &Path,
-    shared: &Shared<'_>,
-) -> Result<Result<Row, String>, OutputError> {
+    shared: &Shared,
+) -> Result<Built, String> {
     match std::fs::metadata(root) {
-        Err(_) => {
-            return Ok(Err(format!(
-                "the repository folder `{written}` does not exist"
-            )))
-        }
-        Ok(m) if !m.is_dir() => return Ok(Err(format!("`{written}` is not a folder"))),
+        Err(_) => return Err(format!("the repository folder `{written}` does not exist")),
+        Ok(m) if !m.is_dir() => return Err(format!("`{written}` is not a folder")),
         Ok(_) => {}
     }
-    if let Err(reason) = preflight(root) {
-        return Ok(Err(reason));
-    }
+    preflight(root)?;
     let repo = match crate::history::repo::open(root) {
         Ok(repo) => repo,
-        Err(e) => return Ok(Err(repo_error(&e, written))),
+        Err(e) => return Err(repo_error(&e, written)),
     };
     let shallow = repo.is_shallow();
     let (mut config, _) = crate::load::config::load(root);
-    if let Some(policy) = shared.policy {
+    if let Some(policy) = &shared.policy {
         policy.apply(&mut config);
     }
     let (evidence, _) = crate::gather_evidence(root, &config, true, true);
     if let Some(error) = &evidence.repository.error {
-        return Ok(Err(format!(
+        return Err(format!(
             "cannot read the history of `{written}`: {}",
             fetch::clean(error)
-        )));
+        ));
     }
     let last_commit = last_commit(&repo, &evidence);
     drop(repo);
@@ -366,23 +418,22 @@ fn repo_row(
         generated: &generated,
         progress: &|_, _| {},
     };
-    if let Err(e) = crate::render::render_site(shared.content, &input, &buffer) {
-        return Ok(Err(format!(
-            "the student's site could not be rendered: {e}"
-        )));
+    if let Err(e) = crate::render::render_site(&shared.content, &input, &buffer) {
+        return Err(format!("the student's site could not be rendered: {e}"));
     }
     let mut files = buffer.files.into_inner().unwrap_or_else(|p| p.into_inner());
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    for (rel, bytes) in files {
-        let bytes = if rel.ends_with(".html") {
-            with_policy(bytes)
-        } else {
-            bytes
-        };
-        shared
-            .output
-            .write(&format!("{STUDENTS}{slug}/{rel}"), &bytes)?;
-    }
+    let files = files
+        .into_iter()
+        .map(|(rel, bytes)| {
+            let bytes = if rel.ends_with(".html") {
+                with_policy(bytes)
+            } else {
+                bytes
+            };
+            (rel, bytes)
+        })
+        .collect();
 
     let mut row = Row::failed(
         &student.name,
@@ -398,7 +449,7 @@ fn repo_row(
     row.releases = Some(evidence.repository.releases.len());
     row.last_commit = last_commit;
     row.portfolio = Some(format!("{STUDENTS}{slug}/{}", crate::portfolio::PORTFOLIO));
-    Ok(Ok(row))
+    Ok(Built { row, files })
 }
 
 fn repo_error(e: &crate::history::RepoError, written: &str) -> String {

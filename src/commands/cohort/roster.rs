@@ -137,7 +137,9 @@ struct RawRoster {
 /// Reads and parses the roster. `Err` only when there is no list at all: the file cannot be
 /// read, is not YAML, or has no `students:`.
 pub(crate) fn load(file: &Path) -> Result<Roster, Diagnostic> {
-    let bytes = std::fs::read(file).map_err(|e| {
+    // A regular file only (a named pipe would block), bounded like any YAML the project reads.
+    let limit = 16 * crate::load::yaml::MAX_YAML_BYTES as u64;
+    let bytes = crate::load::frontmatter::read_regular_file(file, limit).map_err(|e| {
         Diagnostic::error(format!("cannot read the roster: {e}"))
             .in_file(file)
             .with_hint("pass the roster YAML file: clinic cohort ROSTER.yaml")

@@ -36,7 +36,9 @@ pub(super) enum Event {
 
 impl Event {
     /// The event in `text/event-stream` form. Every line of the data gets its own `data:`
-    /// field, so a message can never end the event early or forge another one.
+    /// field, so a message can never end the event early or forge another one. A line ends,
+    /// for a browser, at CRLF, at LF *and at a lone CR*: the data is split on all three (a file
+    /// name may hold a CR), and no field written here holds either.
     fn wire(&self) -> String {
         let (name, generation, text) = match self {
             Event::Hello { generation } => ("hello", generation, String::new()),
@@ -49,7 +51,7 @@ impl Event {
         } else {
             text
         };
-        for line in data.lines() {
+        for line in sse_lines(&data) {
             out.push_str("data: ");
             out.push_str(line);
             out.push('\n');
@@ -57,6 +59,22 @@ impl Event {
         out.push('\n');
         out
     }
+}
+
+/// The lines of `text` as an event-stream parser sees them: split at CRLF, LF or a lone CR.
+/// A final line terminator does not make an empty last line.
+fn sse_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(['\r', '\n']) {
+        lines.push(&rest[..at]);
+        let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[at + skip..];
+    }
+    if !rest.is_empty() {
+        lines.push(rest);
+    }
+    lines
 }
 
 /// One open stream: where to send its events, and whether its thread still runs.
@@ -173,6 +191,53 @@ mod tests {
         assert_eq!(
             Event::Reload { generation: 4 }.wire(),
             "event: reload\nid: 4\ndata: 4\n\n"
+        );
+    }
+
+    /// The lines of an event stream as a browser splits them: on CRLF, CR or LF.
+    fn browser_lines(wire: &str) -> Vec<&str> {
+        let mut lines = Vec::new();
+        let mut rest = wire;
+        while let Some(at) = rest.find(['\r', '\n']) {
+            lines.push(&rest[..at]);
+            let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+            rest = &rest[at + skip..];
+        }
+        lines
+    }
+
+    #[test]
+    fn carriage_returns_cannot_forge_fields_either() {
+        let text = "content/x\rid: 999\rretry: 1\revent: reload\r\rdata: x\r\n\rb.md:1: bad\n";
+        let wire = Event::BuildError {
+            generation: 3,
+            text: text.into(),
+        }
+        .wire();
+        let lines = browser_lines(&wire);
+        // One event: its fields, then the one blank line that ends it.
+        assert_eq!(lines.last(), Some(&""), "{wire:?}");
+        let fields = &lines[..lines.len() - 1];
+        assert_eq!(&fields[..2], ["event: build-error", "id: 3"], "{wire:?}");
+        for line in &fields[2..] {
+            assert!(
+                line.starts_with("data: "),
+                "forged field {line:?} in {wire:?}"
+            );
+        }
+        let data: Vec<&str> = fields[2..].iter().map(|l| &l["data: ".len()..]).collect();
+        assert_eq!(
+            data,
+            [
+                "content/x",
+                "id: 999",
+                "retry: 1",
+                "event: reload",
+                "",
+                "data: x",
+                "",
+                "b.md:1: bad"
+            ]
         );
     }
 }
