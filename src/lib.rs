@@ -153,7 +153,7 @@ pub fn build(
     // 4. portfolio
     let generated = portfolio::generate(&evidence, &setup.urls, setup.config.utc_offset_minutes);
 
-    // 5. render and 6. write
+    // 5. render, and 6. write (the staged site is swapped in at the end)
     let input = RenderInput {
         config: &setup.config,
         urls: &setup.urls,
@@ -162,6 +162,7 @@ pub fn build(
         progress,
     };
     diagnostics.extend(render::render_site(&content, &input, &output)?);
+    diagnostics.extend(copy_assets(&content, &setup.theme, &output)?);
     let output = output.commit()?;
 
     if options.strict {
@@ -178,6 +179,20 @@ pub fn build(
         setup,
         generated,
     })
+}
+
+/// Part of step 6: the theme's static files and the content's assets, copied as they are.
+pub(crate) fn copy_assets(
+    content: &load::content::Content,
+    theme: &render::templates::Theme,
+    sink: &dyn output::Sink,
+) -> Result<Vec<Diagnostic>, OutputError> {
+    let files = theme
+        .static_files
+        .iter()
+        .map(|f| (f, "theme"))
+        .chain(content.assets.iter().map(|f| (f, "content")));
+    output::copy_files(files, sink)
 }
 
 /// Steps 2 and 3: the history (when there is one) and the badges. Never fails: a missing or
@@ -238,4 +253,164 @@ pub fn check(root: &Path, no_cache: bool) -> Result<(Evidence, Vec<Diagnostic>),
 /// The directory a user means by `--root`, for messages.
 pub fn shown(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// Thin entry points over the parsers, for the fuzz targets in `fuzz/` and the robustness tests.
+/// Not an API: each takes raw text or bytes, runs one parser the way the pipeline does, and
+/// returns a rough size of what it produced (to bound output in tests).
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use crate::commands::cohort::roster;
+    use crate::evidence::readers::{shell, sql, workflow};
+    use crate::evidence::{records, Kind};
+    use crate::load::{frontmatter, yaml};
+    use crate::render::{html, markdown};
+
+    /// The shape of a content page's front matter (as `load::content` reads it).
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(default)]
+    #[allow(dead_code)]
+    struct PageFrontMatter {
+        title: Option<String>,
+        description: Option<String>,
+        weight: Option<i64>,
+        draft: bool,
+        slug: Option<String>,
+        #[serde(flatten)]
+        extra: BTreeMap<String, serde_json::Value>,
+    }
+
+    /// Front matter split and parse, and the YAML loader (`from_str`, `value_with_merges`).
+    pub fn front_matter(text: &str) -> usize {
+        let text = frontmatter::normalise(text);
+        let mut size = 0;
+        if let Ok(split) = frontmatter::split(&text) {
+            size += split.body.len();
+            if let Ok(fm) = frontmatter::parse::<PageFrontMatter>(&split) {
+                let warnings = frontmatter::unknown_key_warnings(
+                    split.yaml,
+                    split.yaml_first_line,
+                    &fm.extra,
+                    &["title", "description", "weight", "draft", "slug"],
+                );
+                size += warnings.len();
+            }
+            if let Ok(v) = yaml::value_with_merges(split.yaml) {
+                size += value_size(&v);
+            }
+        }
+        if let Ok(v) = yaml::from_str::<serde_json::Value>(&text) {
+            size += v.to_string().len();
+        }
+        if let Ok(v) = yaml::value_with_merges(&text) {
+            size += value_size(&v);
+        }
+        size
+    }
+
+    fn value_size(v: &yaml::Value) -> usize {
+        serde_yaml::to_string(v).map_or(0, |s| s.len())
+    }
+
+    /// Markdown to HTML, then the sanitiser, with the write-up guards of the portfolio.
+    pub fn markdown(body: &str) -> usize {
+        let resolve = |target: &str| match target.len() % 3 {
+            0 => markdown::Link::Keep,
+            1 => markdown::Link::Rewrite(format!("/x/{}", target.len())),
+            _ => markdown::Link::Broken("nowhere".into()),
+        };
+        let rendered = markdown::render(body, 1, &resolve);
+        if rendered.html.len() > 2 * 1024 * 1024 || html::html_depth(&rendered.html) > 100 {
+            return rendered.html.len();
+        }
+        let clean = html::sanitise(&rendered.html);
+        let page = html::sanitise_page(&rendered.html);
+        clean.len() + page.len() + rendered.toc.len()
+    }
+
+    /// One artifact file of every record type.
+    pub fn artifact(bytes: &[u8]) -> usize {
+        fn one<T: serde::de::DeserializeOwned>(bytes: &[u8], kind: Kind) -> usize {
+            let path = format!("{}/fuzz.md", kind.folder());
+            let mut warnings = Vec::new();
+            match records::parse::<T>(&path, bytes, kind.known_keys(), &mut warnings) {
+                Ok(a) => {
+                    let _ = a.has_paragraph();
+                    let _ = a.line_of("title");
+                    let _ = a.line_containing("up");
+                    a.body.len() + warnings.len()
+                }
+                Err(p) => p.sentence().len() + warnings.len(),
+            }
+        }
+        one::<records::Rehearsal>(bytes, Kind::Rehearsal)
+            + one::<records::Migration>(bytes, Kind::Migration)
+            + one::<records::Drill>(bytes, Kind::Smoke)
+            + one::<records::Flag>(bytes, Kind::Flag)
+    }
+
+    /// The cohort roster.
+    pub fn roster(text: &str) -> usize {
+        let text = frontmatter::normalise(text);
+        match roster::parse(
+            &text,
+            Path::new("roster.yaml"),
+            Path::new("/nonexistent-dir"),
+        ) {
+            Ok(r) => format!("{r:?}").len(),
+            Err(d) => d.message.len(),
+        }
+    }
+
+    /// The migration classifier: the columns a file adds, then its statements judged with them.
+    pub fn sql(text: &str) -> usize {
+        let added = sql::added_columns(text);
+        let statements = sql::classify_with(text, &added);
+        let _ = sql::is_additive(&statements);
+        format!("{added:?}").len()
+            + statements
+                .iter()
+                .map(|s| s.text.len() + s.reason.len())
+                .sum::<usize>()
+    }
+
+    /// The bash reader on `scripts/smoke.sh`.
+    pub fn shell_smoke(text: &str) -> usize {
+        let smoke = shell::analyse_smoke_script(text);
+        let requests: usize = smoke.checks.iter().map(|c| format!("{c:?}").len()).sum();
+        requests + smoke.unseen.len() + smoke.propagation.len()
+    }
+
+    /// The bash reader on a workflow step's `run:` (the first byte picks the shell options and
+    /// the working directory).
+    pub fn shell_step(data: &[u8]) -> usize {
+        let (flags, rest) = data.split_first().map_or((0, data), |(f, r)| (*f, r));
+        let text = String::from_utf8_lossy(rest);
+        let options = shell::ShellOptions {
+            errexit: flags & 1 != 0,
+            pipefail: flags & 2 != 0,
+        };
+        let wd = match flags & 12 {
+            0 => None,
+            4 => Some("scripts"),
+            8 => Some(".."),
+            _ => Some("./app/../"),
+        };
+        let step = shell::step_runs_script(&text, &options, wd, workflow::SCRIPT);
+        format!("{step:?}").len()
+    }
+
+    /// The workflow reader: one file loaded, then judged with the real bash reader.
+    pub fn workflow(text: &str) -> usize {
+        let path = ".github/workflows/ci.yml".to_string();
+        let loaded = workflow::load(&path, text).map_or(0, |w| w.jobs.len());
+        let step_runs = |run: &str, options: &shell::ShellOptions, wd: Option<&str>| {
+            shell::step_runs_script(run, options, wd, workflow::SCRIPT)
+        };
+        let wiring = workflow::judge(&[(path, text.to_string())], &step_runs);
+        loaded + wiring.smoke_steps.len() + wiring.promotions.len() + wiring.problems.len()
+    }
 }

@@ -11,6 +11,41 @@ use std::path::{Component, Path, PathBuf};
 
 use tempfile::TempDir;
 
+use crate::diagnostics::Diagnostic;
+use crate::load::layers::LayerFile;
+
+/// Where a site's files go: the build's [`Output`], or (for `clinic cohort`) a buffer that
+/// places one student's site under `students/<slug>/` once it is complete.
+pub trait Sink: Sync {
+    /// Writes one file at a `/`-separated path inside the site.
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError>;
+}
+
+impl Sink for Output {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        Output::write(self, rel, bytes)
+    }
+}
+
+/// Copies files as they are (the theme's static files, the content's assets) into the site, one
+/// at a time. A file that cannot be read is an error naming it; the others are still copied.
+pub(crate) fn copy_files<'a>(
+    files: impl Iterator<Item = (&'a LayerFile, &'static str)>,
+    sink: &dyn Sink,
+) -> Result<Vec<Diagnostic>, OutputError> {
+    let mut diagnostics = Vec::new();
+    for (file, layer) in files {
+        match file.read() {
+            Ok(bytes) => sink.write(&file.rel, &bytes)?,
+            Err(e) => diagnostics.push(
+                Diagnostic::error(format!("cannot read: {e}"))
+                    .in_file(format!("{layer}/{}", file.rel)),
+            ),
+        }
+    }
+    Ok(diagnostics)
+}
+
 /// The file that marks a directory as written by `clinic build`.
 pub(crate) const MARKER: &str = ".clinic-build";
 const MARKER_TEXT: &str = "This directory is written by `clinic build` and replaced on every build.\nDo not keep anything here: only .git and CNAME survive a rebuild.\n";

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::diagnostics::Diagnostic;
 use crate::load::config::{self, Config};
+use crate::load::theme;
 use crate::load::urls::{self, Urls};
 use crate::render::templates::Theme;
 use crate::BuildError;
@@ -28,9 +29,9 @@ impl Setup {
             None => config.base_url.clone(),
         };
         let urls = Urls::new(base_url.as_deref());
-        let (theme, theme_diagnostics) =
-            Theme::load(root, &urls.base_path).map_err(BuildError::Fatal)?;
+        let (files, theme_diagnostics) = theme::read(root).map_err(BuildError::Fatal)?;
         diagnostics.extend(theme_diagnostics);
+        let theme = Theme::compile(files, &urls.base_path).map_err(BuildError::Fatal)?;
         Ok((
             Setup {
                 config,

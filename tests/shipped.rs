@@ -1462,3 +1462,133 @@ fn honest_expand_with_windows_line_endings_verifies() {
     expect_state(&e, "migration", State::Verified);
     expect_all_verified(&e);
 }
+
+// ---- Found in review: each was wrong before its fix -----------------------------------------
+
+#[test]
+fn honest_retirement_with_an_update_branch_merge_is_one_change() {
+    // main: introduce, flip, retire (one commit). A feature branch from the flip takes "Merge
+    // branch 'main' into feature" (GitHub's "Update branch"), then main merges the feature.
+    // The update merge only repeats the retirement; it is no second change.
+    let (_tmp, repo) = demo();
+    introduce_flag(&repo, "false", "2026-11-02 10:00");
+    flip_flag(&repo, "2026-11-05 10:00");
+    repo.branch("feature");
+    repo.write("app/receipts.py", "\"\"\"Receipts.\"\"\"\n");
+    repo.commit("2026-11-06 10:00", "Add receipts");
+    repo.switch("main");
+    remove_flag_config(&repo);
+    remove_toggle_point(&repo);
+    repo.commit("2026-11-09 10:00", "Retire one_click_pay");
+    repo.switch("feature");
+    repo.merge(
+        "main",
+        "2026-11-09 11:00",
+        "Merge branch 'main' into feature",
+    );
+    repo.switch("main");
+    repo.merge(
+        "feature",
+        "2026-11-09 12:00",
+        "Merge pull request #7 from ada/feature",
+    );
+    let e = evidence(repo.root());
+    expect_all_verified(&e);
+}
+
+#[test]
+fn a_toggle_point_with_a_default_value_is_still_the_toggle_point() {
+    // `flags.get("one_click_pay", False)` reads as off, yet it is the branch point in code.
+    let (_tmp, repo) = demo();
+    let flagged = PAY_FLAGGED.replace(
+        "flags.enabled(\"one_click_pay\")",
+        "flags.get(\"one_click_pay\", False)",
+    );
+    repo.replace(
+        FLAGS_YAML,
+        "verbose_logging: false\n",
+        "verbose_logging: false\none_click_pay: false\n",
+    )
+    .write(PAY_PY, &flagged);
+    write_flag_artifact(&repo);
+    repo.commit("2026-11-02 10:00", "Add the one_click_pay flag, false");
+    flip_flag(&repo, "2026-11-05 10:00");
+    remove_flag_config(&repo);
+    remove_toggle_point(&repo);
+    repo.commit("2026-11-09 10:00", "Retire one_click_pay");
+    expect_all_verified(&evidence(repo.root()));
+}
+
+#[test]
+fn a_rehearsal_may_name_a_tag_outside_the_release_pattern() {
+    // `bad-build-3` is a tag (not `v*`) on a commit whose branch was deleted: still a ref.
+    let (_tmp, repo) = demo();
+    let bad = bad_build_branch(&repo);
+    repo.tag_commit("bad-build-3", bad, "2026-11-02 12:55");
+    git_cli(repo.root(), &["branch", "-D", "bad-build"]);
+    write_second_rehearsal(&repo, "bad-build-3", "v1.7.0", "2026-11-02");
+    repo.commit("2026-11-03 09:30", "Write up rollback rehearsal 002");
+    let e = evidence(repo.root());
+    expect_state(&e, "rehearsal", State::Verified);
+}
+
+#[test]
+fn a_repository_url_in_clinic_yaml_does_not_widen_the_ci_run_rule() {
+    // `origin` is GitHub (ada-example/orders-api); pointing `repository_url` at another host
+    // must not make any https link (another project's failing run) acceptable.
+    let (_tmp, repo) = demo();
+    repo.replace(
+        "clinic.yaml",
+        "sprint_length_days: 14\n",
+        "sprint_length_days: 14\nrepository_url: https://git.example.org/me/svc\n",
+    )
+    .replace(
+        "library/raw/smoke-drills/001.md",
+        "ci_run: https://github.com/ada-example/orders-api/actions/runs/11840213377",
+        "ci_run: https://github.com/someone-else/shop/actions/runs/1",
+    );
+    repo.commit("2026-11-02 10:00", "Point the site at the mirror");
+    let e = evidence(repo.root());
+    let b = expect_state(&e, "smoke", State::Incomplete);
+    expect_problem(b, "smoke.drill-ci-run");
+}
+
+#[test]
+fn a_break_that_only_moves_a_line_is_a_change_of_code() {
+    // Moving `raise` above `return` breaks the endpoint without adding or removing a line.
+    let (_tmp, repo) = demo();
+    repo.write(
+        "app/guard.py",
+        "def guard(order):\n    check(order)\n    return order\n",
+    );
+    repo.commit("2026-11-02 10:00", "Add the order guard");
+    repo.write(
+        "app/guard.py",
+        "def guard(order):\n    return order\n    check(order)\n",
+    );
+    let moved = repo.commit(
+        "2026-11-02 11:00",
+        "Return before the check (break on purpose)",
+    );
+    let commits = {
+        let text = repo.read("library/raw/smoke-drills/001.md");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("break_commit:"))
+            .unwrap();
+        line.to_string()
+    };
+    repo.replace(
+        "library/raw/smoke-drills/001.md",
+        &commits,
+        &format!("break_commit: {}", short(moved)),
+    );
+    repo.commit("2026-11-02 12:00", "Point the drill at the moved line");
+    let e = evidence(repo.root());
+    let smoke = badge(&e, "smoke");
+    assert!(
+        problems(smoke, "smoke.drill-docs-only").is_empty(),
+        "a moved line is code: {}",
+        describe(smoke)
+    );
+}

@@ -1357,7 +1357,7 @@ const CASES: &[Case] = &[
         edit: custom(drill_observed_head_only_check),
         expect: incomplete(
             "smoke.drill-observed",
-            &["observed", "names none of the checks", "check_version, check_orders, check_home"],
+            &["observed", "names none of the script's checks", "check_version, check_orders, check_home"],
         ),
     },
     Case {

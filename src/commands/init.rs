@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 pub(crate) const WORKFLOW_PATH: &str = ".github/workflows/pages.yml";
-const IGNORED: &[&str] = &["/public/", "/.clinic/cache/"];
+/// The build output, and `clinic serve`'s builds in `.clinic/` (the history cache lives in `.git/`).
+const IGNORED: &[&str] = &["/public/", "/.clinic/"];
 
 /// What `init` did, one line per file.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -292,9 +292,11 @@ impl<'a> Lifecycle<'a> {
         } else {
             let removed: Vec<&String> = removals.iter().flat_map(|e| e.removed.iter()).collect();
             let on_value = removed.iter().any(|l| value_of(l, key) == Some(true));
-            let toggle_point = removals.iter().any(|e| {
-                !is_config(h.path(e.path)) && e.removed.iter().any(|l| value_of(l, key).is_none())
-            });
+            // Any reference removed from code is the toggle point, with or without a default
+            // (`flags.get("new_checkout", False)` reads as off but is still the branch point).
+            let toggle_point = removals
+                .iter()
+                .any(|e| !is_config(h.path(e.path)) && !e.removed.is_empty());
             if !(on_value && toggle_point) {
                 let missing = if on_value {
                     "the toggle point in code (the off branch)"
@@ -324,10 +326,13 @@ impl<'a> Lifecycle<'a> {
     /// toggle point deleted while resolving an unrelated merge is a removal of its own.
     fn removal_commits(&self, flip: usize) -> BTreeSet<usize> {
         let mut net: std::collections::BTreeMap<usize, i64> = Default::default();
-        let events =
-            self.h.key_lines(self.key).iter().filter(|e| {
-                e.commit as usize > flip && self.h.reachable_from_head(e.commit as usize)
-            });
+        // A merge off the main line (a branch brought up to date) only repeats other commits'
+        // changes; one on the main line brings its own (a conflict resolution, say).
+        let counts = |c: usize| !self.h.is_merge(c) || self.h.is_on_main_line(c);
+        let events = self.h.key_lines(self.key).iter().filter(|e| {
+            let c = e.commit as usize;
+            c > flip && self.h.reachable_from_head(c) && counts(c)
+        });
         for e in events {
             *net.entry(e.commit as usize).or_default() +=
                 e.added.len() as i64 - e.removed.len() as i64;

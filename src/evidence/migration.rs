@@ -232,9 +232,14 @@ fn judge_expand(
     let named = read_or_report(a, records, h, "expand", up, problems, notes)?;
     let mut files = vec![(up.to_string(), named)];
     if let Some((h, commit)) = h.and_then(|h| Some((h, h.first_added(up)?))) {
-        for change in h.changes(commit).iter().filter(|c| c.old.is_none()) {
-            let path = h.path(change.path);
-            if path != up && is_migration_file(path) && !is_down_file(path) {
+        let added: Vec<&str> = h
+            .changes(commit)
+            .iter()
+            .filter(|c| c.old.is_none())
+            .map(|c| h.path(c.path))
+            .collect();
+        for &path in &added {
+            if path != up && is_migration_file(path) && !is_down_half(path, &added) {
                 if let Some(s) =
                     read_or_report(a, records, Some(h), "expand", path, problems, notes)
                 {
@@ -468,15 +473,27 @@ fn is_migration_file(path: &str) -> bool {
             .any(|dir| matches!(dir, "migrations" | "migrate" | "db"))
 }
 
-/// A migration's `down` half: `0007_x.down.sql`, `0007_x_down.sql`, `0007/down.sql`.
-fn is_down_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let stem = name.trim_end_matches(".sql");
-    stem == "down"
-        || stem.ends_with(".down")
-        || stem.ends_with("_down")
-        || stem.ends_with("-down")
-        || stem.contains(".down.")
+/// A migration's `down` half: `0007_x.down.sql` and `0007/down.sql` always; `0007_x_down.sql`
+/// or `0007_x-down.sql` only beside its `_up`/`-up` twin in the same commit, since a tool such as
+/// Flyway runs `V8__cleanup_down.sql` forward.
+fn is_down_half(path: &str, added: &[&str]) -> bool {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let lower = name.to_ascii_lowercase();
+    let Some(stem) = lower.strip_suffix(".sql") else {
+        return false;
+    };
+    if stem == "down" || stem.ends_with(".down") {
+        return true;
+    }
+    ["_down", "-down"].iter().any(|suffix| {
+        stem.strip_suffix(suffix).is_some_and(|base| {
+            let twin = format!("{base}{}up.sql", &suffix[..1]);
+            added.iter().any(|a| {
+                let (d, n) = a.rsplit_once('/').unwrap_or(("", a));
+                d == dir && n.eq_ignore_ascii_case(&twin)
+            })
+        })
+    })
 }
 
 #[cfg(test)]
@@ -485,21 +502,29 @@ mod tests {
 
     #[test]
     fn down_files_are_told_apart_from_up_files() {
+        let added = [
+            "db/migrations/0007_add_up.sql",
+            "db/migrations/0007_add_down.sql",
+            "migrations/20261001-add-up.sql",
+            "migrations/20261001-add-down.sql",
+        ];
         for down in [
             "db/migrations/0007_add.down.sql",
             "db/migrations/0007_add_down.sql",
             "db/migrations/0007/down.sql",
             "migrations/20261001-add-down.sql",
         ] {
-            assert!(is_down_file(down), "{down}");
+            assert!(is_down_half(down, &added), "{down}");
         }
         for up in [
             "db/migrations/0007_add.up.sql",
             "db/migrations/0007/up.sql",
             "db/migrations/0008_slowdown_index.up.sql",
             "db/migrations/0002b_drop.sql",
+            // Flyway runs this forward: no `_up` twin.
+            "db/migration/V8__cleanup_down.sql",
         ] {
-            assert!(!is_down_file(up), "{up}");
+            assert!(!is_down_half(up, &added), "{up}");
         }
     }
 }

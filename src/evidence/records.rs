@@ -296,8 +296,19 @@ pub fn load<T: DeserializeOwned>(
         )
         .at(path, None)
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = crate::diagnostics::utf8_error_line(&bytes, &e);
+    parse(path, &bytes, known, warnings)
+}
+
+/// Parses one artifact from the bytes of its file (`path` names it in problems): what [`load`]
+/// does once the file is read.
+pub fn parse<T: DeserializeOwned>(
+    path: &str,
+    bytes: &[u8],
+    known: &[&str],
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Artifact<T>, Problem> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = crate::diagnostics::utf8_error_line(bytes, &e);
         Problem::new(
             "artifact.encoding",
             "the file is not valid UTF-8",

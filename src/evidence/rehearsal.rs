@@ -275,6 +275,11 @@ fn check_history(
         ),
         Some(first) => {
             facts.written = Some(CommitRef::of(h, first));
+            if let Some(p) =
+                cx.in_the_future(h.commit(first).time, "the commit that added the write-up")
+            {
+                problems.push(p.at(&a.path, None));
+            }
             if let Some(restored) = restored {
                 if h.effective_time(first) < restored.time {
                     problems.push(

@@ -118,8 +118,10 @@ pub struct History {
     pub head_is_detached: bool,
     pub shallow: bool,
     pub cache_use: CacheUse,
-    /// The repository's web page, from the `origin` remote (config may override it).
+    /// The repository's web page, from the `origin` remote (config may override it, for links).
     pub web: Option<crate::history::forge::WebHost>,
+    /// The web host `origin` names, whatever the config says: rules judge against it.
+    pub origin_web: Option<crate::history::forge::WebHost>,
     /// Per commit: the latest committer time among it and its ancestors.
     effective: Vec<i64>,
     /// Per commit: the commit (itself or an ancestor) whose committer time that is.
@@ -143,7 +145,7 @@ impl History {
         // lives on a branch that was never merged, and a rehearsal may name it.
         let mut tips: Vec<Id> = std::iter::once(Id::from(head))
             .chain(tags.iter().map(|t| t.commit))
-            .chain(branch_tips(&repo))
+            .chain(ref_tips(&repo))
             .collect();
         tips.sort();
         tips.dedup();
@@ -156,6 +158,7 @@ impl History {
             .ok()
             .and_then(|r| r.url().and_then(crate::history::forge::WebHost::parse));
         let mut history = History {
+            origin_web: web.clone(),
             web,
             head_is_detached: repo.head_detached().unwrap_or(false),
             shallow: repo.is_shallow(),
@@ -300,19 +303,21 @@ impl History {
     /// Returns (that commit, the later ancestor).
     pub fn dates_go_backwards(&self, start: usize, end: usize) -> Option<(usize, usize)> {
         const SLACK: i64 = 3600;
-        let mut seen = HashSet::new();
-        let mut stack = vec![end];
-        while let Some(index) = stack.pop() {
-            if !seen.insert(index) || (index != start && self.is_ancestor(index, start)) {
+        // One walk from `end` with `start`'s parents hidden: linear in the span, whatever its
+        // length (an ancestry test per commit would be quadratic on a long-lived flag).
+        let mut walk = self.repo.revwalk().ok()?;
+        walk.push(self.walked.commits[end].id.into()).ok()?;
+        for parent in &self.walked.commits[start].parents {
+            let _ = walk.hide((*parent).into());
+        }
+        for oid in walk.flatten() {
+            let Some(index) = self.index_of(Id::from(oid)) else {
                 continue;
-            }
+            };
             let commit = &self.walked.commits[index];
             for parent in commit.parents.iter().filter_map(|p| self.by_id.get(p)) {
                 if self.effective[*parent] - commit.time > SLACK {
                     return Some((index, self.latest_source[*parent]));
-                }
-                if index != start {
-                    stack.push(*parent);
                 }
             }
         }
@@ -468,14 +473,19 @@ pub fn is_prerelease(name: &str) -> bool {
         && !pre.is_empty()
 }
 
-/// The tips of every local and remote-tracking branch.
-fn branch_tips(repo: &Repository) -> Vec<Id> {
-    let Ok(branches) = repo.branches(None) else {
+/// The commit of every ref (branches, remote-tracking branches, every tag, `refs/pull/*`): a
+/// record may name any of them. Notes and stashes are not history a student names.
+fn ref_tips(repo: &Repository) -> Vec<Id> {
+    let Ok(references) = repo.references() else {
         return Vec::new();
     };
-    branches
+    references
         .flatten()
-        .filter_map(|(branch, _)| branch.get().peel_to_commit().ok())
+        .filter(|r| {
+            r.name()
+                .is_some_and(|n| !n.starts_with("refs/notes/") && n != "refs/stash")
+        })
+        .filter_map(|r| r.peel_to_commit().ok())
         .map(|commit| Id::from(commit.id()))
         .collect()
 }

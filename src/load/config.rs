@@ -178,6 +178,8 @@ pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
 
 /// The sprint lengths a course may set: a longer sprint would let a flag live for months.
 pub const SPRINT_DAYS: std::ops::RangeInclusive<u32> = 7..=21;
+/// The clinic's sprint length.
+pub const DEFAULT_SPRINT_DAYS: u32 = 14;
 
 /// The grading settings that differ from the clinic's defaults, shown on the badge pages and in
 /// `evidence.json` so that an instructor sees what the badges were judged under.

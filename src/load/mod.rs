@@ -6,5 +6,6 @@ pub mod config;
 pub(crate) mod content;
 pub(crate) mod frontmatter;
 pub(crate) mod layers;
+pub(crate) mod theme;
 pub(crate) mod urls;
 pub(crate) mod yaml;

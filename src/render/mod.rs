@@ -1,6 +1,8 @@
 //! Renders the loaded site through the theme into the output: every page in parallel, each
 //! written and dropped at once (the whole site's HTML is never held in memory), then the
-//! section-independent files: `404.html`, `sitemap.xml`, stylesheets, assets, `.nojekyll`.
+//! section-independent files: `404.html`, `sitemap.xml`, the syntax stylesheets, `.nojekyll`.
+//! It reads no file: the theme's static files and the content's assets are copied by the write
+//! step ([`crate::output::copy_files`]).
 
 pub(crate) mod highlight;
 pub mod html;
@@ -19,21 +21,9 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::load::config::Config;
 use crate::load::content::{parent_of, Content, Page};
 
-use crate::output::{Output, OutputError};
+use crate::output::{OutputError, Sink};
 use markdown::Link;
 
-/// Where a render puts its files: the build's [`Output`], or (for `clinic cohort`) a buffer that
-/// places one student's site under `students/<slug>/` once it is complete.
-pub trait Sink: Sync {
-    /// Writes one file at a `/`-separated path inside the site.
-    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError>;
-}
-
-impl Sink for Output {
-    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
-        Output::write(self, rel, bytes)
-    }
-}
 use crate::load::urls::Urls;
 use crate::render::templates::Theme;
 
@@ -484,21 +474,6 @@ fn write_site_files(
     let (light, dark) = highlight::stylesheets();
     output.write("static/syntax-light.css", light.as_bytes())?;
     output.write("static/syntax-dark.css", dark.as_bytes())?;
-    let files = input
-        .theme
-        .static_files
-        .iter()
-        .map(|f| (f, "theme"))
-        .chain(content.assets.iter().map(|f| (f, "content")));
-    for (file, layer) in files {
-        match file.read() {
-            Ok(bytes) => output.write(&file.rel, &bytes)?,
-            Err(e) => diagnostics.push(
-                Diagnostic::error(format!("cannot read: {e}"))
-                    .in_file(format!("{layer}/{}", file.rel)),
-            ),
-        }
-    }
     Ok(())
 }
 

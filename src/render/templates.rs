@@ -1,15 +1,14 @@
-//! The Tera theme: embedded default templates overridden file by file from `<root>/theme/`,
-//! and the `url` function that every template uses for links and assets.
+//! The Tera theme: the templates [`crate::load::theme`] read (embedded defaults overridden file by
+//! file from `<root>/theme/`), compiled once, and the `url` function that every template uses
+//! for links and assets.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use tera::{Context, Tera, Value};
 
 use crate::diagnostics::Diagnostic;
-use crate::load::layers::{self, Layer, LayerFile};
-
-const TEMPLATE_DIR: &str = "templates/";
+use crate::load::layers::LayerFile;
+use crate::load::theme::ThemeFiles;
 
 /// The loaded theme: templates, plus the static files to copy into the output.
 pub struct Theme {
@@ -18,37 +17,25 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// Loads the merged theme. A template that does not parse is an error naming the template
-    /// and the line Tera reports.
-    pub fn load(root: &Path, base_path: &str) -> Result<(Theme, Vec<Diagnostic>), Diagnostic> {
-        let (files, mut diagnostics) = layers::files(root, Layer::Theme);
-        let mut templates = Vec::new();
-        let mut static_files = Vec::new();
-        for file in files.into_values() {
-            if let Some(name) = file.rel.strip_prefix(TEMPLATE_DIR) {
-                let text = read_template(&file)?;
-                if let Some(line) = disabled_function_line(&text) {
-                    return Err(Diagnostic::error(format!(
-                        "template error: `{DISABLED_FUNCTION}()` is disabled in clinic themes: a template must not read environment variables, which may hold CI secrets"
-                    ))
-                    .in_file(file.display_path(Layer::Theme))
-                    .at_line(line)
-                    .with_hint("remove the call; put the value in the template or in clinic.yaml's `title`"));
-                }
-                templates.push((name.to_string(), text));
-            } else if file.rel.starts_with("static/") {
-                static_files.push(file);
-            } else {
-                diagnostics.push(
-                    Diagnostic::warning(
-                        "theme file is neither a template nor a static file, ignored",
-                    )
-                    .in_file(file.display_path(Layer::Theme))
-                    .with_hint(
-                        "put templates under theme/templates/ and assets under theme/static/",
-                    ),
-                );
+    /// Compiles the theme's templates (read by [`crate::load::theme`]). A template that does
+    /// not parse is an error naming the template and the line Tera reports; one that calls
+    /// `get_env` is refused at its line.
+    pub(crate) fn compile(files: ThemeFiles, base_path: &str) -> Result<Theme, Diagnostic> {
+        let ThemeFiles {
+            templates: texts,
+            static_files,
+        } = files;
+        let mut templates = Vec::with_capacity(texts.len());
+        for template in texts {
+            if let Some(line) = disabled_function_line(&template.text) {
+                return Err(Diagnostic::error(format!(
+                    "template error: `{DISABLED_FUNCTION}()` is disabled in clinic themes: a template must not read environment variables, which may hold CI secrets"
+                ))
+                .in_file(&template.shown)
+                .at_line(line)
+                .with_hint("remove the call; put the value in the template or in clinic.yaml's `title`"));
             }
+            templates.push((template.name, template.text));
         }
         let mut tera = Tera::default();
         // Escape everything rendered into HTML and SVG, whatever the template is called.
@@ -66,7 +53,7 @@ impl Theme {
                 base_path: base_path.to_string(),
             },
         );
-        Ok((Theme { tera, static_files }, diagnostics))
+        Ok(Theme { tera, static_files })
     }
 
     /// The same templates with links under another base path: a cohort parses the theme once
@@ -93,15 +80,6 @@ impl Theme {
     pub fn has_template(&self, name: &str) -> bool {
         self.tera.get_template_names().any(|n| n == name)
     }
-}
-
-fn read_template(file: &LayerFile) -> Result<String, Diagnostic> {
-    let shown = file.display_path(Layer::Theme);
-    let bytes = file
-        .read()
-        .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&shown))?;
-    String::from_utf8(bytes.into_owned())
-        .map_err(|_| Diagnostic::error("template is not valid UTF-8").in_file(&shown))
 }
 
 /// Tera's errors nest their causes (`Failed to render 'page.html'` -> `Variable ... not found`);
@@ -220,11 +198,19 @@ impl tera::Function for UrlFunction {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+
+    /// Reads and compiles the theme at `root`, as a build does.
+    fn load(root: &Path, base_path: &str) -> Result<Theme, Diagnostic> {
+        let (files, _) = crate::load::theme::read(root)?;
+        Theme::compile(files, base_path)
+    }
 
     #[test]
     fn default_theme_loads_and_url_uses_base_path() {
-        let (theme, _) = Theme::load(Path::new("/nonexistent"), "/portfolio/").unwrap();
+        let theme = load(Path::new("/nonexistent"), "/portfolio/").unwrap();
         let mut tera = theme.tera;
         tera.add_raw_template("t.html", "{{ url(path=\"static/a.css\") }}")
             .unwrap();
@@ -260,7 +246,7 @@ mod tests {
 
     #[test]
     fn get_env_cannot_run_even_unchecked() {
-        let (theme, _) = Theme::load(Path::new("/nonexistent"), "/").unwrap();
+        let theme = load(Path::new("/nonexistent"), "/").unwrap();
         let mut tera = theme.rebased("/x/").tera;
         tera.add_raw_template("t.html", "{{ get_env(name=\"PATH\") }}")
             .unwrap();
@@ -278,7 +264,7 @@ mod tests {
             "<footer>\n{{ get_env(name=\"CI_SECRET\", default=\"\") }}\n</footer>",
         )
         .unwrap();
-        let err = Theme::load(root.path(), "/").err().unwrap();
+        let err = load(root.path(), "/").err().unwrap();
         assert_eq!(
             err.file.as_deref(),
             Some(Path::new("theme/templates/partials/footer.html"))
@@ -297,7 +283,7 @@ mod tests {
             "<footer>\n{{ site.title \n</footer>",
         )
         .unwrap();
-        let err = Theme::load(root.path(), "/").err().unwrap();
+        let err = load(root.path(), "/").err().unwrap();
         assert_eq!(
             err.file.as_deref(),
             Some(Path::new("theme/templates/partials/footer.html"))

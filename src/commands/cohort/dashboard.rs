@@ -3,7 +3,7 @@
 //! Rows keep the roster's order, so the same roster gives the same bytes; sorting and filtering
 //! are a small script on top of a table that reads fine without it.
 //!
-//! **Trust (Revision 2, R7).** A `repo:` student's badges were recomputed here from their
+//! **Trust.** A `repo:` student's badges were recomputed here from their
 //! repository (*re-checked*); an `evidence:` student's are what their own CI wrote in its
 //! `evidence.json` (*reported*). The two never look alike: reported cells carry the word
 //! "reported" and a dashed, unfilled pill, the matrix has a Source column, and every count
@@ -35,7 +35,7 @@ pub(crate) const SCRIPT_PATH: &str = "static/cohort.js";
 pub(crate) const CSV_PATH: &str = "cohort.csv";
 pub(crate) const JSON_PATH: &str = "cohort.json";
 
-/// Where a student's badges come from (Revision 2, R7).
+/// Where a student's badges come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Trust {

@@ -24,18 +24,20 @@
 //!   the dashboard's allows only its own `static/cohort.js`.
 //! - Symbolic links are never followed out of a student's repository: before anything is read,
 //!   the paths the evidence engine reads from the work tree (`clinic.yaml`, `library/raw/` and
-//!   its folders, the history cache folder `.clinic/`) must not be links, and the SQL files a
-//!   migration record names must be plain relative paths inside the repository without links.
-//!   Artifact files that are links are skipped by the engine itself.
+//!   its folders, `.clinic/`) must not be links; the SQL files a migration record names are
+//!   read through the engine's guard (a path outside the repository or through a link makes
+//!   that record incomplete). Artifact files that are links are skipped by the engine itself.
 //! - Sizes are bounded: the roster and front matter by [`crate::load::yaml`], `clinic.yaml` at
 //!   1 MiB, artifact files at 4 MiB and 1,000 per folder, write-ups at 256 KiB and 100 levels of
 //!   nesting (see [`crate::portfolio`]), fetched `evidence.json` at 4 MiB and `--fetch-timeout`.
-//! - A repository's history cache is never read (a committed cache could forge the badges).
+//! - A repository's history cache is never read or written (it lives in `.git/clinic/`, where
+//!   the student's own tools put it).
 //!
-//! **Trust and policy (Revision 2, R7 and R0).** A `repo:` student's badges are recomputed
+//! **Trust and policy.** A `repo:` student's badges are recomputed
 //! here (*re-checked*); an `evidence:` student's are what their own CI reported and are shown
 //! and counted apart (see [`dashboard`]). A roster's `policy:` replaces each re-checked
-//! student's `sprint_length_days` and `release_tag_pattern` before their badges are computed
+//! student's `sprint_length_days` and `release_tag_pattern` (a key it leaves out is the default)
+//! before their badges are computed
 //! (their site shows the same values); a reported document was computed under the student's
 //! own settings, which the dashboard says.
 //!
@@ -59,9 +61,10 @@ use crate::diagnostics::Diagnostic;
 use crate::evidence::{Evidence, Kind};
 use crate::load::content::Content;
 use crate::load::urls::Urls;
+use crate::output::Sink;
 use crate::output::{Output, OutputError};
 use crate::render::templates::Theme;
-use crate::render::{RenderInput, Sink};
+use crate::render::RenderInput;
 use crate::BuildError;
 use dashboard::{BadgeCell, LastCommit, Row};
 use roster::{Location, Policy, Roster, Source, Student};
@@ -166,7 +169,8 @@ pub(crate) fn build(
         )))
     })?;
     let (content, _) = crate::load::content::load(empty.path(), false);
-    let (theme, _) = Theme::load(empty.path(), &urls.base_path).map_err(BuildError::Fatal)?;
+    let (files, _) = crate::load::theme::read(empty.path()).map_err(BuildError::Fatal)?;
+    let theme = Theme::compile(files, &urls.base_path).map_err(BuildError::Fatal)?;
     let shared = Arc::new(Shared {
         content,
         theme,
@@ -418,7 +422,9 @@ fn repo_row(
         generated: &generated,
         progress: &|_, _| {},
     };
-    if let Err(e) = crate::render::render_site(&shared.content, &input, &buffer) {
+    let site = crate::render::render_site(&shared.content, &input, &buffer)
+        .and_then(|_| crate::copy_assets(&shared.content, &theme, &buffer));
+    if let Err(e) = site {
         return Err(format!("the student's site could not be rendered: {e}"));
     }
     let mut files = buffer.files.into_inner().unwrap_or_else(|p| p.into_inner());

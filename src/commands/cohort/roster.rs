@@ -11,7 +11,7 @@
 //!     evidence: https://grace.github.io/orders-api/evidence.json
 //! ```
 //!
-//! A roster may also set the course's grading `policy:` (Revision 2, R0): `sprint_length_days`
+//! A roster may also set the course's grading `policy:`: `sprint_length_days`
 //! (7..=21; another value is a roster error at its line and the default 14 applies) and
 //! `release_tag_pattern`. A key it sets replaces every `repo:` student's own `clinic.yaml` value
 //! when the cohort re-checks their badges; an unknown key under `policy:` is a warning.
@@ -40,10 +40,7 @@ const STUDENT_KEYS: &[&str] = &["name", "repo", "evidence", "slug"];
 const TOP_KEYS: &[&str] = &["title", "students", "policy"];
 /// The keys of a roster's `policy:`.
 pub(crate) const POLICY_KEYS: &[&str] = &["sprint_length_days", "release_tag_pattern"];
-/// The sprint lengths a course policy may set, in days (Revision 2, R0).
-pub(crate) const SPRINT_DAYS: std::ops::RangeInclusive<u32> = 7..=21;
-/// The sprint length that applies when a policy's is out of range.
-pub(crate) const DEFAULT_SPRINT_DAYS: u32 = 14;
+pub(crate) use crate::load::config::{DEFAULT_SPRINT_DAYS, SPRINT_DAYS};
 /// The release tag pattern that applies when a policy's cannot be used.
 pub(crate) const DEFAULT_RELEASE_TAG_PATTERN: &str = "v*";
 /// The longest release tag pattern a policy may set.
@@ -64,8 +61,8 @@ pub(crate) struct Roster {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// A course's grading settings (Revision 2, R0). A key it sets replaces every re-checked
-/// student's own value; `None` leaves each student's `clinic.yaml` in force.
+/// A course's grading settings. When a roster has a `policy:`, it replaces every re-checked
+/// student's own values: a key it sets with that value, a key it leaves out with the default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Policy {
     pub sprint_length_days: Option<u32>,
@@ -73,14 +70,17 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
-    /// The student's configuration with the course's values in place of their own.
+    /// The student's configuration with the course's values in place of their own: a setting
+    /// the roster leaves out is the clinic's default, never the student's own value.
     pub(crate) fn apply(&self, config: &mut crate::load::config::Config) {
-        if let Some(days) = self.sprint_length_days {
-            config.sprint_length_days = days;
-        }
-        if let Some(pattern) = &self.release_tag_pattern {
-            config.release_tag_pattern.clone_from(pattern);
-        }
+        let default = crate::load::config::Config::default();
+        config.sprint_length_days = self
+            .sprint_length_days
+            .unwrap_or(default.sprint_length_days);
+        config.release_tag_pattern = self
+            .release_tag_pattern
+            .clone()
+            .unwrap_or(default.release_tag_pattern);
     }
 }
 

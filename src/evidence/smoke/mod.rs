@@ -214,9 +214,10 @@ fn code_lines_changed(h: &History, index: usize) -> Vec<&str> {
         .filter(|c| !is_documentation(h.path(c.path)))
         .filter(|c| {
             let (old, new) = (text(c.old), text(c.new));
+            // Compared in order: moving a line (a `raise` above the `return`) is a change.
             let code = |l: &&str| !l.trim().is_empty() && !is_comment_line(l);
-            let old_lines: std::collections::BTreeSet<&str> = old.lines().filter(code).collect();
-            let new_lines: std::collections::BTreeSet<&str> = new.lines().filter(code).collect();
+            let old_lines: Vec<&str> = old.lines().filter(code).collect();
+            let new_lines: Vec<&str> = new.lines().filter(code).collect();
             old_lines != new_lines
         })
         .map(|c| h.path(c.path))
@@ -225,12 +226,14 @@ fn code_lines_changed(h: &History, index: usize) -> Vec<&str> {
 
 /// `ci_run` is a run of this repository's CI when its web host is known.
 fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Vec<Problem>) {
-    let fine = match &h.web {
+    // Judged against `origin`, not `repository_url` from clinic.yaml: the student writes that
+    // file, and another repository's failing run proves nothing about this one.
+    let fine = match &h.origin_web {
         Some(web) => web.is_ci_run(url),
         None => url.starts_with("https://"),
     };
     if !fine {
-        let expected = match h.web.as_ref().map(|w| (w.kind, &w.url)) {
+        let expected = match h.origin_web.as_ref().map(|w| (w.kind, &w.url)) {
             Some((forge::Kind::GitHub, repo)) => format!("{repo}/actions/runs/<run id>"),
             Some((forge::Kind::GitLab, repo)) => format!("{repo}/-/pipelines/<pipeline id>"),
             _ => "an https:// link to the CI run".to_string(),
@@ -262,7 +265,7 @@ fn check_observed(a: &Artifact<Drill>, at_break: &GateReport, problems: &mut Vec
         problems.push(
             Problem::new(
                 "smoke.drill-observed",
-                format!("`observed` names none of the checks that failed ({listed})"),
+                format!("`observed` names none of the script's checks ({listed})"),
                 "say which check failed, e.g. `check_orders failed with 500; promote job skipped`",
             )
             .at(&a.path, a.line_of("observed")),
