@@ -500,3 +500,33 @@ fn a_check_that_exits_zero_is_not_said_to_fail_on_a_good_status() {
         "{why}"
     );
 }
+
+#[test]
+fn a_long_run_of_open_parens_is_unseen_not_parsed() {
+    let text = format!("#!/bin/bash\nset -e\n{}x\n", "( ".repeat(30));
+    let s = analyse_smoke_script(&text);
+    assert!(
+        s.unseen
+            .iter()
+            .any(|f| f.line == Some(3) && f.message.contains("`(` nest more than")),
+        "{:?}",
+        s.unseen
+    );
+    // A few in a row, as real scripts write them, still parse.
+    let fine = "#!/bin/bash\nset -e\ncheck_x() { (( (1 + (2 * 3)) > 0 )); }\ncheck_x\n";
+    assert!(analyse_smoke_script(fine).unseen.is_empty());
+}
+
+#[test]
+fn an_io_number_too_large_for_bash_is_unseen_not_parsed() {
+    let s = analyse_smoke_script("#!/bin/bash\necho x\necho 99999999999>out\n");
+    assert!(
+        s.unseen
+            .iter()
+            .any(|f| f.line == Some(3) && f.message.contains("file descriptor too large")),
+        "{:?}",
+        s.unseen
+    );
+    let fine = "#!/bin/bash\nset -e\ncheck_x() { curl -f \"$BASE_URL/health\" 2>/dev/null 1>&2; }\ncheck_x\n";
+    assert!(analyse_smoke_script(fine).unseen.is_empty());
+}
