@@ -15,98 +15,15 @@ mod common;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use clinic::evidence::{Badge, Evidence, Problem, State};
+use clinic::evidence::{Evidence, Problem, State};
 use clinic::history::{CacheUse, History, HistoryOptions};
+use common::badges::*;
 use common::git::{git_cli, seconds, temp_dir, RepoBuilder};
 use common::{copy_dir, read_output, Run};
 use serde_json::Value;
 use tempfile::TempDir;
 
 // ---- Helpers --------------------------------------------------------------------------------
-
-const BADGES: [&str; 4] = ["rehearsal", "migration", "smoke", "flag"];
-
-/// The demo repository in `<tmp>/repo`.
-fn demo() -> (TempDir, RepoBuilder) {
-    let tmp = temp_dir();
-    let repo = RepoBuilder::demo(&tmp.path().join("repo"));
-    (tmp, repo)
-}
-
-/// `clinic::check` without the history cache.
-fn evidence(root: &Path) -> Evidence {
-    let (evidence, _diagnostics) = clinic::check(root, true)
-        .unwrap_or_else(|e| panic!("clinic::check {}: {e}", root.display()));
-    evidence
-}
-
-/// An item's facts as `evidence.json` shows them.
-fn facts_json(item: &clinic::evidence::Item) -> Value {
-    serde_json::to_value(&item.facts).expect("facts serialise")
-}
-
-fn badge<'a>(evidence: &'a Evidence, name: &str) -> &'a Badge {
-    evidence
-        .badges
-        .iter()
-        .find(|(kind, _)| kind.key() == name)
-        .map(|(_, b)| b)
-        .unwrap_or_else(|| panic!("no badge {name}"))
-}
-
-fn describe(badge: &Badge) -> String {
-    let problems: Vec<String> = badge
-        .items
-        .iter()
-        .flat_map(|i| {
-            i.problems
-                .iter()
-                .map(move |p| format!("  {} [{}] {}", i.artifact, p.rule, p.sentence()))
-        })
-        .collect();
-    format!(
-        "state {:?}\nreasons:\n  {}\nitem problems:\n{}",
-        badge.state,
-        badge.reasons.join("\n  "),
-        problems.join("\n")
-    )
-}
-
-#[track_caller]
-fn expect_state<'a>(evidence: &'a Evidence, name: &str, state: State) -> &'a Badge {
-    let b = badge(evidence, name);
-    assert_eq!(b.state, state, "the {name} badge:\n{}", describe(b));
-    b
-}
-
-/// The first problem with `rule` in any of the badge's artifacts.
-#[track_caller]
-fn expect_problem<'a>(badge: &'a Badge, rule: &str) -> &'a Problem {
-    badge
-        .items
-        .iter()
-        .flat_map(|i| i.problems.iter())
-        .find(|p| p.rule == rule)
-        .unwrap_or_else(|| panic!("no `{rule}` problem:\n{}", describe(badge)))
-}
-
-/// The first reason containing every one of `needles`.
-#[track_caller]
-fn expect_reason<'a>(badge: &'a Badge, needles: &[&str]) -> &'a str {
-    badge
-        .reasons
-        .iter()
-        .find(|r| needles.iter().all(|n| r.contains(n)))
-        .unwrap_or_else(|| panic!("no reason containing {needles:?}:\n{}", describe(badge)))
-}
-
-/// Every badge but `broken` verified: the break did not leak.
-#[track_caller]
-fn expect_others_verified(evidence: &Evidence, broken: &str) {
-    for name in BADGES.iter().filter(|n| **n != broken) {
-        expect_state(evidence, name, State::Verified);
-    }
-}
 
 /// `clinic <command> --root <root> [extra...]` with the real binary.
 fn clinic_at(command: &str, root: &Path, extra: &[&str]) -> Run {

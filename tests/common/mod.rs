@@ -4,6 +4,7 @@
 //! Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod badges;
 pub mod browser;
 pub mod git;
 pub mod links;
