@@ -6,6 +6,7 @@
 
 pub mod badges;
 pub mod browser;
+pub mod fixtures;
 pub mod git;
 pub mod links;
 
