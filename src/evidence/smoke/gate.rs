@@ -69,7 +69,6 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
     let mut problems = Vec::new();
     let mut files = BTreeMap::new();
     let script = h.file_at(index, SCRIPT);
-    let mut shebang_errexit = false;
     let checks = match &script {
         None => {
             problems.push(
@@ -96,7 +95,6 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
             let text = String::from_utf8_lossy(bytes).into_owned();
             let (checks, script_problems) = judge_script(&text);
             problems.extend(script_problems);
-            shebang_errexit = relies_on_shebang(&text);
             files.insert(SCRIPT.to_string(), text);
             checks
         }
@@ -110,7 +108,7 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
                 .map(|(bytes, _)| (p, String::from_utf8_lossy(&bytes).into_owned()))
         })
         .collect();
-    let (lines, wiring_problems) = judge_wiring(&workflows, shebang_errexit);
+    let (lines, wiring_problems) = judge_wiring(&workflows, files.get(SCRIPT).map(String::as_str));
     problems.extend(wiring_problems);
     files.extend(workflows);
     GateReport {
@@ -283,9 +281,11 @@ fn relies_on_shebang(text: &str) -> bool {
 }
 
 /// The wiring rules over the workflows: the lines that run the suite and promote after it, and every problem.
+/// `script` is the smoke script's text, when committed: a step that runs it through `bash`
+/// ignores the `-e` of its `#!` line, which only then is worth a second look.
 pub fn judge_wiring(
     workflows: &[(String, String)],
-    shebang_errexit: bool,
+    script: Option<&str>,
 ) -> (Vec<WorkflowLine>, Vec<Problem>) {
     let through_interpreter = Cell::new(None);
     let step_runs = |run: &str, options: &ShellOptions, wd: Option<&str>| {
@@ -314,7 +314,7 @@ pub fn judge_wiring(
             Problem::new(f.rule, message, &f.fix).at(&f.file, f.line)
         })
         .collect();
-    if shebang_errexit && through_interpreter.get().is_some() {
+    if through_interpreter.get().is_some() && script.is_some_and(relies_on_shebang) {
         problems.push(
             Problem::new(
                 "smoke.failure-ignored",
