@@ -1402,3 +1402,47 @@ fn a_break_that_only_moves_a_line_is_a_change_of_code() {
         describe(smoke)
     );
 }
+
+#[test]
+fn migration_whose_contract_is_back_dated_before_its_parent_cannot_be_trusted() {
+    // The contract commit claims a date before the commit it was made on: the overlap window
+    // it measures is not the one that happened.
+    let (_tmp, repo) = demo();
+    write_expand(&repo, ADDITIVE_EXPAND);
+    repo.commit("2026-11-02 10:00", "Expand: add users.preferred_name");
+    repo.tag("v1.8.0", "2026-11-02 12:00");
+    repo.write("app/receipts.py", "\"\"\"Receipts.\"\"\"\n");
+    let parent = repo.commit("2026-11-20 10:00", "Add receipts");
+    write_contract(&repo);
+    let contract = repo.commit("2026-11-09 10:00", "Contract: drop users.display_name");
+    write_migration_artifact(&repo);
+    repo.commit("2026-11-21 10:00", "Write up the preferred_name migration");
+    repo.tag("v1.9.0", "2026-11-21 12:00");
+
+    let e = evidence(repo.root());
+    let b = expect_state(&e, "migration", State::Incomplete);
+    let p = expect_problem(b, "evidence.dates-backwards");
+    assert!(
+        p.message.contains(&short(contract)) && p.message.contains(&short(parent)),
+        "{}",
+        p.message
+    );
+    expect_others_verified(&e, "migration");
+}
+
+#[test]
+fn honest_migration_with_half_an_hour_of_clock_skew_verifies() {
+    // Two machines' clocks disagree by 30 minutes: within the hour the rule allows.
+    let (_tmp, repo) = demo();
+    write_expand(&repo, ADDITIVE_EXPAND);
+    repo.commit("2026-11-02 10:00", "Expand: add users.preferred_name");
+    repo.tag("v1.8.0", "2026-11-02 12:00");
+    repo.write("app/receipts.py", "\"\"\"Receipts.\"\"\"\n");
+    repo.commit("2026-11-09 10:30", "Add receipts");
+    write_contract(&repo);
+    repo.commit("2026-11-09 10:00", "Contract: drop users.display_name");
+    write_migration_artifact(&repo);
+    repo.commit("2026-11-10 10:00", "Write up the preferred_name migration");
+    repo.tag("v1.9.0", "2026-11-10 12:00");
+    expect_all_verified(&evidence(repo.root()));
+}
