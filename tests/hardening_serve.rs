@@ -1,6 +1,7 @@
 //! Hardening of `clinic serve` (and of the output directory) over real HTTP on 127.0.0.1:
-//! live-reload fields that a file name cannot forge, and staging folders of killed builds
-//! removed by the next build.
+//! live-reload fields that a file name cannot forge, staging folders of killed builds removed
+//! by the next build, and bounds on what one client may cost the preview (head size, idle
+//! time, open connections, connections closed after their response).
 //!
 //! Each server is owned by a [`Serve`] guard that kills the process on drop.
 
@@ -287,4 +288,213 @@ fn a_build_removes_staging_folders_of_dead_processes_only() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 6, "{names:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. What one client may cost: head size, idle time, connections, keep-alive
+
+/// A `key: N kB` field of `/proc/<pid>/status` (Linux), in KiB.
+#[cfg(target_os = "linux")]
+fn proc_status(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"));
+    line.trim_start_matches(':')
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+impl Serve {
+    /// A plain GET of the home page on a new connection: the status line.
+    fn status_line(&self) -> String {
+        let mut stream = self.connect();
+        write!(stream, "GET / HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr).unwrap();
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text.lines().next().unwrap_or_default().to_string()
+    }
+}
+
+/// What the server sent on `stream` before closing it (a reset after the answer is fine: the
+/// answer was read first).
+fn answer(stream: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn a_request_head_over_64_kib_is_answered_431() {
+    let (tmp, root) = site();
+    let serve = serve(&root, &tmp.path().join("log"), &[]);
+    let mut stream = serve.connect();
+    let head = format!("GET / HTTP/1.1\r\nHost: {}\r\nX-Big: ", serve.addr);
+    stream.write_all(head.as_bytes()).unwrap();
+    // Past the cap, and never ended: the server must answer without waiting for more.
+    let _ = stream.write_all(&vec![b'a'; 65 * 1024]);
+    let text = answer(&mut stream);
+    assert!(
+        text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+        "{text:?}"
+    );
+    assert!(text.contains("Connection: close\r\n"), "{text:?}");
+    // A head just under the cap is an ordinary request.
+    let mut stream = serve.connect();
+    let filler = "a".repeat(60 * 1024);
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {}\r\nX-Big: {filler}\r\n\r\n",
+        serve.addr
+    )
+    .unwrap();
+    assert!(answer(&mut stream).starts_with("HTTP/1.1 200 OK\r\n"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn twenty_clients_sending_16_mb_heads_leave_memory_flat() {
+    let (tmp, root) = site();
+    let serve = serve(&root, &tmp.path().join("log"), &[]);
+    let before = proc_status(serve.child.id(), "VmRSS");
+    let senders: Vec<_> = (0..20)
+        .map(|_| {
+            let (addr, mut stream) = (serve.addr.clone(), serve.connect());
+            std::thread::spawn(move || {
+                let head = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Big: ");
+                stream.write_all(head.as_bytes()).unwrap();
+                let chunk = vec![b'a'; 64 * 1024];
+                // 16 MB, or until the server has closed the connection.
+                let sent = (0..256).take_while(|_| stream.write_all(&chunk).is_ok());
+                sent.count()
+            })
+        })
+        .collect();
+    for sender in senders {
+        let chunks = sender.join().unwrap();
+        assert!(chunks < 256, "the server read a 16 MB head to the end");
+    }
+    let after = proc_status(serve.child.id(), "VmRSS");
+    assert!(
+        after < before + 32 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    assert_eq!(serve.status_line(), "HTTP/1.1 200 OK");
+}
+
+#[test]
+fn the_server_closes_the_connections_it_answers_with_connection_close() {
+    let (tmp, root) = site();
+    let serve = serve(&root, &tmp.path().join("log"), &[]);
+    let mut stream = serve.connect();
+    // An HTTP/1.1 request without `Connection: close`: the client would keep it open.
+    write!(stream, "GET / HTTP/1.1\r\nHost: {}\r\n\r\n", serve.addr).unwrap();
+    let started = Instant::now();
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .expect("the server closes the connection");
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+    assert!(text.contains("Connection: close\r\n"));
+    assert!(text.ends_with("</html>\n"), "the whole page came: {text:?}");
+    // Closed by the server, not by the idle timeout (ten seconds) nor by the test's deadline.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A second request on it finds the connection closed.
+    let _ = write!(stream, "GET / HTTP/1.1\r\nHost: {}\r\n\r\n", serve.addr);
+    let mut more = String::new();
+    let _ = stream.read_to_string(&mut more);
+    assert_eq!(more, "", "a second request was answered");
+}
+
+#[test]
+fn a_request_head_sent_too_slowly_is_answered_408() {
+    let (tmp, root) = site();
+    let env = [("CLINIC_SERVE_IDLE_TIMEOUT_MS", "1500")];
+    let serve = serve(&root, &tmp.path().join("log"), &env);
+    let mut stream = serve.connect();
+    let started = Instant::now();
+    write!(stream, "GET / HTTP/1.1\r\nHost: {}\r\n", serve.addr).unwrap();
+    // One header byte every 300 ms: each read is quick, the head as a whole is not.
+    let trickle = std::thread::spawn({
+        let mut stream = stream.try_clone().unwrap();
+        move || {
+            for _ in 0..40 {
+                if stream.write_all(b"X").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    });
+    let text = answer(&mut stream);
+    assert!(
+        text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{text:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    trickle.join().unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn idle_connections_are_bounded_answered_503_past_the_limit_and_timed_out() {
+    let (tmp, root) = site();
+    let env = [("CLINIC_SERVE_IDLE_TIMEOUT_MS", "4000")];
+    let serve = serve(&root, &tmp.path().join("log"), &env);
+    let threads_before = proc_status(serve.child.id(), "Threads");
+    // 300 connections that never send a byte.
+    let mut idle: Vec<TcpStream> = (0..300).map(|_| serve.connect()).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let threads = proc_status(serve.child.id(), "Threads");
+    assert!(
+        threads < threads_before + 140,
+        "{threads} threads for 300 idle connections (from {threads_before})"
+    );
+    // The ones past the limit were answered at once; the others are waiting.
+    let mut refused = 0;
+    for stream in &mut idle {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok(n) = stream.read(&mut buf) {
+            if buf[..n].starts_with(b"HTTP/1.1 503 ") {
+                refused += 1;
+            }
+        }
+    }
+    assert!((150..=172).contains(&refused), "{refused} answered 503");
+    // After the idle timeout, the server has closed every one of them, without an answer.
+    std::thread::sleep(Duration::from_millis(4500));
+    for stream in &mut idle {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let read = stream.read_to_end(&mut rest);
+        assert!(
+            read.is_ok() || rest.is_empty(),
+            "a connection still open after the idle timeout"
+        );
+        let rest = String::from_utf8_lossy(&rest);
+        assert!(
+            rest.is_empty() || rest.starts_with("HTTP/1.1 503 "),
+            "{rest:?}"
+        );
+    }
+    assert_eq!(serve.status_line(), "HTTP/1.1 200 OK");
 }

@@ -5,9 +5,11 @@
 //! behind threads that then sit on idle keep-alive connections (reproduced: of 8 connections
 //! opened at once, one was never answered; a browser opens 6 at once for a page and its
 //! assets). tiny_http also drops any `Connection` header from its own responses. So the
-//! response is written here, ending with `Connection: close`: the browser closes the connection
-//! after reading it, which ends that connection's task at once, and a queued connection is
-//! served next. On loopback, a connection per request costs nothing worth measuring.
+//! response is written here, ending with `Connection: close`, and the server closes what it
+//! says it closes: the patched tiny_http reads one request per connection
+//! (`Limits::keep_alive` false, see [`super::server::limits`]), so the connection's task ends
+//! once the request is read and the socket closes once the response is written, whatever the
+//! client does. On loopback, a connection per request costs nothing worth measuring.
 //!
 //! Every response says `Cache-Control: no-store` (a preview is always current, and stale
 //! pages would miss the reload script's generation) and `X-Content-Type-Options: nosniff`.

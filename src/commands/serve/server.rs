@@ -19,6 +19,7 @@
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tiny_http::{Method, Request, Server};
 
@@ -30,6 +31,29 @@ use super::state::{Served, State};
 
 /// Request workers. Page requests are short file reads; event streams do not use a worker.
 const WORKERS: usize = 8;
+/// Connections being read at once (tiny_http reads each on its own thread); a browser opens
+/// six per host. Past this, a connection is answered 503 at once.
+const MAX_CONNECTIONS: usize = 128;
+/// How long a client may take to send a request, and how long any read or write may block.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Overrides [`IDLE_TIMEOUT`] in milliseconds, so that tests need not wait ten seconds.
+pub(crate) const IDLE_TIMEOUT_ENV: &str = "CLINIC_SERVE_IDLE_TIMEOUT_MS";
+
+/// What one client may cost: a request head of 64 KiB at most (431 past it), [`IDLE_TIMEOUT`],
+/// [`MAX_CONNECTIONS`], and one request per connection: every response says
+/// `Connection: close` (see [`super::reply`]), and the connection is closed after it.
+pub(super) fn limits() -> tiny_http::Limits {
+    let idle_timeout = std::env::var(IDLE_TIMEOUT_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(IDLE_TIMEOUT, Duration::from_millis);
+    tiny_http::Limits {
+        max_head_bytes: 64 * 1024,
+        idle_timeout,
+        max_connections: MAX_CONNECTIONS,
+        keep_alive: false,
+    }
+}
 /// The reserved folder under the base path.
 const RESERVED: &str = "__clinic";
 

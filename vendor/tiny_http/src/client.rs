@@ -6,10 +6,12 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use crate::common::{HTTPVersion, Method};
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
+use crate::limits::{self, Limits};
 use crate::Request;
 
 /// A ClientConnection is an object that will store a socket to a client
@@ -34,6 +36,14 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // clinic patch, see `Limits`
+    max_head_bytes: usize,
+    head_timeout: Duration,
+    keep_alive: bool,
+    // bytes of the current request head read so far, and when its first byte came
+    head_bytes: usize,
+    head_started: Option<Instant>,
 }
 
 /// Error that can happen when reading a request.
@@ -44,6 +54,12 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    /// the head is longer than `Limits::max_head_bytes` (clinic patch)
+    HeadTooLarge,
+    /// the head took longer than `Limits::idle_timeout` (clinic patch)
+    HeadTimedOut,
+    /// nothing came between two requests for `Limits::idle_timeout` (clinic patch)
+    Idle,
 }
 
 impl ClientConnection {
@@ -51,6 +67,7 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        limits: &Limits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -65,6 +82,11 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            max_head_bytes: limits.max_head_bytes,
+            head_timeout: limits.idle_timeout,
+            keep_alive: limits.keep_alive,
+            head_bytes: 0,
+            head_started: None,
         }
     }
 
@@ -77,7 +99,7 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    fn read_next_line(&mut self) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,14 +107,32 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(Ok(b)) => b,
+                // A read timed out (`WouldBlock` is how Unix reports SO_RCVTIMEO).
+                Some(Err(e)) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
+                    return Err(match self.head_bytes {
+                        0 => ReadError::Idle,
+                        _ => ReadError::HeadTimedOut,
+                    })
+                }
+                Some(Err(e)) => return Err(ReadError::ReadIoError(e)),
+                None => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+            self.count_head_byte()?;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return AsciiString::from_ascii(buf).map_err(|_| {
+                    ReadError::ReadIoError(IoError::new(
+                        ErrorKind::InvalidInput,
+                        "Header is not in ASCII",
+                    ))
+                });
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -101,13 +141,28 @@ impl ClientConnection {
         }
     }
 
+    /// Counts one byte of the request head against the size and time limits (clinic patch).
+    fn count_head_byte(&mut self) -> Result<(), ReadError> {
+        self.head_bytes += 1;
+        if self.head_bytes > self.max_head_bytes {
+            return Err(ReadError::HeadTooLarge);
+        }
+        let started = *self.head_started.get_or_insert_with(Instant::now);
+        if started.elapsed() > self.head_timeout {
+            return Err(ReadError::HeadTimedOut);
+        }
+        Ok(())
+    }
+
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        self.head_bytes = 0;
+        self.head_started = None;
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line()?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,7 +173,7 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line()?;
 
                     if line.is_empty() {
                         break;
@@ -220,7 +275,19 @@ impl Iterator for ClientConnection {
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
-                Err(ReadError::ReadIoError(_)) => return None,
+                Err(ReadError::ReadIoError(_)) | Err(ReadError::Idle) => return None,
+
+                Err(ReadError::HeadTooLarge) => {
+                    let writer = self.sink.next().unwrap();
+                    limits::answer_and_close(writer, 431, "Request Header Fields Too Large");
+                    return None;
+                }
+
+                Err(ReadError::HeadTimedOut) => {
+                    let writer = self.sink.next().unwrap();
+                    limits::answer_and_close(writer, 408, "Request Timeout");
+                    return None;
+                }
 
                 Ok(rq) => rq,
             };
@@ -258,6 +325,9 @@ impl Iterator for ClientConnection {
                 None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
                 _ => (),
             };
+            if !self.keep_alive {
+                self.no_more_requests = true;
+            }
 
             // returning the request
             return Some(rq);
