@@ -158,7 +158,7 @@ renders="$(grep -oE '^Re-rendered .* in [0-9]+ ms' "$scratch/stderr" | grep -oE 
 if [ -n "$renders" ]; then
   echo "server side: $(echo "$renders" | wc -l) partial re-renders, median $(echo "$renders" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') ms each (content reload + render + atomic write)"
 fi
-fulls="$(grep -cE '^Rebuilt ' "$scratch/stderr" || true)"
+fulls="$(grep -cE '^Rebuilt the whole site ' "$scratch/stderr" || true)"
 [ "$fulls" = 0 ] || echo "server side: $fulls full rebuilds during the edits (expected none)"
 echo "clinic: $CLINIC_BIN; $N pages; $(nproc) CPUs"
 exit "$status"

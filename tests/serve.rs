@@ -564,6 +564,15 @@ fn a_broken_template_is_an_overlay_and_a_first_failed_build_a_503_until_fixed() 
     assert_eq!(page.status, 200);
     assert!(page.body.contains("fixed footer"));
     assert!(!page.body.contains("clinic-serve-overlay"));
+    // The log says that the whole site was rebuilt, and for which change.
+    serve.wait_idle();
+    let log = serve.log();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("Rebuilt the whole site (")
+                && l.ends_with("after a change to theme/templates/partials/footer.html")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -1263,7 +1272,7 @@ fn ctrl_c_stops_cleanly_and_removes_the_builds() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_a_taken_port_exits_1() {
+fn usage_errors_and_a_taken_port_exit_2() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_clinic"))
             .args(args)
@@ -1294,7 +1303,8 @@ fn usage_errors_exit_2_and_a_taken_port_exits_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let busy = run(&["serve", "--root", root, "--port", &port]);
-    assert_eq!(busy.status.code(), Some(1));
+    // Exit 1 means the content has errors; a taken port is the command line's to fix.
+    assert_eq!(busy.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&busy.stderr);
     assert!(stderr.contains("--port 0"), "{stderr}");
     let help = run(&["serve", "--help"]);

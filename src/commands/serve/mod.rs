@@ -71,10 +71,10 @@ pub(crate) struct ServeOptions {
 /// Why the preview could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// Bad arguments (missing root, bad base URL): exit code 2.
+    /// Bad arguments (missing root, bad base URL) or a port that is taken: exit code 2.
     #[error("{0}")]
     Usage(Diagnostic),
-    /// The port is taken, the watcher cannot start...: exit code 1.
+    /// The watcher or the first build cannot start: exit code 1.
     #[error("{0}")]
     Failed(Diagnostic),
 }
@@ -136,7 +136,7 @@ pub(crate) fn run(options: &ServeOptions) -> Result<(), ServeError> {
         root: root.display().to_string(),
     };
     let first = rebuilds.builder.full();
-    rebuilds.apply(first, true);
+    rebuilds.apply(first, None);
 
     server::start(Arc::new(server), Arc::clone(&state));
     println!("Serving {}", url(address, &base_path));
@@ -149,15 +149,19 @@ pub(crate) fn run(options: &ServeOptions) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Binds the address; port 0 picks a free port, and the address returned says which.
+/// Binds the address; port 0 picks a free port, and the address returned says which. A port
+/// that is taken is a usage error (exit 2): exit 1 means the content has errors.
 fn listen(options: &ServeOptions) -> Result<(tiny_http::Server, SocketAddr), ServeError> {
     let wanted = SocketAddr::new(options.bind, options.port);
-    let server = tiny_http::Server::http(wanted).map_err(|e| {
-        ServeError::Failed(
+    let cannot = |e: &dyn std::fmt::Display| {
+        ServeError::Usage(
             Diagnostic::error(format!("cannot listen on {wanted}: {e}"))
                 .with_hint("choose another port with --port N, or --port 0 for any free port"),
         )
-    })?;
+    };
+    let listener = std::net::TcpListener::bind(wanted).map_err(|e| cannot(&e))?;
+    let server = tiny_http::Server::from_listener_with_limits(listener, None, server::limits())
+        .map_err(|e| cannot(&e))?;
     let address = server.server_addr().to_ip().unwrap_or(wanted);
     Ok((server, address))
 }
@@ -276,10 +280,10 @@ fn rebuild_loop(
             fall_back_to_polling(watch, &advice);
             // Events may have been lost: only a full build is sure to be current.
             let outcome = rebuilds.builder.full();
-            rebuilds.apply(outcome, false);
+            rebuilds.apply(outcome, Some("the watcher's limit"));
         } else if batch.has_changes() {
             let outcome = rebuilds.builder.rebuild(batch.pages_only());
-            rebuilds.apply(outcome, false);
+            rebuilds.apply(outcome, Some(&batch.describe()));
         }
     }
 }
@@ -305,7 +309,9 @@ struct Rebuilds<'a> {
 }
 
 impl Rebuilds<'_> {
-    fn apply(&mut self, outcome: Outcome, first: bool) {
+    /// `cause` says what changed (None for the first build): a full rebuild renders every
+    /// page, and the log says so and why, rather than suggesting that every page changed.
+    fn apply(&mut self, outcome: Outcome, cause: Option<&str>) {
         let stats = &self.state.stats;
         match outcome {
             Outcome::Published {
@@ -318,9 +324,12 @@ impl Rebuilds<'_> {
                 match &kind {
                     Kind::Full { pages } => {
                         stats.full.fetch_add(1, Ordering::Relaxed);
-                        let verb = if first { "Built" } else { "Rebuilt" };
-                        self.log
-                            .info(&format!("{verb} {pages} pages in {millis} ms"));
+                        self.log.info(&match cause {
+                            None => format!("Built {pages} pages in {millis} ms"),
+                            Some(cause) => format!(
+                                "Rebuilt the whole site ({pages} pages) in {millis} ms after a change to {cause}"
+                            ),
+                        });
                     }
                     Kind::Partial { pages } => {
                         stats.partial.fetch_add(1, Ordering::Relaxed);

@@ -110,6 +110,26 @@ impl Batch {
                 .all(|p| p.starts_with("content/") && p.ends_with(".md"))
     }
 
+    /// What changed, for the log: `content/a.md`, `content/a.md and 2 other files`, `the
+    /// git history` (a commit, tag or checkout).
+    pub(super) fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(first) = self.paths.iter().next() {
+            parts.push(match self.paths.len() {
+                1 => first.clone(),
+                2 => format!("{first} and 1 other file"),
+                n => format!("{first} and {} other files", n - 1),
+            });
+        }
+        if self.refs {
+            parts.push("the git history".to_string());
+        }
+        if parts.is_empty() {
+            parts.push("files the watcher lost track of".to_string());
+        }
+        parts.join(" and ")
+    }
+
     /// Anything to rebuild for.
     pub(super) fn has_changes(&self) -> bool {
         self.refs || self.rescan || self.limit.is_some() || !self.paths.is_empty()
