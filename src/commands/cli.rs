@@ -127,6 +127,8 @@ The roster is YAML:\n\n\
   students:\n\
     - name: Ada Lovelace\n\
       repo: students/ada            # a local clone, relative to the roster or absolute\n\
+    - name: Alan Turing\n\
+      repo: https://github.com/alan/orders-api   # or git@host:path, ssh://, git://, file://\n\
     - name: Grace Hopper\n\
       evidence: https://grace.github.io/orders-api/evidence.json   # or a file path\n\n\
 A student may also have `slug:` (the folder name, a-z 0-9 -); otherwise it comes from the name, \
@@ -137,6 +139,10 @@ of a repository, oversized input is refused, and pages carry a policy that runs 
 student whose repository is missing, empty, shallow, broken or refused, or whose evidence URL \
 fails, becomes an error cell with the reason; the other students are built anyway. evidence: \
 URLs are fetched with --fetch-timeout and a 4 MiB cap.\n\n\
+A repo: that is a git URL is mirrored (bare) into --cache and fetched again on every run, in \
+parallel (--jobs), by the system git, which never prompts for credentials (use a credential \
+helper or SSH keys for private repositories) and is stopped after --git-timeout; the badges come \
+from the default branch.\n\n\
 The output (default <roster folder>/public) is written atomically, with the same refusals as \
 `clinic build`.\n\n\
 Exit codes: 0 the dashboard was built (students in error are reported as warnings), 1 the roster \
@@ -162,6 +168,12 @@ pub struct CohortArgs {
     /// Give up on an evidence: URL after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub fetch_timeout: u64,
+    /// Where to keep the mirrors of repo: URLs [default: <roster folder>/.clinic/repos].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Give up on cloning or fetching one repo: URL after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub git_timeout: u64,
     /// Exit with code 1 when any student is an error cell.
     #[arg(long)]
     pub strict: bool,
@@ -399,6 +411,8 @@ fn run_cohort(args: &CohortArgs, quiet: bool) -> Result<Ran, BuildError> {
         jobs: args.jobs.map(usize::from),
         base_url: args.base_url.clone(),
         fetch_timeout: std::time::Duration::from_secs(args.fetch_timeout),
+        cache: args.cache.clone(),
+        git_timeout: std::time::Duration::from_secs(args.git_timeout),
     };
     let started = Instant::now();
     let show_progress = !quiet && std::io::stderr().is_terminal();

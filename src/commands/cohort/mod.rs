@@ -3,7 +3,8 @@
 //! summary counts, `cohort.csv` and `cohort.json`; each student with a repository gets their
 //! whole site (handbook and portfolio, with their own commit links) under `students/<slug>/`.
 //!
-//! The pipeline: [`roster`] reads the YAML; every student is then built on its own, in parallel
+//! The pipeline: [`roster`] reads the YAML; [`mirror`] brings the mirrors of `repo:` URLs up to
+//! date (in parallel, before any build); every student is then built on its own, in parallel
 //! (rayon, `--jobs`), into a buffer that is written to the output only when that student's site
 //! is complete; [`dashboard`] renders the matrix from the rows; the output is swapped into
 //! place atomically like a `clinic build`'s ([`crate::output::Output`]).
@@ -46,6 +47,7 @@
 
 pub(crate) mod dashboard;
 pub(crate) mod fetch;
+pub(crate) mod mirror;
 pub(crate) mod roster;
 
 use std::panic::AssertUnwindSafe;
@@ -99,6 +101,10 @@ pub(crate) struct CohortOptions {
     /// The absolute URL the dashboard is served from (for permalinks and the base path).
     pub base_url: Option<String>,
     pub fetch_timeout: Duration,
+    /// Where the mirrors of `repo:` URLs are kept; defaults to `<roster folder>/.clinic/repos`.
+    pub cache: Option<PathBuf>,
+    /// The limit for one clone or fetch of a `repo:` URL.
+    pub git_timeout: Duration,
 }
 
 impl Default for CohortOptions {
@@ -109,6 +115,8 @@ impl Default for CohortOptions {
             jobs: None,
             base_url: None,
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            cache: None,
+            git_timeout: mirror::DEFAULT_GIT_TIMEOUT,
         }
     }
 }
@@ -161,6 +169,11 @@ pub(crate) fn build(
         .unwrap_or_else(|| roster.dir.join("public"));
     let output = Output::prepare(&target, &roster.dir)?;
     refuse_output_over_students(&output, &roster)?;
+    let jobs = options
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let remotes = sync_remotes(options, &roster, &output, jobs)?;
 
     // The embedded handbook and theme only: layers are read from an empty folder.
     let empty = tempfile::tempdir().map_err(|e| {
@@ -177,6 +190,7 @@ pub(crate) fn build(
         urls: urls.clone(),
         fetcher: fetch::Fetcher::new(options.fetch_timeout),
         policy: roster.policy.clone(),
+        remotes,
     });
     let deadline = student_deadline();
 
@@ -193,10 +207,6 @@ pub(crate) fn build(
             })
             .collect::<Result<Vec<Row>, OutputError>>()
     };
-    let jobs = options
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
     let rows = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
         Ok(pool) => pool.install(build_all),
         Err(_) => build_all(),
@@ -222,6 +232,53 @@ pub(crate) fn build(
         rows,
         diagnostics,
     })
+}
+
+/// Brings the mirror of every `repo:` URL up to date, `jobs` at a time, before any student is
+/// built (a slow server then never counts against a student's build deadline).
+fn sync_remotes(
+    options: &CohortOptions,
+    roster: &Roster,
+    output: &Output,
+    jobs: usize,
+) -> Result<Remotes, BuildError> {
+    let urls: Vec<&str> = roster
+        .students
+        .iter()
+        .filter_map(|s| match &s.source {
+            Source::Remote { url } => Some(url.as_str()),
+            _ => None,
+        })
+        .collect();
+    let cache = options
+        .cache
+        .clone()
+        .unwrap_or_else(|| roster.dir.join(".clinic/repos"));
+    let absolute = std::path::absolute(&cache).unwrap_or_else(|_| cache.clone());
+    if absolute.starts_with(output.target()) {
+        return Err(BuildError::Usage(
+            Diagnostic::error(format!(
+                "refusing to keep the repository cache {} inside the output {}",
+                cache.display(),
+                output.target().display()
+            ))
+            .with_hint("choose a --cache folder outside --out"),
+        ));
+    }
+    let mirrors = mirror::Mirrors::new(absolute, options.git_timeout);
+    let synced = if urls.is_empty() {
+        Default::default()
+    } else {
+        mirrors.sync_all(&urls, jobs)
+    };
+    Ok(Remotes { mirrors, synced })
+}
+
+/// The mirrors of the roster's `repo:` URLs, synced for this run.
+struct Remotes {
+    mirrors: mirror::Mirrors,
+    /// Per URL: the mirror, or why it could not be fetched.
+    synced: std::collections::BTreeMap<String, Result<PathBuf, String>>,
 }
 
 /// A cohort output must not hold a student's clone: the swap would delete it.
@@ -258,6 +315,7 @@ struct Shared {
     fetcher: fetch::Fetcher,
     /// The roster's course policy, which replaces each student's own grading settings.
     policy: Option<Policy>,
+    remotes: Remotes,
 }
 
 /// A student's row and site files (`students/<slug>/`-relative), not yet written.
@@ -351,7 +409,20 @@ fn build_student(student: &Student, shared: &Shared) -> Result<Built, String> {
             files: Vec::new(),
         }),
         Source::Repo { written, path } => repo_row(student, written, path, shared),
+        Source::Remote { url } => remote_row(student, url, shared),
     }
+}
+
+/// A `repo:` URL: built from a clone of its mirror's default branch, deleted afterwards.
+fn remote_row(student: &Student, url: &str, shared: &Shared) -> Result<Built, String> {
+    let remotes = &shared.remotes;
+    let mirror = match remotes.synced.get(url) {
+        Some(Ok(mirror)) => mirror,
+        Some(Err(reason)) => return Err(reason.clone()),
+        None => return Err(format!("{url} was not fetched")),
+    };
+    let work = remotes.mirrors.work_tree(mirror, url)?;
+    repo_row(student, url, &work.path().join("repo"), shared)
 }
 
 fn evidence_row(student: &Student, location: &Location, shared: &Shared) -> Result<Row, String> {

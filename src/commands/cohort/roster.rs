@@ -100,6 +100,8 @@ pub(crate) struct Student {
 pub(crate) enum Source {
     /// A local clone: `written` as in the roster, `path` resolved against the roster's folder.
     Repo { written: String, path: PathBuf },
+    /// A git URL, fetched into a mirror (see [`super::mirror`]).
+    Remote { url: String },
     /// An `evidence.json` that the student's own CI published.
     Evidence(Location),
     /// The entry is wrong; the reason is also a roster diagnostic.
@@ -117,6 +119,7 @@ impl Source {
     pub(crate) fn describe(&self) -> (&'static str, String) {
         match self {
             Source::Repo { written, .. } => ("repo", written.clone()),
+            Source::Remote { url } => ("repo", url.clone()),
             Source::Evidence(Location::Url(url)) => ("evidence", url.clone()),
             Source::Evidence(Location::File { written, .. }) => ("evidence", written.clone()),
             Source::Invalid(_) => ("invalid", String::new()),
@@ -254,6 +257,7 @@ pub(crate) fn parse(text: &str, file: &Path, dir: &Path) -> Result<Roster, Diagn
                 start,
                 "add `repo: path/to/clone` or `evidence: https://.../evidence.json`",
             )),
+            (Some(repo), None) if super::mirror::is_git_url(&repo) => Source::Remote { url: repo },
             (Some(repo), None) => Source::Repo { path: resolve(dir, &repo), written: repo },
             (None, Some(evidence)) => match location(dir, &evidence) {
                 Ok(location) => Source::Evidence(location),
