@@ -152,10 +152,13 @@ has errors (the rest is still built) or --strict and a student is in error, 2 ba
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct CohortArgs {
+    #[command(subcommand)]
+    pub command: Option<CohortCommand>,
     /// The roster YAML file.
-    #[arg(value_name = "ROSTER.yaml")]
-    pub roster: PathBuf,
+    #[arg(value_name = "ROSTER.yaml", required = true)]
+    pub roster: Option<PathBuf>,
     /// Where to write the dashboard [default: <roster folder>/public].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -174,6 +177,30 @@ pub struct CohortArgs {
     /// Give up on cloning or fetching one repo: URL after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub git_timeout: u64,
+    /// Build only slice K of N of the roster (students K, K+N, K+2N, ... in roster order) into
+    /// --out, for `clinic cohort merge`: each slice can run on its own machine.
+    #[arg(long, value_name = "K/N")]
+    pub(crate) shard: Option<crate::commands::cohort::shard::Shard>,
+    /// Exit with code 1 when any student is an error cell.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CohortCommand {
+    /// Join the parts written by `clinic cohort ROSTER --shard K/N` (every K from 1 to N) into
+    /// the dashboard a single run would have written, byte for byte.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The parts: the --out folders of every shard.
+    #[arg(value_name = "PART", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Where to write the dashboard [default: <roster folder>/public].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Exit with code 1 when any student is an error cell.
     #[arg(long)]
     pub strict: bool,
@@ -405,14 +432,18 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> Result<Ran, BuildError> {
 }
 
 fn run_cohort(args: &CohortArgs, quiet: bool) -> Result<Ran, BuildError> {
+    if let Some(CohortCommand::Merge(merge)) = &args.command {
+        return run_cohort_merge(merge, quiet);
+    }
     let options = crate::commands::cohort::CohortOptions {
-        roster: args.roster.clone(),
+        roster: args.roster.clone().unwrap_or_default(),
         out: args.out.clone(),
         jobs: args.jobs.map(usize::from),
         base_url: args.base_url.clone(),
         fetch_timeout: std::time::Duration::from_secs(args.fetch_timeout),
         cache: args.cache.clone(),
         git_timeout: std::time::Duration::from_secs(args.git_timeout),
+        shard: args.shard,
     };
     let started = Instant::now();
     let show_progress = !quiet && std::io::stderr().is_terminal();
@@ -427,11 +458,35 @@ fn run_cohort(args: &CohortArgs, quiet: bool) -> Result<Ran, BuildError> {
     let report = crate::commands::cohort::build(&options, &progress)?;
     print_diagnostics(&report.diagnostics, quiet);
     if !quiet {
+        let (what, file) = match args.shard {
+            None => ("the cohort dashboard".to_string(), "index.html"),
+            Some(s) => (
+                format!("shard {}/{}", s.index, s.count),
+                crate::commands::cohort::shard::SHARD_FILE,
+            ),
+        };
         eprintln!(
-            "Built the cohort dashboard for {} students ({} in error) in {:.2} s: {}",
+            "Built {what} for {} students ({} in error) in {:.2} s: {}",
             report.rows.len(),
             report.failed_count(),
             started.elapsed().as_secs_f64(),
+            report.output.join(file).display()
+        );
+    }
+    Ok(Ran::from_errors(
+        report.error_count() > 0 || (args.strict && report.failed_count() > 0),
+    ))
+}
+
+fn run_cohort_merge(args: &MergeArgs, quiet: bool) -> Result<Ran, BuildError> {
+    let report = crate::commands::cohort::merge(&args.parts, args.out.as_deref())?;
+    print_diagnostics(&report.diagnostics, quiet);
+    if !quiet {
+        eprintln!(
+            "Merged {} parts into the cohort dashboard for {} students ({} in error): {}",
+            args.parts.len(),
+            report.rows.len(),
+            report.failed_count(),
             report.output.join("index.html").display()
         );
     }

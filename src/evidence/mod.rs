@@ -25,7 +25,7 @@ use crate::time;
 use records::{Artifact, Record, Records};
 
 /// The state of one badge or one artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Verified,

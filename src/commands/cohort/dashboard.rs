@@ -93,7 +93,7 @@ pub(crate) struct BadgeCell {
 }
 
 /// The commit HEAD points at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct LastCommit {
     pub id: String,
     pub short: String,

@@ -49,6 +49,7 @@ pub(crate) mod dashboard;
 pub(crate) mod fetch;
 pub(crate) mod mirror;
 pub(crate) mod roster;
+pub(crate) mod shard;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Component, Path, PathBuf};
@@ -105,6 +106,8 @@ pub(crate) struct CohortOptions {
     pub cache: Option<PathBuf>,
     /// The limit for one clone or fetch of a `repo:` URL.
     pub git_timeout: Duration,
+    /// Build only this slice of the roster, for `clinic cohort merge` (see [`shard`]).
+    pub shard: Option<shard::Shard>,
 }
 
 impl Default for CohortOptions {
@@ -117,6 +120,7 @@ impl Default for CohortOptions {
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             cache: None,
             git_timeout: mirror::DEFAULT_GIT_TIMEOUT,
+            shard: None,
         }
     }
 }
@@ -173,17 +177,15 @@ pub(crate) fn build(
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
-    let remotes = sync_remotes(options, &roster, &output, jobs)?;
-
-    // The embedded handbook and theme only: layers are read from an empty folder.
-    let empty = tempfile::tempdir().map_err(|e| {
-        BuildError::Fatal(Diagnostic::error(format!(
-            "cannot create a temporary folder: {e}"
-        )))
-    })?;
-    let (content, _) = crate::load::content::load(empty.path(), false);
-    let (files, _) = crate::load::theme::read(empty.path()).map_err(BuildError::Fatal)?;
-    let theme = Theme::compile(files, &urls.base_path).map_err(BuildError::Fatal)?;
+    // The students this run builds: all of them, or one shard's.
+    let selected: Vec<(usize, &Student)> = roster
+        .students
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| options.shard.is_none_or(|s| s.holds(*position)))
+        .collect();
+    let remotes = sync_remotes(options, &roster, &selected, &output, jobs)?;
+    let (theme, content) = embedded_theme_and_handbook(&urls)?;
     let shared = Arc::new(Shared {
         content,
         theme,
@@ -194,13 +196,12 @@ pub(crate) fn build(
     });
     let deadline = student_deadline();
 
-    let total = roster.students.len();
+    let total = selected.len();
     let done = AtomicUsize::new(0);
     let build_all = || {
-        roster
-            .students
+        selected
             .par_iter()
-            .map(|student| {
+            .map(|(_, student)| {
                 let row = build_isolated(student, &shared, &output, deadline);
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                 row
@@ -212,11 +213,32 @@ pub(crate) fn build(
         Err(_) => build_all(),
     }?;
 
-    write_dashboard(&roster, &rows, &urls, &shared.theme, &output)?;
+    match options.shard {
+        None => write_dashboard(&roster, &rows, &urls, &shared.theme, &output)?,
+        Some(shard) => {
+            let rows = selected
+                .iter()
+                .zip(&rows)
+                .map(|((position, _), row)| shard::ShardRow::new(*position, row))
+                .collect();
+            let roster_record = (
+                roster.file.as_path(),
+                roster.dir.as_path(),
+                roster.text.clone(),
+            );
+            let file = shard::ShardFile::new(shard, roster_record, base_url.clone(), rows);
+            output.write(shard::SHARD_FILE, file.to_json().as_bytes())?;
+        }
+    }
     let output = output.commit()?;
+    let students: Vec<&Student> = selected.iter().map(|(_, s)| *s).collect();
+    Ok(report(&roster, &students, rows, output))
+}
 
+/// The report of a finished run: the roster's problems, and a warning per student in error.
+fn report(roster: &Roster, students: &[&Student], rows: Vec<Row>, output: PathBuf) -> CohortReport {
     let mut diagnostics = roster.diagnostics.clone();
-    for (row, student) in rows.iter().zip(&roster.students) {
+    for (row, student) in rows.iter().zip(students) {
         // An invalid entry already has its roster error.
         if let (Some(error), false) = (&row.error, matches!(student.source, Source::Invalid(_))) {
             diagnostics.push(
@@ -227,11 +249,154 @@ pub(crate) fn build(
         }
     }
     diagnostics.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
-    Ok(CohortReport {
+    CohortReport {
         output,
         rows,
         diagnostics,
-    })
+    }
+}
+
+/// The embedded theme (compiled for the dashboard's base path) and handbook: layers are read
+/// from an empty folder, so nothing of any repository can reach them.
+fn embedded_theme_and_handbook(urls: &Urls) -> Result<(Theme, Content), BuildError> {
+    let empty = tempfile::tempdir().map_err(|e| {
+        BuildError::Fatal(Diagnostic::error(format!(
+            "cannot create a temporary folder: {e}"
+        )))
+    })?;
+    let (content, _) = crate::load::content::load(empty.path(), false);
+    let (files, _) = crate::load::theme::read(empty.path()).map_err(BuildError::Fatal)?;
+    let theme = Theme::compile(files, &urls.base_path).map_err(BuildError::Fatal)?;
+    Ok((theme, content))
+}
+
+/// `clinic cohort merge PART...`: the dashboard of a single run, from the parts that
+/// `--shard 1/N` ... `--shard N/N` wrote (see [`shard`]).
+pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortReport, BuildError> {
+    let usage = |message: String, hint: &str| {
+        BuildError::Usage(Diagnostic::error(message).with_hint(hint.to_string()))
+    };
+    let files = parts
+        .iter()
+        .map(|part| {
+            shard::ShardFile::read(part).map_err(|e| {
+                usage(
+                    e,
+                    "pass the folders that `clinic cohort ROSTER --shard K/N --out DIR` wrote",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let first = files.first().ok_or_else(|| {
+        usage(
+            "no parts to merge".into(),
+            "pass every part: clinic cohort merge part-* --out DIR",
+        )
+    })?;
+    for (file, part) in files.iter().zip(parts) {
+        let same = file.of == first.of
+            && file.roster_text == first.roster_text
+            && file.roster_file == first.roster_file
+            && file.base_url == first.base_url;
+        if !same {
+            return Err(usage(
+                format!("{} was built from another roster, shard count or base URL than {}", part.display(), parts[0].display()),
+                "build every shard from the same roster with the same --shard K/N count and --base-url",
+            ));
+        }
+    }
+    let mut seen = vec![false; first.of];
+    for (file, part) in files.iter().zip(parts) {
+        if std::mem::replace(&mut seen[file.shard - 1], true) {
+            return Err(usage(
+                format!(
+                    "shard {}/{} is given twice ({})",
+                    file.shard,
+                    file.of,
+                    part.display()
+                ),
+                "pass each part once",
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=first.of)
+        .filter(|k| !seen[k - 1])
+        .map(|k| format!("{k}/{}", first.of))
+        .collect();
+    if !missing.is_empty() {
+        return Err(usage(
+            format!(
+                "shard {} missing: the dashboard would leave students out",
+                missing.join(", ")
+            ),
+            "build and pass every part: clinic cohort merge part-* --out DIR",
+        ));
+    }
+    let roster = roster::parse(&first.roster_text, &first.roster_file, &first.roster_dir)
+        .map_err(BuildError::Fatal)?;
+    let urls = Urls::new(first.base_url.as_deref());
+    let target = out.map_or_else(|| roster.dir.join("public"), Path::to_path_buf);
+    let output = Output::prepare(&target, &roster.dir)?;
+    let (theme, _) = embedded_theme_and_handbook(&urls)?;
+
+    let mut rows: Vec<Option<Row>> = vec![None; roster.students.len()];
+    for (file, part) in files.into_iter().zip(parts) {
+        let shard = shard::Shard {
+            index: file.shard,
+            count: file.of,
+        };
+        for shard_row in file.rows {
+            let position = shard_row.position;
+            let slot = rows.get_mut(position).filter(|_| shard.holds(position));
+            let (Some(slot), Some(row)) = (slot, shard_row.into_row()) else {
+                return Err(usage(
+                    format!("{} holds a row clinic did not write", part.display()),
+                    "build the part again",
+                ));
+            };
+            copy_student_folder(part, &row.slug, &output)?;
+            *slot = Some(row);
+        }
+    }
+    let rows: Vec<Row> = rows.into_iter().collect::<Option<_>>().ok_or_else(|| {
+        usage(
+            "a part lacks some of its students' rows".into(),
+            "build the parts again",
+        )
+    })?;
+    write_dashboard(&roster, &rows, &urls, &theme, &output)?;
+    let output = output.commit()?;
+    let students: Vec<&Student> = roster.students.iter().collect();
+    Ok(report(&roster, &students, rows, output))
+}
+
+/// Copies `<part>/students/<slug>/` into the output, file by file (a student in error has none).
+fn copy_student_folder(part: &Path, slug: &str, output: &Output) -> Result<(), BuildError> {
+    let folder = part.join(STUDENTS).join(slug);
+    if !folder.is_dir() {
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(&folder).sort_by_file_name() {
+        let entry = entry.map_err(|e| {
+            BuildError::Fatal(Diagnostic::error(format!(
+                "cannot read {}: {e}",
+                folder.display()
+            )))
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(part).unwrap_or(entry.path());
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let bytes = std::fs::read(entry.path()).map_err(|e| {
+            BuildError::Fatal(Diagnostic::error(format!(
+                "cannot read {}: {e}",
+                entry.path().display()
+            )))
+        })?;
+        output.write(&rel, &bytes)?;
+    }
+    Ok(())
 }
 
 /// Brings the mirror of every `repo:` URL up to date, `jobs` at a time, before any student is
@@ -239,13 +404,13 @@ pub(crate) fn build(
 fn sync_remotes(
     options: &CohortOptions,
     roster: &Roster,
+    students: &[(usize, &Student)],
     output: &Output,
     jobs: usize,
 ) -> Result<Remotes, BuildError> {
-    let urls: Vec<&str> = roster
-        .students
+    let urls: Vec<&str> = students
         .iter()
-        .filter_map(|s| match &s.source {
+        .filter_map(|(_, s)| match &s.source {
             Source::Remote { url } => Some(url.as_str()),
             _ => None,
         })

@@ -59,6 +59,8 @@ pub(crate) struct Roster {
     pub policy: Option<Policy>,
     /// Errors and warnings about entries; the cohort is still built.
     pub diagnostics: Vec<Diagnostic>,
+    /// The roster's text, which a `--shard` part carries to `clinic cohort merge`.
+    pub text: String,
 }
 
 /// A course's grading settings. When a roster has a `policy:`, it replaces every re-checked
@@ -334,6 +336,7 @@ pub(crate) fn parse(text: &str, file: &Path, dir: &Path) -> Result<Roster, Diagn
         students,
         policy,
         diagnostics,
+        text: text.to_string(),
     })
 }
 
