@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::references::is_reference;
-use super::{is_documentation, Id};
+use super::{is_documentation, Id, IdMap};
 
 /// A commit as the rules need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +177,8 @@ fn walk_chunk(
     keys: &[String],
 ) -> Result<Vec<RawCommit>, git2::Error> {
     let repo = Repository::open(repo_path)?;
-    let mut reader = TreeReader::new(repo.odb()?);
+    let odb = repo.odb()?;
+    let mut reader = TreeReader::new(&odb);
     let mut scanner = KeyScanner::new(&repo, keys);
     let mut out = Vec::with_capacity(oids.len());
     for &oid in oids {
@@ -192,8 +193,8 @@ fn walk_chunk(
         let mut changes = Vec::new();
         diff_trees(
             &mut reader,
-            parent_tree.as_deref(),
-            Some(&tree),
+            parent_tree.as_ref().map(|t| t.data()),
+            Some(tree.data()),
             "",
             &mut changes,
         )?;
@@ -293,33 +294,36 @@ fn git_order(a: &Entry<'_>, b: &Entry<'_>) -> Ordering {
     next(a).cmp(&next(b))
 }
 
+/// A raw tree object, shared between the commits that hold it (not copied out of libgit2).
+type Tree<'r> = Rc<git2::OdbObject<'r>>;
+
 /// Reads raw tree objects straight from the object database, remembering the trees of the
 /// previous commit: in a mostly linear history a commit's parent trees are exactly those, so
 /// each tree is inflated once instead of twice.
 struct TreeReader<'r> {
-    odb: git2::Odb<'r>,
-    current: HashMap<Oid, Rc<[u8]>>,
-    previous: HashMap<Oid, Rc<[u8]>>,
+    odb: &'r git2::Odb<'r>,
+    current: IdMap<Oid, Tree<'r>>,
+    previous: IdMap<Oid, Tree<'r>>,
 }
 
 impl<'r> TreeReader<'r> {
-    fn new(odb: git2::Odb<'r>) -> Self {
+    fn new(odb: &'r git2::Odb<'r>) -> Self {
         TreeReader {
             odb,
-            current: HashMap::new(),
-            previous: HashMap::new(),
+            current: IdMap::default(),
+            previous: IdMap::default(),
         }
     }
 
-    fn read(&mut self, id: Option<&[u8]>) -> Result<Option<Rc<[u8]>>, git2::Error> {
+    fn read(&mut self, id: Option<&[u8]>) -> Result<Option<Tree<'r>>, git2::Error> {
         let Some(id) = id else { return Ok(None) };
         self.read_oid(Oid::from_bytes(id)?).map(Some)
     }
 
-    fn read_oid(&mut self, oid: Oid) -> Result<Rc<[u8]>, git2::Error> {
+    fn read_oid(&mut self, oid: Oid) -> Result<Tree<'r>, git2::Error> {
         let data = match self.current.get(&oid).or_else(|| self.previous.get(&oid)) {
             Some(data) => data.clone(),
-            None => Rc::from(self.odb.read(oid)?.data()),
+            None => Rc::new(self.odb.read(oid)?),
         };
         self.current.insert(oid, data.clone());
         Ok(data)
@@ -385,7 +389,11 @@ fn entry_changed(
     let new_tree = reader.read(new.filter(|e| e.is_tree()).map(|e| e.id))?;
     if old_tree.is_some() || new_tree.is_some() {
         let sub = format!("{path}/");
-        diff_trees(reader, old_tree.as_deref(), new_tree.as_deref(), &sub, out)?;
+        let (old_tree, new_tree) = (
+            old_tree.as_ref().map(|t| t.data()),
+            new_tree.as_ref().map(|t| t.data()),
+        );
+        diff_trees(reader, old_tree, new_tree, &sub, out)?;
     }
     let (old_blob, new_blob) = (old.and_then(|e| e.blob()), new.and_then(|e| e.blob()));
     if old_blob.is_some() || new_blob.is_some() {
@@ -403,17 +411,20 @@ const MODE_SUBMODULE: u32 = 0o160000;
 /// Finds flag keys in blobs, remembering per blob which keys it holds so that a file edited in
 /// every commit is read once per version.
 struct KeyScanner<'r> {
-    repo: &'r Repository,
+    /// Blobs are read from the object database directly: each is read once here (see
+    /// `holds`), so libgit2's object cache would only cost a copy.
+    odb: Option<git2::Odb<'r>>,
     keys: &'r [String],
-    holds: HashMap<Id, Vec<bool>>,
+    holds: IdMap<Id, Vec<bool>>,
 }
 
 impl<'r> KeyScanner<'r> {
     fn new(repo: &'r Repository, keys: &'r [String]) -> Self {
         KeyScanner {
-            repo,
+            // Without keys nothing is read; an odb that cannot open fails at the first read.
+            odb: repo.odb().ok(),
             keys,
-            holds: HashMap::new(),
+            holds: IdMap::default(),
         }
     }
 
@@ -463,24 +474,32 @@ impl<'r> KeyScanner<'r> {
         if let Some(holds) = self.holds.get(&blob.id) {
             return Ok(Some(holds.clone()));
         }
-        let content = self.repo.find_blob(blob.id.into())?;
-        let bytes = content.content();
-        let holds: Vec<bool> = self
-            .keys
-            .iter()
-            .map(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
-            .collect();
+        let holds: Vec<bool> = {
+            let content = self.read(blob)?;
+            let bytes = content.data();
+            self.keys
+                .iter()
+                .map(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
+                .collect()
+        };
         self.holds.insert(blob.id, holds.clone());
         Ok(Some(holds))
+    }
+
+    fn read(&self, blob: BlobRef) -> Result<git2::OdbObject<'_>, git2::Error> {
+        match &self.odb {
+            Some(odb) => odb.read(blob.id.into()),
+            None => Err(git2::Error::from_str("cannot open the object database")),
+        }
     }
 
     fn lines_with(&self, blob: Option<BlobRef>, key: &str) -> Result<Vec<String>, git2::Error> {
         let Some(blob) = blob else {
             return Ok(Vec::new());
         };
-        let content = self.repo.find_blob(blob.id.into())?;
+        let content = self.read(blob)?;
         // A lone `\r` ends a line too (old Mac line endings): YAML and Python read it so.
-        Ok(String::from_utf8_lossy(content.content())
+        Ok(String::from_utf8_lossy(content.data())
             .split(['\n', '\r'])
             .filter(|line| is_reference(line, key))
             .map(|line| line.trim().to_string())
