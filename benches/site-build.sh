@@ -22,7 +22,7 @@
 #      fresh output directory under $OUT_BASE (default /dev/shm/clinic-bench, a tmpfs: CPU
 #      figures, not disk figures; the file system type is printed), deleted after each run;
 #   5. prints medians: wall time, pages/second, peak RSS, CPU time, and the ratio to Hugo, and
-#      checks the targets (clinic-hl <= 0.3 of hugo-hl's wall time, peak RSS < 500 MiB).
+#      checks the targets (clinic-hl <= 0.2 of hugo-hl's wall time, peak RSS < 100 MiB).
 #
 # Environment: N (10000), RUNS (3), CORPUS_DIR, OUT_BASE, CLINIC_BIN, HUGO (hugo), HUGO_NOHL (1),
 # ALLOW_BUILD_ERRORS=1 (measure a clinic build that exits 1 for content/template errors),
@@ -196,12 +196,12 @@ print(" the per-run ratios, each pair run back to back, which is steadier on a b
 print(" the worst run)")
 ratio = med("clinic-hl", wall) / med("hugo-hl", wall)
 worst = max(rss(r) for t in tools if t.startswith("clinic") for r in runs_of[t].values())
-print("target: clinic-hl wall <= 0.3 x hugo-hl wall: %.3f (paired %.3f) -> %s" % (
-    ratio, paired("clinic-hl", "hugo-hl"), "PASS" if ratio <= 0.3 else "FAIL"))
-print("target: clinic peak RSS < 500 MiB: %.0f MiB -> %s" % (worst, "PASS" if worst < 500 else "FAIL"))
+print("target: clinic-hl wall <= 0.2 x hugo-hl wall: %.3f (paired %.3f) -> %s" % (
+    ratio, paired("clinic-hl", "hugo-hl"), "PASS" if ratio <= 0.2 else "FAIL"))
+print("target: clinic peak RSS < 100 MiB: %.0f MiB -> %s" % (worst, "PASS" if worst < 100 else "FAIL"))
 print("clinic-nohl / hugo-hl wall: %.3f; highlighting share of clinic-hl's CPU time: %.0f%%" % (
     med("clinic-nohl", wall) / med("hugo-hl", wall), 100 * (1 - med("clinic-nohl", cpu) / med("clinic-hl", cpu))))
-sys.exit(3 if strict and not (ratio <= 0.3 and worst < 500) else 0)
+sys.exit(3 if strict and not (ratio <= 0.2 and worst < 100) else 0)
 PY
 echo
 echo "raw measurements: $RESULTS; logs: $logs"
