@@ -84,6 +84,7 @@ pub fn walk(
     keys: &[String],
     walked: &mut Walked,
 ) -> Result<(), git2::Error> {
+    super::repo::configure_libgit2();
     let repo = Repository::open(repo_path)?;
     let mut revwalk = repo.revwalk()?;
     revwalk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
