@@ -56,7 +56,11 @@ fn main() {
     let mut cold = Vec::new();
     let mut cold_no_keys = Vec::new();
     let mut git_log = Vec::new();
+    // CPU seconds too (user + system, all threads): on a busy machine they move far less than
+    // wall time, so they compare variants where wall time cannot.
+    let (mut cpu_log, mut cpu_cold, mut cpu_cold_no_keys) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
+        let before = cpu(libc::RUSAGE_CHILDREN);
         git_log.push(time(|| {
             let out = Command::new("git")
                 .args(["log", "--name-status", "--format=%H%x09%at%x09%s"])
@@ -65,14 +69,19 @@ fn main() {
                 .expect("git log");
             assert!(out.status.success());
         }));
+        cpu_log.push(cpu(libc::RUSAGE_CHILDREN) - before);
+        let before = cpu(libc::RUSAGE_SELF);
         cold_no_keys.push(time(|| {
             let h = History::load(&repo_dir, &options_no_keys).expect("history");
             assert_eq!(h.cache_use, CacheUse::Cold);
         }));
+        cpu_cold_no_keys.push(cpu(libc::RUSAGE_SELF) - before);
+        let before = cpu(libc::RUSAGE_SELF);
         cold.push(time(|| {
             let h = History::load(&repo_dir, &options(false)).expect("history");
             assert_eq!(h.cache_use, CacheUse::Cold);
         }));
+        cpu_cold.push(cpu(libc::RUSAGE_SELF) - before);
     }
     let commits = History::load(&repo_dir, &options(true))
         .expect("history")
@@ -113,6 +122,23 @@ fn main() {
         "  clinic index, unchanged (hit)   {:>8.1} ms",
         ms(median(&hit))
     );
+    let (cl, cc, ccn) = (
+        median(&cpu_log),
+        median(&cpu_cold),
+        median(&cpu_cold_no_keys),
+    );
+    println!("CPU time (user + system, all threads), medians");
+    println!("  git log --name-status           {:>8.1} ms", ms(cl));
+    println!(
+        "  clinic index, cold, no flag key {:>8.1} ms  ({:.2}x git log)",
+        ms(ccn),
+        ms(ccn) / ms(cl)
+    );
+    println!(
+        "  clinic index, cold, one flag key{:>8.1} ms  ({:.2}x git log)",
+        ms(cc),
+        ms(cc) / ms(cl)
+    );
 }
 
 fn commit_one(repo_dir: &Path, i: usize) {
@@ -141,6 +167,18 @@ fn time(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
     f();
     start.elapsed()
+}
+
+/// User plus system CPU time of this process (`RUSAGE_SELF`) or of its finished children.
+fn cpu(who: libc::c_int) -> Duration {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 fn median(samples: &[Duration]) -> Duration {
