@@ -193,3 +193,36 @@ fn the_script_and_the_release_workflow_agree_on_targets() {
         "dist-workspace.toml targets and the script's mapping differ"
     );
 }
+
+/// action.yml is a composite action with a required `version`, runs the script from its own
+/// checkout, and caches per version and target (the key the plan step computes).
+#[test]
+fn the_action_runs_the_script_and_caches_per_version_and_target() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    let action: serde_yaml::Value = serde_yaml::from_str(&text).expect("action.yml is YAML");
+    assert_eq!(action["runs"]["using"], "composite");
+    assert_eq!(action["inputs"]["version"]["required"], true);
+    let steps = action["runs"]["steps"].as_sequence().unwrap();
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(runs[0].contains("\"$GITHUB_ACTION_PATH/scripts/install-clinic.sh\" --plan"));
+    assert!(runs.iter().any(|r| r
+        .contains("install-clinic.sh\" \"$CLINIC_VERSION\" \"$CLINIC_DIR\"")
+        && r.contains(">> \"$GITHUB_PATH\"")));
+    let cache = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
+        .expect("a cache step");
+    let key = cache["with"]["key"].as_str().unwrap();
+    assert!(
+        key.contains("steps.plan.outputs.version") && key.contains("steps.plan.outputs.target")
+    );
+    // Every step that runs bash says so (composite actions require a shell).
+    for step in steps.iter().filter(|s| s.get("run").is_some()) {
+        assert_eq!(step["shell"], "bash", "{step:?}");
+    }
+}
