@@ -632,3 +632,30 @@ fn run_init(args: &InitArgs, quiet: bool) -> Result<Ran, BuildError> {
     }
     Ok(Ran::Clean)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> impl Iterator<Item = std::ffi::OsString> + '_ {
+        line.split_whitespace().map(std::ffi::OsString::from)
+    }
+
+    #[test]
+    fn json_is_wanted_before_a_double_dash_only() {
+        assert!(wants_json(args("check --json --bogus")));
+        assert!(wants_json(args("check --format json")));
+        assert!(wants_json(args("check --format=json")));
+        assert!(!wants_json(args("check --format github")));
+        assert!(!wants_json(args("check -- --json")));
+    }
+
+    #[test]
+    fn shell_words_read_back_as_written() {
+        assert_eq!(shell_word("/usr/bin/clinic"), "/usr/bin/clinic");
+        assert_eq!(shell_word("https://a.io/x/"), "https://a.io/x/");
+        assert_eq!(shell_word("/tmp/my site"), "'/tmp/my site'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+}
