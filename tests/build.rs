@@ -481,7 +481,7 @@ fn init_writes_the_pages_workflow_and_never_overwrites() {
     let workflow_path = site.root.join(".github/workflows/pages.yml");
     let workflow = std::fs::read_to_string(&workflow_path).expect("pages.yml written");
     for needle in [
-        "actions/checkout@v4",
+        "actions/checkout@v6",
         "fetch-depth: 0",
         "clinic build",
         "actions/upload-pages-artifact",

@@ -7,9 +7,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::init;
+use super::{github, init, root};
 use crate::diagnostics::Diagnostic;
 use crate::evidence::{Evidence, State};
 use crate::{build, BuildError, BuildOptions, BuildReport};
@@ -208,9 +208,10 @@ pub struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The repository (site root) to build.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
+    /// The repository (site root) to build [default: the git work tree holding the current
+    /// folder, else the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Where to write the site [default: <root>/public].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -234,15 +235,29 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The repository to check.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
-    /// Print evidence.json on standard output instead of the summary.
-    #[arg(long)]
+    /// The repository to check [default: the git work tree holding the current folder, else
+    /// the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Print evidence.json on standard output instead of the summary (same as --format json).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// How to print the result: `human` (the summary), `json` (evidence.json) or `github`
+    /// (an annotation per failed rule at its file and line, and a table of the badges appended
+    /// to $GITHUB_STEP_SUMMARY when it is set).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
     /// Ignore the history cache (in the git directory, .git/clinic/) and rewrite it.
     #[arg(long)]
     pub no_cache: bool,
+}
+
+/// `clinic check --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -257,16 +272,22 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The repository to prepare.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
+    /// The repository to prepare [default: the git work tree holding the current folder, else
+    /// the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Rewrite a workflow that an earlier clinic wrote, unedited, for this version (the diff is
+    /// shown); a workflow edited by hand is never overwritten.
+    #[arg(long)]
+    pub upgrade: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The repository (site root) to preview.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
+    /// The repository (site root) to preview [default: the git work tree holding the current
+    /// folder, else the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// The port to listen on; 0 picks a free one (the URL printed says which).
     #[arg(long, value_name = "N", default_value_t = 8000)]
     pub port: u16,
@@ -292,7 +313,14 @@ pub struct ServeArgs {
 
 /// Parses the arguments, runs the command, and returns the exit code.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && wants_json(std::env::args_os().skip(1)) => {
+            print_json(&serde_json::json!({ "error": usage_diagnostic(&e) }));
+            return EXIT_USAGE;
+        }
+        Err(e) => e.exit(),
+    };
     exit_code(match cli.command {
         Command::Build(args) => run_build(&args, cli.quiet),
         Command::Init(args) => run_init(&args, cli.quiet),
@@ -303,9 +331,30 @@ pub fn run() -> i32 {
     })
 }
 
+/// Whether the command line asks for JSON (`--json` or `--format json`, before a `--`), so that
+/// even a usage error is answered as JSON.
+fn wants_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<_> = args.take_while(|a| a != "--").collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--json"
+            || a == "--format=json"
+            || (a == "--format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
+}
+
+/// clap's error as a diagnostic: its first line is the message, the rest (usage) the hint.
+fn usage_diagnostic(e: &clap::Error) -> Diagnostic {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let message = lines.next().unwrap_or("bad usage");
+    let hint: Vec<&str> = lines.collect();
+    Diagnostic::error(message.trim_start_matches("error: ")).with_hint(hint.join(" "))
+}
+
 fn run_build(args: &BuildArgs, quiet: bool) -> Result<Ran, BuildError> {
+    let root = root::resolve(args.root.as_deref(), quiet || args.json);
     let options = BuildOptions {
-        root: args.root.clone(),
+        root: root.clone(),
         out: args.out.clone(),
         base_url: args.base_url.clone(),
         strict: args.strict,
@@ -328,7 +377,11 @@ fn run_build(args: &BuildArgs, quiet: bool) -> Result<Ran, BuildError> {
             if args.json {
                 print_json(&report);
             } else if !quiet {
-                eprintln!("{}", summary(&report, started.elapsed().as_secs_f64()));
+                let seconds = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "{}",
+                    summary(&report, seconds, &root, args.base_url.as_deref())
+                );
             }
             Ok(Ran::from_errors(report.error_count() > 0))
         }
@@ -342,14 +395,60 @@ fn run_build(args: &BuildArgs, quiet: bool) -> Result<Ran, BuildError> {
 }
 
 fn run_check(args: &CheckArgs, quiet: bool) -> Result<Ran, BuildError> {
-    let (evidence, diagnostics) = crate::check(&args.root, args.no_cache)?;
-    print_diagnostics(&diagnostics, quiet || args.json);
-    if args.json {
-        print_json(&evidence);
-    } else if !quiet {
-        print!("{}", badge_summary(&evidence));
+    let format = if args.json {
+        CheckFormat::Json
+    } else {
+        args.format
+    };
+    let root = root::resolve(args.root.as_deref(), quiet || format == CheckFormat::Json);
+    let (evidence, diagnostics) = match crate::check(&root, args.no_cache) {
+        Ok(checked) => checked,
+        Err(e) => {
+            if format == CheckFormat::Json {
+                print_json(&serde_json::json!({"error": e.diagnostic()}));
+            }
+            return Err(e);
+        }
+    };
+    match format {
+        CheckFormat::Human => {
+            print_diagnostics(&diagnostics, quiet);
+            if !quiet {
+                print!("{}", badge_summary(&evidence));
+            }
+        }
+        CheckFormat::Json => {
+            print_diagnostics(&diagnostics, true);
+            print_json(&evidence);
+        }
+        CheckFormat::Github => {
+            // Annotations are read by the runner whatever --quiet says; the summary is the log.
+            print!("{}", github::annotations(&evidence, &diagnostics));
+            if !quiet {
+                print!("{}", badge_summary(&evidence));
+            }
+            write_step_summary(&evidence);
+        }
     }
     Ok(Ran::from_errors(!evidence.badges.all_verified()))
+}
+
+/// Appends the badge table to `$GITHUB_STEP_SUMMARY` when the runner set it. A summary that
+/// cannot be written is a warning: the annotations and the exit code still tell.
+fn write_step_summary(evidence: &Evidence) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(github::step_summary(evidence).as_bytes()));
+    if let Err(e) = written {
+        let d = Diagnostic::warning(format!("cannot append the job summary: {e}"))
+            .in_file(PathBuf::from(path));
+        eprintln!("{d}");
+    }
 }
 
 /// `rehearsal  verified` lines, each followed by its reasons.
@@ -373,7 +472,12 @@ pub fn badge_summary(evidence: &Evidence) -> String {
     out
 }
 
-fn summary(report: &BuildReport, seconds: f64) -> String {
+fn summary(
+    report: &BuildReport,
+    seconds: f64,
+    root: &std::path::Path,
+    base_url: Option<&str>,
+) -> String {
     let index = report.output.join("index.html");
     let mut line = format!(
         "Built {} pages in {seconds:.2} s: {}",
@@ -384,11 +488,61 @@ fn summary(report: &BuildReport, seconds: f64) -> String {
         (0, 0) => {}
         (errors, warnings) => line.push_str(&format!(" ({errors} errors, {warnings} warnings)")),
     }
-    line.push_str(&format!(
-        "\nPreview it live with `clinic serve`, or serve the folder: python3 -m http.server -d {} 8000",
-        report.output.display()
-    ));
+    line.push('\n');
+    line.push_str(&preview_hint(report, root, base_url));
     line
+}
+
+/// The preview command, as it can be typed here: the binary's own path when `clinic` on PATH is
+/// not this binary, `--root` unless it is the current folder, `--base-url` when the command line
+/// gave one. A plain file server only when the site lives at `/` (a base path would break it).
+fn preview_hint(report: &BuildReport, root: &std::path::Path, base_url: Option<&str>) -> String {
+    let mut command = format!("{} serve", shell_word(&clinic_program()));
+    if root != std::path::Path::new(".") {
+        command.push_str(&format!(
+            " --root {}",
+            shell_word(&root.display().to_string())
+        ));
+    }
+    if let Some(url) = base_url {
+        command.push_str(&format!(" --base-url {}", shell_word(url)));
+    }
+    let base_path = &report.setup.urls.base_path;
+    if base_path == "/" {
+        format!(
+            "Preview it live with `{command}`, or serve the folder: python3 -m http.server -d {} 8000",
+            shell_word(&report.output.display().to_string())
+        )
+    } else {
+        format!("Preview it live with `{command}` (the site is under {base_path}, as where it is published)")
+    }
+}
+
+/// `clinic` when that name on PATH is this very binary; otherwise this binary's path.
+fn clinic_program() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(|e| e.canonicalize()) else {
+        return "clinic".to_string();
+    };
+    let name = format!("clinic{}", std::env::consts::EXE_SUFFIX);
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(&name))
+            .find(|candidate| candidate.is_file())
+    });
+    match on_path.and_then(|found| found.canonicalize().ok()) {
+        Some(found) if found == exe => "clinic".to_string(),
+        _ => exe.display().to_string(),
+    }
+}
+
+/// A word the shell reads back as it is: quoted when it holds anything but safe characters.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-:=+@%,".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic], quiet: bool) {
@@ -426,7 +580,10 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> Result<Ran, BuildError> {
     print_diagnostics(&report.diagnostics, quiet);
     if !quiet {
         eprint!("{}", badge_summary(&report.evidence));
-        eprintln!("{}", summary(&report, 0.0).replacen(" in 0.00 s", "", 1));
+        eprintln!(
+            "{}",
+            summary(&report, 0.0, &args.dir, None).replacen(" in 0.00 s", "", 1)
+        );
     }
     Ok(Ran::from_errors(report.error_count() > 0))
 }
@@ -498,7 +655,7 @@ fn run_cohort_merge(args: &MergeArgs, quiet: bool) -> Result<Ran, BuildError> {
 /// Runs until stopped: Ctrl-C exits 0 from the signal thread; returning means it could not start.
 fn run_serve(args: &ServeArgs, quiet: bool) -> Result<Ran, BuildError> {
     let options = crate::commands::serve::ServeOptions {
-        root: args.root.clone(),
+        root: root::resolve(args.root.as_deref(), quiet),
         bind: args.bind,
         port: args.port,
         base_url: args.base_url.clone(),
@@ -512,25 +669,62 @@ fn run_serve(args: &ServeArgs, quiet: bool) -> Result<Ran, BuildError> {
 }
 
 fn run_init(args: &InitArgs, quiet: bool) -> Result<Ran, BuildError> {
-    match init::run(&args.root) {
-        Ok(report) => {
-            if !quiet {
-                for path in &report.written {
-                    eprintln!("wrote {}", path.display());
+    let root = root::resolve(args.root.as_deref(), quiet);
+    let report = init::run(&root, args.upgrade)
+        .map_err(|e| BuildError::Fatal(Diagnostic::error(format!("{}: {e}", root.display()))))?;
+    if let Some(diff) = &report.diff {
+        // The diff is the output; what happened goes to standard error like every message.
+        print!("{diff}");
+    }
+    if !quiet {
+        for path in &report.written {
+            match &report.upgraded_from {
+                Some(version) if path == std::path::Path::new(init::WORKFLOW_PATH) => {
+                    eprintln!("upgraded {} (written by clinic {version})", path.display())
                 }
-                for path in &report.kept {
-                    eprintln!(
-                        "kept {} (already there; clinic never overwrites it)",
-                        path.display()
-                    );
-                }
-                eprintln!("Next: commit these files and set Pages > Source to \"GitHub Actions\" in the repository settings.");
+                _ => eprintln!("wrote {}", path.display()),
             }
-            Ok(Ran::Clean)
         }
-        Err(e) => Err(BuildError::Fatal(Diagnostic::error(format!(
-            "{}: {e}",
-            args.root.display()
-        )))),
+        for (path, why) in &report.kept {
+            eprintln!("kept {}: {why}", path.display());
+        }
+        if !report.written.is_empty() {
+            eprintln!("Next: commit these files and set Pages > Source to \"GitHub Actions\" in the repository settings.");
+        }
+    }
+    if report.refused_upgrade {
+        eprintln!(
+            "error: {} was not upgraded: only a workflow that clinic wrote and nobody edited is rewritten; apply the diff above by hand, or delete the file and run `clinic init`",
+            init::WORKFLOW_PATH
+        );
+        return Ok(Ran::WithErrors);
+    }
+    Ok(Ran::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> impl Iterator<Item = std::ffi::OsString> + '_ {
+        line.split_whitespace().map(std::ffi::OsString::from)
+    }
+
+    #[test]
+    fn json_is_wanted_before_a_double_dash_only() {
+        assert!(wants_json(args("check --json --bogus")));
+        assert!(wants_json(args("check --format json")));
+        assert!(wants_json(args("check --format=json")));
+        assert!(!wants_json(args("check --format github")));
+        assert!(!wants_json(args("check -- --json")));
+    }
+
+    #[test]
+    fn shell_words_read_back_as_written() {
+        assert_eq!(shell_word("/usr/bin/clinic"), "/usr/bin/clinic");
+        assert_eq!(shell_word("https://a.io/x/"), "https://a.io/x/");
+        assert_eq!(shell_word("/tmp/my site"), "'/tmp/my site'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 }

@@ -1,39 +1,157 @@
 //! `clinic init`: prepares a student's repository for publishing. It writes the GitHub Pages
-//! workflow and ignores the build output and cache, and never overwrites a file.
+//! workflow and ignores the build output and cache, and never overwrites a file it did not write.
+//!
+//! The workflow installs this very version of clinic with the setup action (pinned, so the badge
+//! rules never change mid-semester) and checks pull requests. Its first line is a marker naming
+//! the version that wrote it and a hash of the rest, so `clinic init --upgrade` can rewrite an
+//! untouched workflow for a newer clinic and leave any edited one alone.
 
+use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
 pub(crate) const WORKFLOW_PATH: &str = ".github/workflows/pages.yml";
 /// The build output, and `clinic serve`'s builds in `.clinic/` (the history cache lives in `.git/`).
 const IGNORED: &[&str] = &["/public/", "/.clinic/"];
+/// The start of the workflow's first line: `# clinic-workflow: 0.1.0 fnv1a64=<16 hex digits>`.
+const MARKER: &str = "# clinic-workflow:";
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What `init` did, one line per file.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct InitReport {
     pub written: Vec<PathBuf>,
-    pub kept: Vec<PathBuf>,
+    /// Files left as they were, each with why.
+    pub kept: Vec<(PathBuf, String)>,
+    /// The diff `--upgrade` applied to the workflow, or would have to (by hand, for an edited
+    /// one); `None` when the workflow was not looked at or is already current.
+    pub diff: Option<String>,
+    /// `--upgrade` was asked for and the workflow could not be rewritten (edited, or not ours).
+    pub refused_upgrade: bool,
+    /// The version whose workflow `--upgrade` replaced.
+    pub upgraded_from: Option<String>,
 }
 
-pub(crate) fn run(root: &Path) -> std::io::Result<InitReport> {
+/// What the workflow file already there is.
+#[derive(Debug, PartialEq, Eq)]
+enum Existing {
+    /// Written by clinic `version` and not edited since.
+    Untouched { version: String },
+    /// Written by clinic `version`, then edited (the hash no longer matches).
+    Edited { version: String },
+    /// No marker line: written by hand or by another tool.
+    Foreign,
+}
+
+pub(crate) fn run(root: &Path, upgrade: bool) -> std::io::Result<InitReport> {
     let mut report = InitReport::default();
     let workflow = root.join(WORKFLOW_PATH);
-    if workflow.exists() {
-        report.kept.push(PathBuf::from(WORKFLOW_PATH));
-    } else {
-        std::fs::create_dir_all(workflow.parent().unwrap_or(root))?;
-        // create_new: even a file that appears between the check and the write is kept.
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&workflow)?;
-        file.write_all(workflow_text().as_bytes())?;
-        report.written.push(PathBuf::from(WORKFLOW_PATH));
+    let current = workflow_text();
+    match std::fs::read(&workflow) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(workflow.parent().unwrap_or(root))?;
+            // create_new: even a file that appears between the check and the write is kept.
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&workflow)?;
+            file.write_all(current.as_bytes())?;
+            report.written.push(PathBuf::from(WORKFLOW_PATH));
+        }
+        Err(e) => return Err(e),
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            existing_workflow(&workflow, &text, &current, upgrade, &mut report)?;
+        }
     }
     if add_ignores(&root.join(".gitignore"))? {
         report.written.push(PathBuf::from(".gitignore"));
     }
     Ok(report)
+}
+
+/// Keeps the workflow, or with `--upgrade` rewrites it when clinic wrote it and nobody edited it.
+fn existing_workflow(
+    path: &Path,
+    text: &str,
+    current: &str,
+    upgrade: bool,
+    report: &mut InitReport,
+) -> std::io::Result<()> {
+    let kept = |report: &mut InitReport, why: String| {
+        report.kept.push((PathBuf::from(WORKFLOW_PATH), why));
+    };
+    if text == current {
+        kept(report, format!("already the workflow of clinic {VERSION}"));
+        return Ok(());
+    }
+    match (classify(text), upgrade) {
+        (Existing::Untouched { version }, false) => kept(
+            report,
+            format!("written by clinic {version}; `clinic init --upgrade` rewrites it for clinic {VERSION}"),
+        ),
+        (Existing::Untouched { version }, true) => {
+            report.diff = Some(diff(text, current));
+            // Beside it, then renamed over it: a reader never sees half a workflow.
+            let staging = path.with_extension("yml.clinic-new");
+            std::fs::write(&staging, current)?;
+            std::fs::rename(&staging, path)?;
+            report.written.push(PathBuf::from(WORKFLOW_PATH));
+            report.upgraded_from = Some(version);
+        }
+        (Existing::Edited { version }, upgrade) => {
+            if upgrade {
+                report.diff = Some(diff(text, current));
+                report.refused_upgrade = true;
+            }
+            kept(
+                report,
+                format!("written by clinic {version}, then edited: it is yours now and clinic never overwrites it (the diff to clinic {VERSION}'s workflow is shown with --upgrade)"),
+            );
+        }
+        (Existing::Foreign, upgrade) => {
+            report.refused_upgrade = upgrade;
+            kept(
+                report,
+                format!("not written by clinic (no `{MARKER}` first line); clinic never overwrites it"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn classify(text: &str) -> Existing {
+    let Some((first, rest)) = text.split_once('\n') else {
+        return Existing::Foreign;
+    };
+    let Some(stamp) = first.strip_prefix(MARKER) else {
+        return Existing::Foreign;
+    };
+    let mut words = stamp.split_whitespace();
+    let version = words.next().unwrap_or("?").to_string();
+    let hash = words.next().and_then(|w| w.strip_prefix("fnv1a64="));
+    if hash == Some(hash_of(rest).as_str()) {
+        Existing::Untouched { version }
+    } else {
+        Existing::Edited { version }
+    }
+}
+
+/// FNV-1a, 64 bits, in hex: enough to notice an edit (this is no defence against forgery, and
+/// needs none: a forged marker only lets clinic replace the file with its own workflow).
+fn hash_of(text: &str) -> String {
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(text.as_bytes());
+    format!("{:016x}", hasher.finish())
+}
+
+/// A unified diff from the file there to the file clinic would write.
+fn diff(old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("a/{WORKFLOW_PATH}"), &format!("b/{WORKFLOW_PATH}"))
+        .to_string()
 }
 
 /// Appends the lines `.gitignore` lacks; returns whether it changed. Existing lines are kept.
@@ -64,90 +182,193 @@ fn add_ignores(path: &Path) -> std::io::Result<bool> {
     Ok(true)
 }
 
-/// The GitHub Pages workflow: full history (the badges read it), the official Pages actions,
-/// and the base URL Pages reports, so links work under `/<repository>/`.
+/// The workflow of this clinic, marker line first.
 pub(crate) fn workflow_text() -> String {
+    stamped(VERSION)
+}
+
+/// The workflow clinic `version` writes (the templates of older versions differ in more than
+/// their version, but this is what the tests of `--upgrade` need).
+fn stamped(version: &str) -> String {
+    let body = workflow_body(version);
+    format!("{MARKER} {version} fnv1a64={}\n{body}", hash_of(&body))
+}
+
+/// The GitHub Pages workflow: full history (the badges read it), clinic installed by the setup
+/// action at this version, a pull-request job whose failed rules become annotations, and the
+/// official Pages actions with the base URL Pages reports, so links work under `/<repository>/`.
+/// Pull requests never deploy.
+fn workflow_body(version: &str) -> String {
     format!(
-        r#"# Publishes this repository's clinic portfolio to GitHub Pages.
-# Written by `clinic init`; edit freely, clinic never overwrites it.
+        r#"# Publishes this repository's clinic portfolio to GitHub Pages, and checks pull requests.
+# Written by `clinic init` (clinic {version}). `clinic init --upgrade` rewrites it for a newer
+# clinic as long as nobody edited it; once edited it is yours, and clinic never overwrites it.
 # In the repository settings, set Pages > Source to "GitHub Actions".
 name: Portfolio
 
 on:
   push:
     branches: [main, master]
+  pull_request:
   workflow_dispatch:
 
 permissions:
   contents: read
-  pages: write
-  id-token: write
-
-concurrency:
-  group: pages
-  cancel-in-progress: false
 
 jobs:
-  build:
+  # Pull requests: every failed rule is an annotation at its file and line, and the job summary
+  # has the four badges. Nothing is deployed.
+  check:
+    if: github.event_name == 'pull_request'
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v6
+        with:
+          fetch-depth: 0 # the evidence badges read the whole history
+      - uses: {action}@v{version}
+        with:
+          version: {version}
+      - name: Check the evidence badges
+        run: clinic check --format github
+
+  build:
+    if: github.event_name != 'pull_request'
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pages: read
+    steps:
+      - uses: actions/checkout@v6
         with:
           fetch-depth: 0 # the evidence badges read the whole history
       - id: pages
-        uses: actions/configure-pages@v5
-      - name: Install clinic
-        run: cargo install --locked --git {repo} clinic
+        uses: actions/configure-pages@v6
+      - uses: {action}@v{version}
+        with:
+          version: {version}
       - name: Build the site
         run: clinic build --out public --base-url "${{{{ steps.pages.outputs.base_url }}}}/"
-      - uses: actions/upload-pages-artifact@v3
+      - uses: actions/upload-pages-artifact@v5
         with:
           path: public
 
   deploy:
     needs: build
     runs-on: ubuntu-latest
+    permissions:
+      pages: write
+      id-token: write
+    concurrency:
+      group: pages
+      cancel-in-progress: false
     environment:
       name: github-pages
       url: ${{{{ steps.deployment.outputs.page_url }}}}
     steps:
       - id: deployment
-        uses: actions/deploy-pages@v4
+        uses: actions/deploy-pages@v5
 "#,
-        repo = env!("CARGO_PKG_REPOSITORY")
+        action = setup_action()
     )
+}
+
+/// `owner/name` of this repository on GitHub, where the setup action (`action.yml`) lives.
+fn setup_action() -> &'static str {
+    env!("CARGO_PKG_REPOSITORY")
+        .trim_start_matches("https://github.com/")
+        .trim_end_matches('/')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn read(root: &Path) -> String {
+        std::fs::read_to_string(root.join(WORKFLOW_PATH)).unwrap()
+    }
+
     #[test]
-    fn writes_workflow_and_never_overwrites() {
+    fn writes_a_pinned_workflow_and_never_overwrites() {
         let root = tempfile::tempdir().unwrap();
-        let report = run(root.path()).unwrap();
+        let report = run(root.path(), false).unwrap();
         assert_eq!(report.written.len(), 2);
-        let text = std::fs::read_to_string(root.path().join(WORKFLOW_PATH)).unwrap();
+        let text = read(root.path());
+        assert!(text.starts_with(&format!("# clinic-workflow: {VERSION} fnv1a64=")));
         assert!(text.contains("fetch-depth: 0"));
-        assert!(text.contains("actions/deploy-pages@v4"));
+        assert!(text.contains(&format!(
+            "uses: release-rollback-clinic/clinic@v{VERSION}\n        with:\n          version: {VERSION}\n"
+        )));
+        assert!(text.contains("actions/deploy-pages@v5"));
+        assert!(text.contains("clinic check --format github"));
         assert!(text.contains("${{ steps.pages.outputs.base_url }}/"));
+        assert_eq!(
+            classify(&text),
+            Existing::Untouched {
+                version: VERSION.into()
+            }
+        );
 
         std::fs::write(root.path().join(WORKFLOW_PATH), "mine").unwrap();
-        let report = run(root.path()).unwrap();
-        assert_eq!(report.kept, vec![PathBuf::from(WORKFLOW_PATH)]);
-        assert!(report.written.is_empty());
-        assert_eq!(
-            std::fs::read_to_string(root.path().join(WORKFLOW_PATH)).unwrap(),
-            "mine"
+        for upgrade in [false, true] {
+            let report = run(root.path(), upgrade).unwrap();
+            assert_eq!(report.kept.len(), 1);
+            assert_eq!(report.refused_upgrade, upgrade);
+            assert!(report.written.is_empty());
+            assert_eq!(read(root.path()), "mine");
+        }
+    }
+
+    #[test]
+    fn upgrade_rewrites_an_untouched_workflow_of_an_older_clinic() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(".github/workflows")).unwrap();
+        std::fs::write(root.path().join(WORKFLOW_PATH), stamped("0.0.9")).unwrap();
+
+        let report = run(root.path(), false).unwrap();
+        assert!(
+            report.kept[0].1.contains("clinic init --upgrade"),
+            "{:?}",
+            report.kept
         );
+        assert_eq!(read(root.path()), stamped("0.0.9"));
+
+        let report = run(root.path(), true).unwrap();
+        assert_eq!(report.upgraded_from.as_deref(), Some("0.0.9"));
+        let diff = report.diff.unwrap();
+        assert!(diff.contains("-# clinic-workflow: 0.0.9"), "{diff}");
+        assert!(
+            diff.contains(&format!("+          version: {VERSION}")),
+            "{diff}"
+        );
+        assert_eq!(read(root.path()), workflow_text());
+
+        let report = run(root.path(), true).unwrap();
+        assert!(report.diff.is_none() && !report.refused_upgrade);
+    }
+
+    #[test]
+    fn upgrade_never_touches_an_edited_workflow() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(".github/workflows")).unwrap();
+        let edited = stamped("0.0.9").replace("ubuntu-latest", "ubuntu-24.04");
+        std::fs::write(root.path().join(WORKFLOW_PATH), &edited).unwrap();
+        let report = run(root.path(), true).unwrap();
+        assert!(report.refused_upgrade);
+        assert!(
+            report.kept[0].1.contains("then edited"),
+            "{:?}",
+            report.kept
+        );
+        assert!(report.diff.unwrap().contains("-    runs-on: ubuntu-24.04"));
+        assert_eq!(read(root.path()), edited);
     }
 
     #[test]
     fn gitignore_lines_are_appended_once() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join(".gitignore"), "target").unwrap();
-        run(root.path()).unwrap();
-        run(root.path()).unwrap();
+        run(root.path(), false).unwrap();
+        run(root.path(), false).unwrap();
         let text = std::fs::read_to_string(root.path().join(".gitignore")).unwrap();
         assert!(text.starts_with("target\n"));
         assert_eq!(text.matches("/public/").count(), 1);

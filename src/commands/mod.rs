@@ -3,5 +3,7 @@
 pub mod cli;
 pub(crate) mod cohort;
 pub mod demo;
+pub(crate) mod github;
 pub(crate) mod init;
+pub(crate) mod root;
 pub(crate) mod serve;

@@ -193,6 +193,10 @@ impl Item {
 pub struct Badge {
     pub state: State,
     pub reasons: Vec<String>,
+    /// The failed rules behind `reasons`, one each in the same order, with their file and line
+    /// (for `check --format github`'s annotations).
+    #[serde(skip)]
+    pub problems: Vec<Problem>,
     pub artifacts: Vec<String>,
     pub items: Vec<Item>,
 }
@@ -209,18 +213,18 @@ impl Badge {
         } else {
             State::Incomplete
         };
-        let reasons = match state {
+        let problems: Vec<Problem> = match state {
             State::Verified => Vec::new(),
-            State::Missing => vec![missing_reason.sentence()],
+            State::Missing => vec![missing_reason],
             State::Incomplete => extra
-                .iter()
-                .chain(items.iter().flat_map(|i| i.problems.iter()))
-                .map(Problem::sentence)
+                .into_iter()
+                .chain(items.iter().flat_map(|i| i.problems.iter().cloned()))
                 .collect(),
         };
         Badge {
             state,
-            reasons,
+            reasons: problems.iter().map(Problem::sentence).collect(),
+            problems,
             artifacts,
             items,
         }
@@ -294,13 +298,9 @@ pub struct Evidence {
     /// Every migration file at HEAD, each statement classified.
     pub migrations: Vec<migration::ClassifiedFile>,
     /// Problems reading records that belong to no badge (unknown keys are warnings), written
-    /// to `evidence.json` as sentences.
-    #[serde(serialize_with = "sentences")]
+    /// to `evidence.json` as diagnostics (`severity`, `file`, `line`, `message`, `hint`), the
+    /// same objects as `clinic build --json`'s `diagnostics`.
     pub warnings: Vec<Diagnostic>,
-}
-
-fn sentences<S: serde::Serializer>(warnings: &[Diagnostic], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(warnings.iter().map(Diagnostic::sentence))
 }
 
 /// What every rule may consult besides the record it judges.

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod fixtures;
 pub mod git;
 pub mod links;
+pub mod release;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
