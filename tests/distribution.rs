@@ -79,6 +79,110 @@ fn init_writes_a_workflow_pinned_to_this_clinic_that_actionlint_accepts() {
     actionlint(&[&repo.root().join(WORKFLOW)]);
 }
 
+/// `clinic init --cohort` writes the instructor's workflow; its shard and merge commands, run
+/// here as Actions would run them (each shard in the checkout, the merge where only the
+/// downloaded parts are), give the dashboard of a single `clinic cohort` run byte for byte.
+#[test]
+fn init_cohort_writes_a_sharded_workflow_whose_commands_give_the_single_run_dashboard() {
+    let tmp = temp_dir();
+    let repo = RepoBuilder::init(&tmp.path().join("course"));
+    RepoBuilder::demo(&repo.root().join("students/ada"));
+    RepoBuilder::init(&repo.root().join("students/bob"))
+        .write("README.md", "# Bob\n")
+        .commit("2026-09-01 10:00", "Start");
+    repo.write(
+        "class/roster.yaml",
+        "title: Course\nstudents:\n  - name: Ada\n    repo: ../students/ada\n  - name: Bob\n    repo: ../students/bob\n  - name: Cy\n    repo: ../students/cy\n",
+    );
+    let run_init = clinic_in(
+        repo.root(),
+        &[
+            "init",
+            "--cohort",
+            "--roster",
+            "class/roster.yaml",
+            "--shards",
+            "3",
+        ],
+        &[],
+    );
+    run_init.expect_code(0);
+    let path = repo.root().join(".github/workflows/cohort.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with(&format!("# clinic-workflow: {VERSION} fnv1a64=")));
+    assert!(text.contains(&format!("uses: release-rollback-clinic/clinic@v{VERSION}")));
+    actionlint(&[&path]);
+    // Not for students: the Pages workflow is not written.
+    assert!(!repo.root().join(WORKFLOW).exists());
+    // Another roster path that a shell would read differently is refused.
+    clinic_in(
+        repo.root(),
+        &["init", "--cohort", "--roster", "a b.yaml"],
+        &[],
+    )
+    .expect_code(2);
+
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let jobs = &yaml["jobs"];
+    let shards: Vec<u64> = jobs["shard"]["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(shards, vec![1, 2, 3]);
+    let command = |job: &str, needle: &str| -> String {
+        jobs[job]["steps"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .find(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` step in {job}"))
+            .to_string()
+    };
+    let base = "https://course.example/cohort";
+    let bin = Path::new(env!("CARGO_BIN_EXE_clinic")).parent().unwrap();
+    let path_var = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let sh = |dir: &Path, line: &str| {
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .current_dir(dir)
+            .env("PATH", &path_var)
+            .status()
+            .unwrap();
+        // Cy has no repository: an error cell on the dashboard, not a failed job.
+        assert_eq!(status.code(), Some(0), "{line}: {status}");
+    };
+    let merge_dir = tmp.path().join("merge-runner");
+    for k in &shards {
+        let line = command("shard", "--shard")
+            .replace("${{ matrix.shard }}", &k.to_string())
+            .replace("${{ needs.pages.outputs.base_url }}", base);
+        sh(repo.root(), &line);
+        // upload-artifact, then download-artifact with `pattern: part-*` and `path: parts`.
+        common::copy_dir(
+            &repo.root().join(format!("part-{k}")),
+            &merge_dir.join(format!("parts/part-{k}")),
+        );
+    }
+    sh(&merge_dir, &command("merge", "clinic cohort merge"));
+    sh(
+        repo.root(),
+        &format!("clinic cohort class/roster.yaml --out single --base-url {base}/"),
+    );
+    let (single, merged) = (
+        common::snapshot(&repo.root().join("single")),
+        common::snapshot(&merge_dir.join("public")),
+    );
+    assert_eq!(single.len(), merged.len());
+    assert!(
+        single == merged,
+        "the merged dashboard differs from the single run"
+    );
+}
+
 #[test]
 fn the_repositorys_own_workflows_pass_actionlint() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows");

@@ -198,7 +198,7 @@ pub struct MergeArgs {
     /// The parts: the --out folders of every shard.
     #[arg(value_name = "PART", required = true)]
     pub parts: Vec<PathBuf>,
-    /// Where to write the dashboard [default: <roster folder>/public].
+    /// Where to write the dashboard [default: public].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Exit with code 1 when any student is an error cell.
@@ -280,6 +280,22 @@ pub struct InitArgs {
     /// shown); a workflow edited by hand is never overwritten.
     #[arg(long)]
     pub upgrade: bool,
+    /// For instructors: write .github/workflows/cohort.yml instead, which builds the dashboard of
+    /// the roster in parallel shards (a GitHub Actions matrix), merges them and publishes the
+    /// result on Pages, daily and on every push.
+    #[arg(long)]
+    pub cohort: bool,
+    /// With --cohort: the roster, relative to the repository root.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "roster.yaml",
+        requires = "cohort"
+    )]
+    pub roster: String,
+    /// With --cohort: how many shards (parallel jobs) build the dashboard.
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "cohort", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub shards: u16,
 }
 
 #[derive(Debug, Args)]
@@ -670,7 +686,21 @@ fn run_serve(args: &ServeArgs, quiet: bool) -> Result<Ran, BuildError> {
 
 fn run_init(args: &InitArgs, quiet: bool) -> Result<Ran, BuildError> {
     let root = root::resolve(args.root.as_deref(), quiet);
-    let report = init::run(&root, args.upgrade)
+    let workflow = if args.cohort {
+        if !init::roster_path_is_plain(&args.roster) {
+            return Err(BuildError::Usage(
+                Diagnostic::error(format!("--roster {:?} cannot go into a workflow as it is", args.roster))
+                    .with_hint("give the roster's path relative to the repository root, with letters, digits, `.`, `_`, `-` and `/` only"),
+            ));
+        }
+        init::Workflow::Cohort {
+            roster: args.roster.clone(),
+            shards: usize::from(args.shards),
+        }
+    } else {
+        init::Workflow::Pages
+    };
+    let report = init::run(&root, &workflow, args.upgrade)
         .map_err(|e| BuildError::Fatal(Diagnostic::error(format!("{}: {e}", root.display()))))?;
     if let Some(diff) = &report.diff {
         // The diff is the output; what happened goes to standard error like every message.
@@ -679,7 +709,7 @@ fn run_init(args: &InitArgs, quiet: bool) -> Result<Ran, BuildError> {
     if !quiet {
         for path in &report.written {
             match &report.upgraded_from {
-                Some(version) if path == std::path::Path::new(init::WORKFLOW_PATH) => {
+                Some(version) if path == std::path::Path::new(workflow.path()) => {
                     eprintln!("upgraded {} (written by clinic {version})", path.display())
                 }
                 _ => eprintln!("wrote {}", path.display()),
@@ -690,12 +720,15 @@ fn run_init(args: &InitArgs, quiet: bool) -> Result<Ran, BuildError> {
         }
         if !report.written.is_empty() {
             eprintln!("Next: commit these files and set Pages > Source to \"GitHub Actions\" in the repository settings.");
+            if args.cohort && !root.join(&args.roster).is_file() {
+                eprintln!("note: there is no {} yet; the workflow builds the dashboard from it (see `clinic cohort --help` for its format)", args.roster);
+            }
         }
     }
     if report.refused_upgrade {
         eprintln!(
             "error: {} was not upgraded: only a workflow that clinic wrote and nobody edited is rewritten; apply the diff above by hand, or delete the file and run `clinic init`",
-            init::WORKFLOW_PATH
+            workflow.path()
         );
         return Ok(Ran::WithErrors);
     }

@@ -335,8 +335,23 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
     let roster = roster::parse(&first.roster_text, &first.roster_file, &first.roster_dir)
         .map_err(BuildError::Fatal)?;
     let urls = Urls::new(first.base_url.as_deref());
-    let target = out.map_or_else(|| roster.dir.join("public"), Path::to_path_buf);
-    let output = Output::prepare(&target, &roster.dir)?;
+    // The merge may run where the roster is not (a CI job with only the parts): the folder it
+    // runs in and the parts are what the output must never swallow.
+    let target = out.map_or_else(|| PathBuf::from("public"), Path::to_path_buf);
+    let output = Output::prepare(&target, Path::new("."))?;
+    for part in parts {
+        let part = std::path::absolute(part).unwrap_or_else(|_| part.clone());
+        if part.starts_with(output.target()) {
+            return Err(usage(
+                format!(
+                    "refusing to write the dashboard to {}: it holds the part {}",
+                    output.target().display(),
+                    part.display()
+                ),
+                "choose an --out folder outside the parts",
+            ));
+        }
+    }
     let (theme, _) = embedded_theme_and_handbook(&urls)?;
 
     let mut rows: Vec<Option<Row>> = vec![None; roster.students.len()];
