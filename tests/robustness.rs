@@ -464,3 +464,15 @@ fn regression_here_doc_at_end_of_unclosed_substitution_is_bounded() {
         assert!(start.elapsed() < MAX_TIME, "{:?} on {text:?}", start.elapsed());
     }
 }
+
+/// Reported by `shell_smoke` as a timeout (the 10-minute run after the fixes above): a `check_`
+/// function that calls itself twice spends each run's whole step budget (`FUEL`) re-entering
+/// the recursion, 2^24 calls deep if nothing stopped it. The budget stops it: 7 s per input
+/// under the fuzzer's sanitizer on a loaded machine, about 1 s in a debug build.
+#[test]
+fn regression_recursive_check_function_is_bounded() {
+    let text = "check_home() {\n \u{01}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00} local commandcodefunction\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00} | '\\\"' | '$' | '`']KE_E/XTRE_EX*l   if # sc\n# Smoders || :\ncheck_home\nction \u{00}\u{00}\u{00}\u{03}usab\u{045d}timcc check~v\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00} | '\\\"' | '$' | '`']KE_E/XTRE_EX*l   if # sc\n# Smoders || :\ncheck_home\nction \u{00}\u{00}\u{00}\u{03}usab\u{045d}timcc\ncheeho\u{00}qq\n}\n\n";
+    let start = Instant::now();
+    fuzzing::shell_smoke(text);
+    assert!(start.elapsed() < MAX_TIME, "{:?}", start.elapsed());
+}
