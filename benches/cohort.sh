@@ -2,8 +2,8 @@
 # Cohort benchmark: N demo student repositories (default 100, written with
 # `clinic demo --no-build`), one roster, and `clinic cohort` timed with /usr/bin/time.
 # Reports the wall time and the peak resident memory of the cohort build, cold (first build, no
-# output yet) and warm (rebuilding over the previous output). The target is under 20 s for 100
-# students.
+# output yet) and warm (rebuilding over the previous output), and the output's size per student.
+# Targets: 1,000 students under 20 s on 2 cores, at most 150 KB of output per student.
 #
 # Usage: benches/cohort.sh [N] [JOBS]
 #   N     students (default 100)
@@ -52,7 +52,10 @@ for run in cold warm; do
 done
 files=$(find "$work/out" -type f | wc -l)
 size=$(du -sh "$work/out" | cut -f1)
-echo "output: $files files, $size"
+bytes=$(du -sb "$work/out" | cut -f1)
+per_student=$((bytes / n / 1024))
+echo "output: $files files, $size ($per_student KiB per student, apparent size)"
+echo "targets (issue 15): 1,000 students < 20 s on 2 cores; <= 150 KB per student"
 if [[ "${KEEP:-0}" == 1 ]]; then
   echo "kept: $work"
 fi
