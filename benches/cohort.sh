@@ -52,9 +52,11 @@ for run in cold warm; do
 done
 files=$(find "$work/out" -type f | wc -l)
 size=$(du -sh "$work/out" | cut -f1)
-bytes=$(du -sb "$work/out" | cut -f1)
-per_student=$((bytes / n / 1024))
-echo "output: $files files, $size ($per_student KiB per student, apparent size)"
+# What GitHub Pages stores: the bytes of the files (folders not counted).
+bytes=$(find "$work/out" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+student_bytes=$(find "$work/out/students" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+echo "output: $files files, $size on disk, $((bytes / 1024)) KiB of files"
+echo "per student: $((student_bytes / n / 1024)) KiB in students/<slug>/, $((bytes / n / 1024)) KiB of the whole output / $n"
 echo "targets (issue 15): 1,000 students < 20 s on 2 cores; <= 150 KB per student"
 if [[ "${KEEP:-0}" == 1 ]]; then
   echo "kept: $work"

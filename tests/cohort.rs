@@ -434,8 +434,9 @@ fn a_cohort_of_variants_shows_the_right_states_and_builds_each_portfolio() {
         lines[2]
     );
 
-    // Each built student has a whole site at their base path, with their own commit links;
-    // students in error have none (the shallow clone's pages explain its reasons).
+    // Each built student has their own pages at their base path, with their own commit links;
+    // students in error have none (the shallow clone's pages explain its reasons). The handbook
+    // and the static files exist once, under handbook/, so a class fits on GitHub Pages.
     for slug in ["ada-lovelace", "bob-partial", "sam-shallow"] {
         let dir = out.join("students").join(slug);
         for page in [
@@ -444,11 +445,35 @@ fn a_cohort_of_variants_shows_the_right_states_and_builds_each_portfolio() {
             "portfolio/timeline/index.html",
             "evidence.json",
             "badges/smoke.svg",
-            "static/style.css",
         ] {
             assert!(dir.join(page).is_file(), "{slug}: no {page}");
         }
+        let mut bytes = 0;
+        for file in common::list_files(&dir) {
+            assert!(
+                file == "index.html"
+                    || file == "evidence.json"
+                    || file.starts_with("portfolio/")
+                    || file.starts_with("badges/"),
+                "{slug}: {file} is not the student's own"
+            );
+            bytes += std::fs::metadata(dir.join(&file)).unwrap().len();
+        }
+        assert!(bytes <= 150 * 1024, "{slug}: {bytes} bytes");
     }
+    for page in [
+        "handbook/index.html",
+        "handbook/exercises/smoke-gate/index.html",
+        "handbook/static/style.css",
+        "handbook/static/syntax-light.css",
+    ] {
+        assert!(out.join(page).is_file(), "no {page}");
+    }
+    let handbook = common::read_output(&out, "handbook/exercises/smoke-gate/index.html");
+    assert!(
+        !handbook.contains("Your evidence"),
+        "the shared handbook shows no student's badges"
+    );
     for slug in ["eve-empty", "pat-plain", "mo-missing"] {
         assert!(
             !out.join("students").join(slug).exists(),
@@ -468,8 +493,8 @@ fn a_cohort_of_variants_shows_the_right_states_and_builds_each_portfolio() {
     for (tag, link) in common::links(&flag_page) {
         if link.starts_with('/') {
             assert!(
-                link.starts_with("/students/ada-lovelace/"),
-                "<{tag}> {link} leaves the student's folder"
+                link.starts_with("/students/ada-lovelace/") || link.starts_with("/handbook/"),
+                "<{tag}> {link} leaves the student's folder and the shared handbook"
             );
         }
     }
@@ -1202,16 +1227,32 @@ fn colliding_names_get_distinct_folders_with_a_warning() {
     assert!(index.contains("href=\"/cohort/students/ada-2/portfolio/\""));
     assert!(index.contains("src=\"/cohort/static/cohort.js\""));
     let portfolio = common::read_output(&out, "students/ada-2/portfolio/index.html");
+    let mut shared = 0;
     for (tag, link) in common::links(&portfolio) {
         if link.starts_with('/') {
             assert!(
-                link.starts_with("/cohort/students/ada-2/"),
+                link.starts_with("/cohort/students/ada-2/")
+                    || link.starts_with("/cohort/handbook/"),
                 "<{tag}> {link}"
             );
+            shared += usize::from(link.starts_with("/cohort/handbook/"));
+            // Every link lands on a file of the cohort's output.
+            let rel = link["/cohort/".len()..].split('#').next().unwrap();
+            let file = if rel.is_empty() || rel.ends_with('/') {
+                format!("{rel}index.html")
+            } else {
+                rel.to_string()
+            };
+            assert!(out.join(&file).is_file(), "<{tag}> {link}: no {file}");
         }
     }
-    let sitemap = common::read_output(&out, "students/ada-2/sitemap.xml");
-    assert!(sitemap.contains("<loc>https://course.example/cohort/students/ada-2/portfolio/</loc>"));
+    assert!(
+        shared > 10,
+        "the menu and the stylesheets are the shared handbook's"
+    );
+    let sitemap = common::read_output(&out, "handbook/sitemap.xml");
+    assert!(sitemap.contains("<loc>https://course.example/cohort/handbook/patterns/</loc>"));
+    assert!(!out.join("students/ada-2/sitemap.xml").exists());
     let json: Value = serde_json::from_str(&common::read_output(&out, "cohort.json")).unwrap();
     assert_eq!(
         json["students"][1]["portfolio"],
@@ -1272,9 +1313,8 @@ fn chromium_runs_no_student_script_and_the_dashboard_sorts_and_filters() {
     // Every page of the hostile student, and the dashboard.
     let mut pages: Vec<String> = common::list_files(&out.join("students/mallory"))
         .into_iter()
-        .filter(|rel| {
-            rel.ends_with("index.html") && (rel.starts_with("portfolio/") || rel == "index.html")
-        })
+        // The folder's home only sends the reader on to the portfolio (checked below).
+        .filter(|rel| rel.ends_with("index.html") && rel.starts_with("portfolio/"))
         .map(|rel| {
             format!(
                 "{base}students/mallory/{}",
@@ -1283,6 +1323,12 @@ fn chromium_runs_no_student_script_and_the_dashboard_sorts_and_filters() {
         })
         .collect();
     assert!(pages.len() >= 6, "{pages:?}");
+    let home = common::read_output(&out, "students/mallory/index.html");
+    assert!(
+        home.contains("content=\"0; url=/students/mallory/portfolio/\""),
+        "{home}"
+    );
+    assert!(home.contains("Content-Security-Policy"), "{home}");
     pages.push(base.clone());
     for page in &pages {
         let url = common::percent_decode(page);

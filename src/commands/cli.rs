@@ -121,7 +121,8 @@ If file changes are not seen (WSL, Docker, network file systems), use --poll."
     #[command(
         long_about = "Build a cohort dashboard from a roster: one site with a matrix of \
 students by the four evidence badges (plus last commit and number of releases), summary counts, \
-cohort.csv and cohort.json, and each student's whole site under students/<slug>/.\n\n\
+cohort.csv and cohort.json, each student's portfolio under students/<slug>/, and the handbook once \
+under handbook/.\n\n\
 The roster is YAML:\n\n\
   title: Release clinic, autumn 2026\n\
   students:\n\

@@ -41,6 +41,22 @@ pub struct Urls {
     pub base_path: String,
     /// `https://x.github.io/portfolio/`, when known.
     pub base_url: Option<String>,
+    /// In a cohort, a student's folder holds only the student's own pages (see [`is_own`]);
+    /// every other path (the handbook, the theme's static files) is the cohort's one shared
+    /// copy, addressed from this base.
+    pub shared: Option<Box<Urls>>,
+}
+
+/// The paths of a student's own site in a cohort: the portfolio, the badges, `evidence.json`
+/// and the folder's home (which leads to the portfolio).
+pub(crate) fn is_own(path: &str) -> bool {
+    let path = path.trim_start_matches('/');
+    path.is_empty()
+        || path == "evidence.json"
+        || ["portfolio", "badges"].iter().any(|own| {
+            path.strip_prefix(own)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '#', '?']))
+        })
 }
 
 impl Urls {
@@ -52,14 +68,28 @@ impl Urls {
         Urls {
             base_path,
             base_url: base_url.map(str::to_string),
+            shared: None,
+        }
+    }
+
+    /// Where `path` lives: this site, or the cohort's shared copy for a path that is not the
+    /// student's own.
+    fn owner(&self, path: &str) -> &Urls {
+        match &self.shared {
+            Some(shared) if !is_own(path) => shared,
+            _ => self,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        join_url(&self.base_path, path)
+        join_url(&self.owner(path).base_path, path)
     }
 
     pub fn permalink(&self, path: &str) -> String {
+        let owner = self.owner(path);
+        if !std::ptr::eq(owner, self) {
+            return owner.permalink(path);
+        }
         match &self.base_url {
             Some(base) => format!("{base}{}", path.trim_start_matches('/')),
             None => self.url(path),
@@ -76,6 +106,44 @@ mod tests {
         assert_eq!(slug("evidence.json"), "evidencejson");
         assert_eq!(slug("Rollback vs roll-forward"), "rollback-vs-roll-forward");
         assert_eq!(slug("  Why `--rollback`?  "), "why-rollback");
+    }
+
+    #[test]
+    fn a_cohort_students_own_paths_stay_and_the_rest_is_shared() {
+        let mut urls = Urls::new(Some("https://c.example/course/students/ada/"));
+        urls.shared = Some(Box::new(Urls::new(Some(
+            "https://c.example/course/handbook/",
+        ))));
+        assert_eq!(
+            urls.url("portfolio/flags/x/"),
+            "/course/students/ada/portfolio/flags/x/"
+        );
+        assert_eq!(
+            urls.url("evidence.json"),
+            "/course/students/ada/evidence.json"
+        );
+        assert_eq!(
+            urls.url("badges/flag.svg"),
+            "/course/students/ada/badges/flag.svg"
+        );
+        assert_eq!(urls.url(""), "/course/students/ada/");
+        assert_eq!(
+            urls.url("patterns/expand-contract/"),
+            "/course/handbook/patterns/expand-contract/"
+        );
+        assert_eq!(
+            urls.url("static/style.css"),
+            "/course/handbook/static/style.css"
+        );
+        assert_eq!(urls.url("portfolios/"), "/course/handbook/portfolios/");
+        assert_eq!(
+            urls.permalink("mistakes/"),
+            "https://c.example/course/handbook/mistakes/"
+        );
+        assert_eq!(
+            urls.permalink("portfolio/"),
+            "https://c.example/course/students/ada/portfolio/"
+        );
     }
 
     #[test]

@@ -264,6 +264,29 @@ pub fn render_site(
     Ok(diagnostics.into_sorted())
 }
 
+/// Renders and writes only the generated pages and files (the portfolio, the badges,
+/// `evidence.json`), with the navigation of `content`: a cohort student's folder, whose
+/// handbook is the cohort's shared copy.
+pub fn render_generated(
+    content: &Content,
+    input: &RenderInput<'_>,
+    output: &dyn Sink,
+) -> Result<Vec<Diagnostic>, OutputError> {
+    let structure = Structure::new(content);
+    let shared = Shared::new(&structure, input);
+    let diagnostics = Diagnostics::default();
+    for page in &input.generated.pages {
+        match render_virtual(page, input, &shared) {
+            Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
+            Err(e) => diagnostics.push(e),
+        }
+    }
+    for (path, text) in &input.generated.files {
+        output.write(path, text.as_bytes())?;
+    }
+    Ok(diagnostics.into_sorted())
+}
+
 /// Renders only the pages at `indexes` (into `content.pages`) and returns each one's output
 /// path and HTML without writing anything. `clinic serve` uses it after an edit that changed
 /// only what a page shows itself (its body), not what other pages show of it (title, order,

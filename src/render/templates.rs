@@ -9,6 +9,7 @@ use tera::{Context, Tera, Value};
 use crate::diagnostics::Diagnostic;
 use crate::load::layers::LayerFile;
 use crate::load::theme::ThemeFiles;
+use crate::load::urls::Urls;
 
 /// The loaded theme: templates, plus the static files to copy into the output.
 pub struct Theme {
@@ -47,25 +48,30 @@ impl Theme {
         // Tera registers `get_env` by default: a theme could publish any environment variable
         // (a CI secret). Replace it, in case a call slipped past the check above.
         tera.register_function(DISABLED_FUNCTION, disabled_get_env);
-        tera.register_function(
-            "url",
-            UrlFunction {
-                base_path: base_path.to_string(),
-            },
-        );
+        let urls = Urls {
+            base_path: base_path.to_string(),
+            base_url: None,
+            shared: None,
+        };
+        tera.register_function("url", UrlFunction { urls });
         Ok(Theme { tera, static_files })
     }
 
     /// The same templates with links under another base path: a cohort parses the theme once
     /// and renders every student's site under `students/<slug>/` with it.
     pub fn rebased(&self, base_path: &str) -> Theme {
+        self.rebased_to(&Urls {
+            base_path: base_path.to_string(),
+            base_url: None,
+            shared: None,
+        })
+    }
+
+    /// The theme with `url()` addressing paths as `urls` does (a cohort student's site routes
+    /// the handbook's paths to the shared copy).
+    pub fn rebased_to(&self, urls: &Urls) -> Theme {
         let mut tera = self.tera.clone();
-        tera.register_function(
-            "url",
-            UrlFunction {
-                base_path: base_path.to_string(),
-            },
-        );
+        tera.register_function("url", UrlFunction { urls: urls.clone() });
         Theme {
             tera,
             static_files: self.static_files.clone(),
@@ -176,7 +182,7 @@ fn escape_html(text: &str) -> String {
 /// `url(path="static/style.css")` -> `/portfolio/static/style.css`: absolute from the site
 /// root, so it works at any depth and in `404.html`.
 struct UrlFunction {
-    base_path: String,
+    urls: Urls,
 }
 
 impl tera::Function for UrlFunction {
@@ -185,10 +191,7 @@ impl tera::Function for UrlFunction {
             .get("path")
             .and_then(Value::as_str)
             .ok_or_else(|| tera::Error::msg("url() needs a `path` string argument"))?;
-        Ok(Value::String(crate::load::urls::join_url(
-            &self.base_path,
-            path,
-        )))
+        Ok(Value::String(self.urls.url(path)))
     }
 
     fn is_safe(&self) -> bool {

@@ -1,7 +1,10 @@
 //! `clinic cohort ROSTER.yaml`: one site over a whole class. The dashboard at the root is a
 //! matrix of students by the four badges (plus last commit and number of releases) with
 //! summary counts, `cohort.csv` and `cohort.json`; each student with a repository gets their
-//! whole site (handbook and portfolio, with their own commit links) under `students/<slug>/`.
+//! own pages (portfolio, badges, `evidence.json`, with their own commit links) under
+//! `students/<slug>/`, and the handbook exists once, under `handbook/`, for every student's
+//! pages to link to: a demo student's folder is about 130 KB instead of 860 KB with a handbook
+//! of its own, so a class of a thousand fits in GitHub Pages' 1 GB.
 //!
 //! The pipeline: [`roster`] reads the YAML; [`mirror`] brings the mirrors of `repo:` URLs up to
 //! date (in parallel, before any build); every student is then built on its own, in parallel
@@ -74,6 +77,9 @@ use roster::{Location, Policy, Roster, Source, Student};
 
 /// Every student folder: `students/<slug>/`.
 pub(crate) const STUDENTS: &str = "students/";
+/// The one copy of the handbook (and the theme's static files) that every student's pages link
+/// to: a student's folder holds only their own pages, so a class fits on GitHub Pages.
+pub(crate) const HANDBOOK: &str = "handbook/";
 /// The default time limit for one `evidence:` URL.
 pub(crate) const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// The time one student's whole build may take before it becomes an error cell; the
@@ -214,7 +220,10 @@ pub(crate) fn build(
     }?;
 
     match options.shard {
-        None => write_dashboard(&roster, &rows, &urls, &shared.theme, &output)?,
+        None => {
+            write_dashboard(&roster, &rows, &urls, &shared.theme, &output)?;
+            write_handbook(&shared.content, &shared.theme, &urls, &output)?;
+        }
         Some(shard) => {
             let rows = selected
                 .iter()
@@ -352,7 +361,7 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
             ));
         }
     }
-    let (theme, _) = embedded_theme_and_handbook(&urls)?;
+    let (theme, content) = embedded_theme_and_handbook(&urls)?;
 
     let mut rows: Vec<Option<Row>> = vec![None; roster.students.len()];
     for (file, part) in files.into_iter().zip(parts) {
@@ -380,6 +389,7 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
         )
     })?;
     write_dashboard(&roster, &rows, &urls, &theme, &output)?;
+    write_handbook(&content, &theme, &urls, &output)?;
     let output = output.commit()?;
     let students: Vec<&Student> = roster.students.iter().collect();
     Ok(report(&roster, &students, rows, output))
@@ -459,6 +469,65 @@ struct Remotes {
     mirrors: mirror::Mirrors,
     /// Per URL: the mirror, or why it could not be fetched.
     synced: std::collections::BTreeMap<String, Result<PathBuf, String>>,
+}
+
+/// Where the shared handbook is: `<base>handbook/`.
+fn handbook_urls(cohort: &Urls) -> Urls {
+    Urls {
+        base_path: format!("{}{HANDBOOK}", cohort.base_path),
+        base_url: cohort.base_url.as_ref().map(|b| format!("{b}{HANDBOOK}")),
+        shared: None,
+    }
+}
+
+/// A student folder's `index.html`: it sends the reader to the portfolio (a student's folder
+/// has no handbook home of its own).
+fn student_home(urls: &Urls) -> Vec<u8> {
+    let portfolio = crate::render::html::escape(&urls.url(crate::portfolio::PORTFOLIO));
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Portfolio</title>\n<meta http-equiv=\"refresh\" content=\"0; url={portfolio}\">\n</head>\n<body>\n<p><a href=\"{portfolio}\">Go to the portfolio</a>.</p>\n</body>\n</html>\n"
+    )
+    .into_bytes()
+}
+
+/// The handbook once, under [`HANDBOOK`], for every student's pages to link to. Its menu's first
+/// entry leads back to the dashboard; it shows no student's badges.
+fn write_handbook(
+    content: &Content,
+    theme: &Theme,
+    cohort: &Urls,
+    output: &Output,
+) -> Result<(), BuildError> {
+    let urls = handbook_urls(cohort);
+    let theme = theme.rebased_to(&urls);
+    let config = crate::load::config::Config::default();
+    let generated = crate::render::Generated {
+        values: serde_json::json!({"badges": [], "url": ""}),
+        pages: Vec::new(),
+        files: Vec::new(),
+        nav: ("../".to_string(), "Cohort dashboard".to_string()),
+    };
+    let input = RenderInput {
+        config: &config,
+        urls: &urls,
+        theme: &theme,
+        generated: &generated,
+        progress: &|_, _| {},
+    };
+    let buffer = Buffer::default();
+    let rendered = crate::render::render_site(content, &input, &buffer)
+        .and_then(|_| crate::copy_assets(content, &theme, &buffer));
+    if let Err(e) = rendered {
+        return Err(BuildError::Fatal(Diagnostic::error(format!(
+            "the handbook could not be rendered: {e}"
+        ))));
+    }
+    let mut files = buffer.files.into_inner().unwrap_or_else(|p| p.into_inner());
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (rel, bytes) in files {
+        output.write(&format!("{HANDBOOK}{rel}"), &bytes)?;
+    }
+    Ok(())
 }
 
 /// A cohort output must not hold a student's clone: the swap would delete it.
@@ -662,8 +731,9 @@ fn repo_row(
             .base_url
             .as_ref()
             .map(|b| format!("{b}{STUDENTS}{slug}/")),
+        shared: Some(Box::new(handbook_urls(&shared.urls))),
     };
-    let theme = shared.theme.rebased(&urls.base_path);
+    let theme = shared.theme.rebased_to(&urls);
     let generated = crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes);
     let buffer = Buffer::default();
     let input = RenderInput {
@@ -673,8 +743,10 @@ fn repo_row(
         generated: &generated,
         progress: &|_, _| {},
     };
-    let site = crate::render::render_site(&shared.content, &input, &buffer)
-        .and_then(|_| crate::copy_assets(&shared.content, &theme, &buffer));
+    // Only the student's own pages: the handbook and the static files are the cohort's shared
+    // copy (see HANDBOOK); the folder's home leads to the portfolio.
+    let site = crate::render::render_generated(&shared.content, &input, &buffer)
+        .and_then(|_| buffer.write("index.html", &student_home(&urls)));
     if let Err(e) = site {
         return Err(format!("the student's site could not be rendered: {e}"));
     }
