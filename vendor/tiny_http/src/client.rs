@@ -199,15 +199,14 @@ impl ClientConnection {
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
         // building the next reader
-        let request = crate::request::new_request(
+        let request = crate::request::new_request_with(
             self.secure,
             method,
             path,
             version.clone(),
             headers,
-            *self.remote_addr.as_ref().unwrap(),
-            data_source,
-            writer,
+            (*self.remote_addr.as_ref().unwrap(), data_source, writer),
+            self.keep_alive,
         )
         .map_err(|e| {
             use crate::request;

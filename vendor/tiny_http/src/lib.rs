@@ -318,7 +318,7 @@ impl Server {
                         };
                         // Every blocking read and write on the connection ends after this.
                         let _ = sock.set_timeouts(limits.idle_timeout);
-                        let (read_closable, write_closable) = match ssl {
+                        let halves = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                             Some(ref ssl) => {
@@ -333,6 +333,10 @@ impl Server {
                             }
                             #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                             Some(ref _ssl) => unreachable!(),
+                        };
+                        // Out of file descriptors: this connection is dropped, not the server.
+                        let Ok((read_closable, write_closable)) = halves else {
+                            continue;
                         };
 
                         Ok((
@@ -366,10 +370,12 @@ impl Server {
                         }));
                     }
 
+                    // clinic patch: an accept error (out of file descriptors, a connection reset
+                    // before it was accepted) ends neither the accept loop nor, through an
+                    // error message, the request loops of `recv`: wait a little and go on.
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        thread::sleep(std::time::Duration::from_millis(50));
                     }
                 }
             }

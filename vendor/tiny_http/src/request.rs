@@ -133,8 +133,28 @@ pub fn new_request<R, W>(
     version: HTTPVersion,
     headers: Vec<Header>,
     remote_addr: Option<SocketAddr>,
-    mut source_data: R,
+    source_data: R,
     writer: W,
+) -> Result<Request, RequestCreationError>
+where
+    R: Read + Send + 'static,
+    W: Write + Send + 'static,
+{
+    let peer = (remote_addr, source_data, writer);
+    new_request_with(secure, method, path, version, headers, peer, true)
+}
+
+/// clinic patch: `keep_alive` false (the connection closes after this request) reads no body
+/// before the request is handed over and leaves an unread body unread: a slow or endless body
+/// then costs neither a connection thread nor a request worker.
+pub(crate) fn new_request_with<R, W>(
+    secure: bool,
+    method: Method,
+    path: String,
+    version: HTTPVersion,
+    headers: Vec<Header>,
+    (remote_addr, mut source_data, writer): (Option<SocketAddr>, R, W),
+    keep_alive: bool,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
@@ -191,6 +211,9 @@ where
     } else if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
+        } else if !keep_alive {
+            let (data_reader, _) = EqualReader::with_drain(source_data, content_length, false);
+            Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
         } else if content_length <= 1024 && !expects_continue {
             // if the content-length is small enough, we just read everything into a buffer
 
