@@ -24,7 +24,11 @@ struct GitDaemon {
 impl GitDaemon {
     fn start(base: &Path) -> GitDaemon {
         let port = free_port();
-        let child = Command::new("git")
+        let mut command = Command::new("git");
+        // Its own process group: `git daemon` runs `git-daemon`, which must die with it.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
             .arg("daemon")
             .arg("--reuseaddr")
             .arg("--export-all")
@@ -52,6 +56,13 @@ impl GitDaemon {
 
 impl Drop for GitDaemon {
     fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: signals the process group created for the daemon above.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -227,6 +238,13 @@ fn mirrors_are_fetched_again_and_bad_urls_are_error_cells_that_never_prompt_or_h
             format!("http://127.0.0.1:{}/private.git", password_server()),
         ),
         (
+            "Token".to_string(),
+            format!(
+                "http://ada:SECRET-TOKEN@127.0.0.1:{}/private.git",
+                password_server()
+            ),
+        ),
+        (
             "Silent".to_string(),
             format!("git://127.0.0.1:{}/silent", silent_server()),
         ),
@@ -274,11 +292,30 @@ fn mirrors_are_fetched_again_and_bad_urls_are_error_cells_that_never_prompt_or_h
     assert!(silent.contains("took longer than 3 s"), "{silent}");
     let made = mirrors(&cache);
     assert_eq!(made.len(), 2, "only complete mirrors are kept: {made:?}");
+    // A token in a roster URL is used, never shown.
+    for file in ["index.html", "cohort.csv", "cohort.json"] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(!text.contains("SECRET-TOKEN"), "{file} shows the token");
+    }
+    let token = row(&json, "Token");
+    assert!(token["source"]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert!(
+        token["error"]
+            .as_str()
+            .unwrap()
+            .contains("Authentication failed"),
+        "{token}"
+    );
 
-    // A new commit upstream is fetched on the next run.
+    // A new commit upstream is fetched on the next run, even after the default branch was
+    // renamed (the mirror follows the server's HEAD; `main` is pruned).
     RepoBuilder::open(&served.join("ada"))
         .write("NEWS.md", "Shipped.\n")
         .commit("2026-09-02 10:00", "Ship the first release");
+    git_cli(&served.join("ada"), &["branch", "-m", "main", "trunk"]);
     let (output, json) = cohort(&roster, &out, &args);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(

@@ -49,6 +49,19 @@ pub(crate) fn is_git_url(repo: &str) -> bool {
     }
 }
 
+/// `url` without the user and password of an `https://user:token@host/...` URL: what clinic
+/// shows, writes and names folders after (a roster may carry a token; the dashboard must not).
+pub(crate) fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// The cache of mirrors, and how long a git run may take.
 pub(crate) struct Mirrors {
     cache: PathBuf,
@@ -68,6 +81,7 @@ impl Mirrors {
         jobs: usize,
     ) -> BTreeMap<String, Result<PathBuf, String>> {
         use rayon::prelude::*;
+        self.remove_abandoned_clones();
         let mut unique: Vec<&str> = urls.to_vec();
         unique.sort_unstable();
         unique.dedup();
@@ -83,15 +97,36 @@ impl Mirrors {
         }
     }
 
+    /// Half-made clones of runs that were killed: older than any run's clone could be.
+    fn remove_abandoned_clones(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.cache) else {
+            return;
+        };
+        let limit = self.timeout + Duration::from_secs(600);
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > limit);
+            if name.to_string_lossy().starts_with(".clone-") && old {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
     /// The mirror of `url`, cloned if new, fetched (with pruning) otherwise.
     pub(crate) fn sync(&self, url: &str) -> Result<PathBuf, String> {
+        let shown = redacted(url);
         std::fs::create_dir_all(&self.cache).map_err(|e| {
             format!(
                 "cannot create the repository cache {}: {e}",
                 self.cache.display()
             )
         })?;
-        let mirror = self.cache.join(mirror_name(url));
+        let mirror = self.cache.join(mirror_name(&shown));
         if mirror.join("HEAD").is_file() {
             let mut fetch = git(self.timeout);
             fetch.arg("--git-dir").arg(&mirror).args([
@@ -102,8 +137,9 @@ impl Mirrors {
                 "--quiet",
                 "origin",
             ]);
-            run(fetch, self.timeout).map_err(|e| format!("cannot fetch {url}: {e}"))?;
-            return Ok(mirror);
+            run(fetch, self.timeout).map_err(|e| format!("cannot fetch {shown}: {e}"))?;
+            self.follow_default_branch(&mirror);
+            return default_branch_present(&mirror, &shown).map(|()| mirror);
         }
         let partial = tempfile::Builder::new()
             .prefix(".clone-")
@@ -115,10 +151,40 @@ impl Mirrors {
             .args(["clone", "--mirror", "--quiet", "--"])
             .arg(url)
             .arg(&into);
-        run(clone, self.timeout).map_err(|e| format!("cannot clone {url}: {e}"))?;
-        std::fs::rename(&into, &mirror)
-            .map_err(|e| format!("cannot move the new mirror of {url} into the cache: {e}"))?;
+        run(clone, self.timeout).map_err(|e| format!("cannot clone {shown}: {e}"))?;
+        if let Err(e) = std::fs::rename(&into, &mirror) {
+            // Another clinic cloned the same URL into the same cache meanwhile: use theirs.
+            if !mirror.join("HEAD").is_file() {
+                return Err(format!(
+                    "cannot move the new mirror of {shown} into the cache: {e}"
+                ));
+            }
+        }
         Ok(mirror)
+    }
+
+    /// Points the mirror's `HEAD` at the server's default branch again: a mirror keeps the one
+    /// it was cloned with, and a student who renamed `master` to `main` would otherwise look
+    /// empty once `master` is pruned. A server that does not say is left as it was.
+    fn follow_default_branch(&self, mirror: &Path) {
+        let mut ask = git(self.timeout);
+        ask.arg("--git-dir")
+            .arg(mirror)
+            .args(["ls-remote", "--symref", "origin", "HEAD"]);
+        let Ok(listing) = output(ask, self.timeout) else {
+            return;
+        };
+        let branch = listing
+            .lines()
+            .find_map(|l| l.strip_prefix("ref: ")?.strip_suffix("\tHEAD"))
+            .filter(|b| b.starts_with("refs/heads/") && !b.contains(char::is_whitespace));
+        if let Some(branch) = branch {
+            let mut set = git(self.timeout);
+            set.arg("--git-dir")
+                .arg(mirror)
+                .args(["symbolic-ref", "HEAD", branch]);
+            let _ = run(set, self.timeout);
+        }
     }
 
     /// A work tree of the mirror's default branch, in a new temporary folder (deleted when the
@@ -136,10 +202,26 @@ impl Mirrors {
             .arg(dir.path().join("repo"));
         run(clone, self.timeout).map_err(|e| format!("cannot check out the mirror: {e}"))?;
         git2::Repository::open(dir.path().join("repo"))
-            .and_then(|repo| repo.remote_set_url("origin", url))
+            .and_then(|repo| repo.remote_set_url("origin", &redacted(url)))
             .map_err(|e| format!("cannot set the clone's origin: {}", e.message()))?;
         Ok(dir)
     }
+}
+
+/// Whether the mirror's `HEAD` names a branch that exists (the default branch was not deleted).
+fn default_branch_present(mirror: &Path, shown: &str) -> Result<(), String> {
+    let repo = git2::Repository::open_bare(mirror)
+        .map_err(|e| format!("cannot read the mirror of {shown}: {}", e.message()))?;
+    if repo.is_empty().unwrap_or(false) {
+        return Ok(());
+    }
+    let present = repo.head().is_ok();
+    if present {
+        return Ok(());
+    }
+    Err(format!(
+        "{shown} has no default branch any more (the server does not say which branch replaced it)"
+    ))
 }
 
 /// `github.com-ada-orders-api-<hash>.git`: readable, and unique per URL.
@@ -191,22 +273,53 @@ fn git(timeout: Duration) -> Command {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ASKPASS", "")
         .env("SSH_ASKPASS", "")
-        .env(
-            "GIT_SSH_COMMAND",
-            format!("ssh -o BatchMode=yes -o ConnectTimeout={seconds}"),
-        )
+        // Large files stay pointers: their server is not one the roster named.
+        .env("GIT_LFS_SKIP_SMUDGE", "1")
         .env("GIT_ALLOW_PROTOCOL", ALLOWED_PROTOCOLS)
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    // SSH without questions, unless the user chose their own SSH command (a deploy key, plink).
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+        command.env(
+            "GIT_SSH_COMMAND",
+            format!("ssh -o BatchMode=yes -o ConnectTimeout={seconds}"),
+        );
+    }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         // Its own process group, so that a timeout kills git and the helpers it started.
         command.process_group(0);
     }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe. git dies with clinic (Ctrl-C reaches only clinic,
+        // git being in its own process group) instead of running on with no deadline.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
     command
+}
+
+/// Runs `command` like [`run`] and returns its standard output (at most 64 KiB).
+fn output(mut command: Command, timeout: Duration) -> Result<String, String> {
+    let file = tempfile::tempfile().map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    let reader = file.try_clone().map_err(|e| e.to_string())?;
+    command.stdout(file);
+    run(command, timeout)?;
+    let mut text = String::new();
+    let mut reader = reader;
+    use std::io::Seek;
+    reader.rewind().map_err(|e| e.to_string())?;
+    let _ = reader.take(MAX_STDERR).read_to_string(&mut text);
+    Ok(text)
 }
 
 /// Runs `command` to completion or until `timeout`; the last line git printed on failure.
@@ -221,8 +334,10 @@ fn run(mut command: Command, timeout: Duration) -> Result<(), String> {
     let stderr = child.stderr.take();
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
-        if let Some(stderr) = stderr {
-            let _ = stderr.take(MAX_STDERR).read_to_string(&mut text);
+        if let Some(mut stderr) = stderr {
+            let _ = (&mut stderr).take(MAX_STDERR).read_to_string(&mut text);
+            // The rest is read and dropped: a closed pipe would kill git with SIGPIPE.
+            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
         }
         text
     });
@@ -293,6 +408,27 @@ mod tests {
         ] {
             assert!(!is_git_url(path), "{path}");
         }
+    }
+
+    #[test]
+    fn credentials_never_leave_the_url() {
+        assert_eq!(
+            redacted("https://ada:ghp_SECRET@github.com/ada/x.git"),
+            "https://github.com/ada/x.git"
+        );
+        assert_eq!(
+            redacted("https://ghp_SECRET@github.com/ada/x"),
+            "https://github.com/ada/x"
+        );
+        assert_eq!(
+            redacted("https://github.com/a@b/x"),
+            "https://github.com/a@b/x"
+        );
+        assert_eq!(
+            redacted("git@github.com:ada/x.git"),
+            "git@github.com:ada/x.git"
+        );
+        assert_eq!(redacted("file:///srv/x"), "file:///srv/x");
     }
 
     #[test]

@@ -668,10 +668,15 @@ fn remote_row(student: &Student, url: &str, shared: &Shared) -> Result<Built, St
     let mirror = match remotes.synced.get(url) {
         Some(Ok(mirror)) => mirror,
         Some(Err(reason)) => return Err(reason.clone()),
-        None => return Err(format!("{url} was not fetched")),
+        None => return Err(format!("{} was not fetched", mirror::redacted(url))),
     };
     let work = remotes.mirrors.work_tree(mirror, url)?;
-    repo_row(student, url, &work.path().join("repo"), shared)
+    repo_row(
+        student,
+        &mirror::redacted(url),
+        &work.path().join("repo"),
+        shared,
+    )
 }
 
 fn evidence_row(student: &Student, location: &Location, shared: &Shared) -> Result<Row, String> {

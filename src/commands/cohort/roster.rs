@@ -121,7 +121,7 @@ impl Source {
     pub(crate) fn describe(&self) -> (&'static str, String) {
         match self {
             Source::Repo { written, .. } => ("repo", written.clone()),
-            Source::Remote { url } => ("repo", url.clone()),
+            Source::Remote { url } => ("repo", super::mirror::redacted(url)),
             Source::Evidence(Location::Url(url)) => ("evidence", url.clone()),
             Source::Evidence(Location::File { written, .. }) => ("evidence", written.clone()),
             Source::Invalid(_) => ("invalid", String::new()),
