@@ -185,6 +185,39 @@ fn parts_that_do_not_make_one_roster_are_refused() {
         "a row clinic did not write",
     );
 
+    // A part that renames a student, or claims shard 0, or links outside itself.
+    std::fs::write(root.join("roster.yaml"), &roster).unwrap();
+    let _ = clinic(
+        &["cohort", "roster.yaml", "--shard", "2/3", "--out", "part-2"],
+        root,
+    );
+    let good = std::fs::read_to_string(&shard).unwrap();
+    std::fs::write(
+        &shard,
+        good.replace("\"name\":\"Student 0\"", "\"name\":\"Mallory\""),
+    )
+    .unwrap();
+    refused(
+        &merge(&["part-1", "part-2", "part-3"]),
+        "a row clinic did not write",
+    );
+    std::fs::write(&shard, good.replace("\"shard\":2,", "\"shard\":0,")).unwrap();
+    refused(
+        &merge(&["part-1", "part-2", "part-3"]),
+        "which clinic never writes",
+    );
+    std::fs::write(&shard, &good).unwrap();
+    #[cfg(unix)]
+    {
+        let secret = root.join("secret");
+        std::fs::create_dir_all(&secret).unwrap();
+        std::fs::write(secret.join("index.html"), "secret").unwrap();
+        let held = root.join("part-1/students/ada");
+        std::fs::remove_dir_all(&held).unwrap();
+        std::os::unix::fs::symlink(&secret, &held).unwrap();
+        refused(&merge(&["part-1", "part-2", "part-3"]), "symbolic link");
+    }
+
     for bad in ["0/3", "4/3", "3"] {
         let output = clinic(&["cohort", "roster.yaml", "--shard", bad], root);
         assert_eq!(output.status.code(), Some(2), "--shard {bad}");

@@ -1305,6 +1305,17 @@ fn usage_errors_and_a_taken_port_exit_2() {
     let busy = run(&["serve", "--root", root, "--port", &port]);
     // Exit 1 means the content has errors; a taken port is the command line's to fix.
     assert_eq!(busy.status.code(), Some(2));
+    // Nothing is left behind: the port is bound before the preview's work folder is made.
+    let work = site.root.join(".clinic/serve");
+    let left: Vec<_> = std::fs::read_dir(&work)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name())
+                .filter(|n| n != ".gitignore")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
     let stderr = String::from_utf8_lossy(&busy.stderr);
     assert!(stderr.contains("--port 0"), "{stderr}");
     let help = run(&["serve", "--help"]);

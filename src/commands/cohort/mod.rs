@@ -371,7 +371,14 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
         };
         for shard_row in file.rows {
             let position = shard_row.position;
-            let slot = rows.get_mut(position).filter(|_| shard.holds(position));
+            let belongs = shard.holds(position)
+                && roster
+                    .students
+                    .get(position)
+                    .is_some_and(|s| shard_row.matches(s));
+            let slot = rows
+                .get_mut(position)
+                .filter(|slot| belongs && slot.is_none());
             let (Some(slot), Some(row)) = (slot, shard_row.into_row()) else {
                 return Err(usage(
                     format!("{} holds a row clinic did not write", part.display()),
@@ -398,6 +405,21 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
 /// Copies `<part>/students/<slug>/` into the output, file by file (a student in error has none).
 fn copy_student_folder(part: &Path, slug: &str, output: &Output) -> Result<(), BuildError> {
     let folder = part.join(STUDENTS).join(slug);
+    // A link anywhere on the way could bring in files from outside the part.
+    for path in [part.join(STUDENTS), folder.clone()] {
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(BuildError::Usage(
+                Diagnostic::error(format!(
+                    "{} is a symbolic link; a part clinic wrote has none",
+                    path.display()
+                ))
+                .with_hint("build the part again"),
+            ));
+        }
+    }
     if !folder.is_dir() {
         return Ok(());
     }

@@ -130,6 +130,14 @@ impl ShardFile {
                 path.display()
             )
         })?;
+        if file.of == 0 || file.shard == 0 || file.shard > file.of {
+            return Err(format!(
+                "{} names shard {}/{}, which clinic never writes",
+                path.display(),
+                file.shard,
+                file.of
+            ));
+        }
         if file.format != FORMAT || file.generator != generator() {
             return Err(format!(
                 "{} was written by {} (format {}); this is {}: build every shard with the same clinic",
@@ -172,6 +180,17 @@ impl ShardRow {
             releases: row.releases,
             portfolio: row.portfolio.clone(),
         }
+    }
+
+    /// Whether the row is the roster's student at its position, as the roster says it: a part
+    /// cannot rename, move or re-source a student.
+    pub(crate) fn matches(&self, student: &super::roster::Student) -> bool {
+        let (kind, source) = student.source.describe();
+        self.name == student.name
+            && self.slug == student.slug
+            && self.line == student.line
+            && self.source_kind == kind
+            && self.source == source
     }
 
     /// The row again; `None` when the part was edited into something clinic never writes.

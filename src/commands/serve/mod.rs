@@ -93,6 +93,8 @@ pub(crate) fn run(options: &ServeOptions) -> Result<(), ServeError> {
     let root = check_root(&options.root)?;
     let base_url = base_url(options, &root)?;
     let base_path = Urls::new(base_url.as_deref()).base_path;
+    // Bound first (no thread starts yet, see `signal`): a taken port leaves nothing behind.
+    let listener = bind(options)?;
     let work = prepare_work_dir(&root).map_err(|e| {
         let message = format!("cannot create {WORK_DIR}/ in the site root: {e}");
         ServeError::Failed(Diagnostic::error(message))
@@ -109,7 +111,7 @@ pub(crate) fn run(options: &ServeOptions) -> Result<(), ServeError> {
             options.bind
         );
     }
-    let (server, address) = listen(options)?;
+    let (server, address) = listen(listener)?;
     // Watch before the first build, so that nothing saved during it is missed.
     let (tx, rx) = mpsc::channel();
     let mut watch = start_watching(&root, options.poll, tx)?;
@@ -149,20 +151,29 @@ pub(crate) fn run(options: &ServeOptions) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Binds the address; port 0 picks a free port, and the address returned says which. A port
-/// that is taken is a usage error (exit 2): exit 1 means the content has errors.
-fn listen(options: &ServeOptions) -> Result<(tiny_http::Server, SocketAddr), ServeError> {
+/// Binds the address; port 0 picks a free port. A port that is taken is a usage error
+/// (exit 2): exit 1 means the content has errors.
+fn bind(options: &ServeOptions) -> Result<std::net::TcpListener, ServeError> {
     let wanted = SocketAddr::new(options.bind, options.port);
-    let cannot = |e: &dyn std::fmt::Display| {
+    std::net::TcpListener::bind(wanted).map_err(|e| {
         ServeError::Usage(
             Diagnostic::error(format!("cannot listen on {wanted}: {e}"))
                 .with_hint("choose another port with --port N, or --port 0 for any free port"),
         )
-    };
-    let listener = std::net::TcpListener::bind(wanted).map_err(|e| cannot(&e))?;
+    })
+}
+
+/// The HTTP server on the bound socket (its threads start here), and the address it has.
+fn listen(listener: std::net::TcpListener) -> Result<(tiny_http::Server, SocketAddr), ServeError> {
+    let address = listener.local_addr().map_err(|e| {
+        ServeError::Failed(Diagnostic::error(format!(
+            "cannot read the bound address: {e}"
+        )))
+    })?;
     let server = tiny_http::Server::from_listener_with_limits(listener, None, server::limits())
-        .map_err(|e| cannot(&e))?;
-    let address = server.server_addr().to_ip().unwrap_or(wanted);
+        .map_err(|e| {
+            ServeError::Failed(Diagnostic::error(format!("cannot serve on {address}: {e}")))
+        })?;
     Ok((server, address))
 }
 
@@ -280,7 +291,7 @@ fn rebuild_loop(
             fall_back_to_polling(watch, &advice);
             // Events may have been lost: only a full build is sure to be current.
             let outcome = rebuilds.builder.full();
-            rebuilds.apply(outcome, Some("the watcher's limit"));
+            rebuilds.apply(outcome, Some("files the watcher lost track of"));
         } else if batch.has_changes() {
             let outcome = rebuilds.builder.rebuild(batch.pages_only());
             rebuilds.apply(outcome, Some(&batch.describe()));
