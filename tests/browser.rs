@@ -32,8 +32,11 @@ fn the_handbook_is_styled_and_a_self_check_card_opens_in_chromium() {
     browser.color_scheme("light");
     browser.open(&page);
 
-    // Nothing on the page needs JavaScript.
-    assert_eq!(browser.eval("document.scripts.length"), json!(0));
+    // The only script is the search's (tests/search.rs); nothing else on the page needs one.
+    assert_eq!(
+        browser.eval("[...document.scripts].map(s => s.src)"),
+        json!([format!("{base}static/search.js")])
+    );
     // The stylesheet was fetched and parsed...
     let rules = browser.eval(
         "[...document.styleSheets].filter(s => s.href && s.href.endsWith('/static/style.css'))\

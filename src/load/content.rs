@@ -263,6 +263,11 @@ const GENERATED: &[(&str, &str)] = &[
     ("portfolio", "the portfolio, which owns /portfolio/"),
     ("badges", "the badge images, which own /badges/"),
     ("static", "the theme's static files, which own /static/"),
+    ("search", "the search page, which owns /search/"),
+    (
+        "search-index.json",
+        "the search index clinic writes at /search-index.json",
+    ),
 ];
 
 /// Whether a page at `path` (`a/b/`) would write where the generator or an asset writes: the

@@ -1,17 +1,20 @@
 //! Renders the loaded site through the theme into the output: every page in parallel, each
 //! written and dropped at once (the whole site's HTML is never held in memory), then the
-//! section-independent files: `404.html`, `sitemap.xml`, the syntax stylesheets, `.nojekyll`.
+//! section-independent files: `404.html`, `sitemap.xml`, the syntax stylesheets, `.nojekyll`, and
+//! the search page and index ([`search`]).
 //! It reads no file: the theme's static files and the content's assets are copied by the write
 //! step ([`crate::output::copy_files`]).
 
 pub(crate) mod highlight;
 pub mod html;
 pub(crate) mod markdown;
+pub(crate) mod search;
 pub(crate) mod svg;
 pub(crate) mod templates;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -30,6 +33,9 @@ use crate::render::templates::Theme;
 /// Sections with more pages than this are not expanded in the navigation (a 10,000-page
 /// section would otherwise put 10,000 links on every page).
 const NAV_CHILDREN_LIMIT: usize = 50;
+/// The search page: where the header's search form goes without JavaScript, and a page of
+/// results with it.
+pub(crate) const SEARCH_PAGE: &str = "search/";
 
 /// The site's structure, computed once before the parallel render.
 struct Structure<'a> {
@@ -240,6 +246,7 @@ pub fn render_site(
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
+    let searched = Mutex::new(Vec::new());
     (0..total).into_par_iter().try_for_each(|index| {
         let page = &content.pages[index];
         let rendered = render_page(&structure, index, input, &shared);
@@ -247,15 +254,33 @@ pub fn render_site(
         if let Some(html) = rendered.html {
             output.write(&format!("{}index.html", page.path), html.as_bytes())?;
         }
+        if let Some(doc) = rendered.search {
+            lock(&searched).push((index, doc));
+        }
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
+    // In page order, so that two builds of the same site write the same index.
+    let mut searched = searched.into_inner().unwrap_or_else(|p| p.into_inner());
+    searched.sort_unstable_by_key(|(index, _)| *index);
+    let mut docs: Vec<search::Doc> = searched.into_iter().map(|(_, doc)| doc).collect();
     let virtual_pages = &input.generated.pages;
     for page in virtual_pages {
         match render_virtual(page, input, &shared) {
-            Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
+            Ok(html) => {
+                if input.config.search {
+                    docs.push(search::Doc::from_page(&page.path, &page.title, &html));
+                }
+                output.write(&format!("{}index.html", page.path), html.as_bytes())?
+            }
             Err(e) => diagnostics.push(e),
         }
+    }
+    if input.config.search {
+        output.write(
+            search::INDEX_FILE,
+            search::index_json(&docs, input.urls).as_bytes(),
+        )?;
     }
     for (path, text) in &input.generated.files {
         output.write(path, text.as_bytes())?;
@@ -313,6 +338,12 @@ fn render_virtual(
 struct RenderedPage {
     html: Option<String>,
     diagnostics: Vec<Diagnostic>,
+    /// The page's text for the search index, when the site has one.
+    search: Option<search::Doc>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn render_page(
@@ -336,6 +367,10 @@ fn render_page(
             (notice, Vec::new())
         }
     };
+    let search = input
+        .config
+        .search
+        .then(|| search::Doc::from_fragment(&page.path, &page.title, &content));
     let summary = |i: usize| {
         let p = &structure.pages[i];
         json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})
@@ -376,6 +411,7 @@ fn render_page(
         Ok(html) => RenderedPage {
             html: Some(html),
             diagnostics,
+            search,
         },
         Err(e) => {
             diagnostics.push(Diagnostic {
@@ -389,6 +425,7 @@ fn render_page(
             RenderedPage {
                 html: None,
                 diagnostics,
+                search: None,
             }
         }
     }
@@ -425,6 +462,7 @@ fn site_value(input: &RenderInput<'_>) -> Value {
         "base_url": input.urls.permalink(""),
         "base_path": input.urls.base_path,
         "language": "en",
+        "search": input.config.search,
     })
 }
 
@@ -463,6 +501,18 @@ fn write_site_files(
     match input.theme.render("404.html", &shared.context("")) {
         Ok(html) => output.write("404.html", html.as_bytes())?,
         Err(e) => diagnostics.push(e),
+    }
+    if input.config.search {
+        let page = VirtualPage {
+            path: SEARCH_PAGE.to_string(),
+            title: "Search".to_string(),
+            template: "search.html",
+            values: serde_json::Map::new(),
+        };
+        match render_virtual(&page, input, shared) {
+            Ok(html) => output.write(&format!("{SEARCH_PAGE}index.html"), html.as_bytes())?,
+            Err(e) => diagnostics.push(e),
+        }
     }
     let paths = content
         .pages

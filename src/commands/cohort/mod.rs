@@ -392,6 +392,8 @@ fn repo_row(
     if let Some(policy) = &shared.policy {
         policy.apply(&mut config);
     }
+    // Student pages allow no script (STUDENT_CSP), so a search box could not work there.
+    config.search = false;
     let (evidence, _) = crate::gather_evidence(root, &config, true, true);
     if let Some(error) = &evidence.repository.error {
         return Err(format!(
