@@ -11,6 +11,9 @@
 //! The index holds text only: tags are stripped here, and the browser inserts titles and snippets
 //! with `textContent`, so nothing in a page (a student's write-up included) becomes markup there.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::load::urls::Urls;
@@ -25,23 +28,32 @@ const SKIPPED: &[&str] = &["svg", "script", "style", "template"];
 /// The start of the `#` link the Markdown renderer puts in every heading.
 const HEADING_ANCHOR: &str = "a class=\"anchor\"";
 
-/// One page as the index sees it.
+/// One page as the index sees it: what a result shows, and its words, ready for the index.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Doc {
     /// The page's site path (`patterns/expand-contract/`).
     pub(crate) path: String,
     pub(crate) title: String,
-    /// The page's text, tags stripped and whitespace collapsed.
-    pub(crate) text: String,
+    /// The start of the page's text, shown under its title in the results.
+    pub(crate) snippet: String,
+    /// The title's and the text's terms (stemmed, stop words and bare numbers left out),
+    /// separated by spaces.
+    title_terms: String,
+    body_terms: String,
 }
 
 impl Doc {
     /// A page whose body is the HTML fragment `html` (a content page's rendered Markdown).
+    /// Called from the parallel render: the costly part of indexing (stemming every word) runs
+    /// here, on every core, and only the insertion into the index is left for one thread.
     pub(crate) fn from_fragment(path: &str, title: &str, html: &str) -> Doc {
+        let text = text_of(html);
         Doc {
             path: path.to_string(),
             title: title.to_string(),
-            text: text_of(html),
+            snippet: snippet(&text),
+            title_terms: terms(title),
+            body_terms: terms(&text),
         }
     }
 
@@ -59,21 +71,121 @@ impl Doc {
     }
 }
 
+/// The words of `text` as elasticlunr.js will look them up: split at spaces and hyphens,
+/// lower-cased, run through the English pipeline (trimmer, stop words, stemmer), as
+/// elasticlunr-rs would in `add_doc`, but with each distinct word stemmed once per thread.
+/// Bare numbers are left out: nobody searches for `00042`, and on a large site they are most of
+/// the index's distinct terms.
+fn terms(text: &str) -> String {
+    thread_local! {
+        static STEMS: RefCell<Stems> = RefCell::new(Stems::default());
+    }
+    STEMS.with(|stems| {
+        let mut stems = stems.borrow_mut();
+        let mut out = String::with_capacity(text.len());
+        for word in text.split(|c: char| c.is_whitespace() || c == '-') {
+            if word.is_empty() || word.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if let Some(term) = stems.term(word) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(term);
+            }
+        }
+        out
+    })
+}
+
+/// The English pipeline with a cache of what it made of each word.
+struct Stems {
+    pipeline: elasticlunr::Pipeline,
+    cache: HashMap<String, Option<String>>,
+}
+
+impl Default for Stems {
+    fn default() -> Self {
+        use elasticlunr::Language;
+        Stems {
+            pipeline: elasticlunr::lang::English::new().make_pipeline(),
+            cache: HashMap::new(),
+        }
+    }
+}
+
+impl Stems {
+    /// Entries kept at most; past it the cache starts again (a site of unusual words).
+    const LIMIT: usize = 200_000;
+
+    fn term(&mut self, word: &str) -> Option<&str> {
+        if !self.cache.contains_key(word) {
+            if self.cache.len() >= Self::LIMIT {
+                self.cache.clear();
+            }
+            let term = self
+                .pipeline
+                .run(vec![word.to_lowercase()])
+                .pop()
+                .filter(|t| !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()));
+            self.cache.insert(word.to_string(), term);
+        }
+        self.cache.get(word).and_then(|t| t.as_deref())
+    }
+}
+
+/// elasticlunr's English, for text that [`terms`] already prepared: split at spaces, and a
+/// pipeline that changes nothing but keeps the English steps' names, which elasticlunr.js reads
+/// from the index to prepare the query the same way.
+struct Prepared;
+
+impl elasticlunr::Language for Prepared {
+    fn name(&self) -> String {
+        "English".into()
+    }
+
+    fn code(&self) -> String {
+        "en".into()
+    }
+
+    fn tokenize(&self, text: &str) -> Vec<String> {
+        text.split(' ')
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    fn make_pipeline(&self) -> elasticlunr::Pipeline {
+        fn same(token: String) -> Option<String> {
+            Some(token)
+        }
+        let step = |name: &str| -> Box<dyn elasticlunr::pipeline::PipelineFn> {
+            Box::new(elasticlunr::pipeline::FnWrapper(name.into(), same))
+        };
+        elasticlunr::Pipeline {
+            queue: vec![step("trimmer"), step("stopWordFilter"), step("stemmer")],
+        }
+    }
+}
+
 /// The index file: `{"version": 1, "index": <elasticlunr index>, "docs": [[title, url,
 /// snippet], ...]}`, where a result's ref is its position in `docs`. Documents are not stored in
 /// the elasticlunr index itself (it would keep every page's whole text); only the snippet is.
 pub(crate) fn index_json(docs: &[Doc], urls: &Urls) -> String {
-    let mut index = elasticlunr::IndexBuilder::new()
+    let mut index = elasticlunr::IndexBuilder::with_language(Box::new(Prepared))
         .save_docs(false)
         .add_fields(&["title", "body"])
         .build();
     let mut shown = Vec::with_capacity(docs.len());
     for (i, doc) in docs.iter().enumerate() {
-        index.add_doc(&i.to_string(), [doc.title.as_str(), doc.text.as_str()]);
+        index.add_doc(
+            &i.to_string(),
+            [doc.title_terms.as_str(), doc.body_terms.as_str()],
+        );
         shown.push(Value::from(vec![
             doc.title.clone(),
             urls.url(&doc.path),
-            snippet(&doc.text),
+            doc.snippet.clone(),
         ]));
     }
     format!(
@@ -217,7 +329,17 @@ mod tests {
     fn a_page_is_indexed_by_its_main_only() {
         let page = "<nav>Contents Portfolio</nav><main id=\"main\"><h1>Flag</h1><p>retired</p></main><footer>f</footer>";
         let doc = Doc::from_page("portfolio/", "Portfolio", page);
-        assert_eq!(doc.text, "Flag retired");
+        assert_eq!(doc.snippet, "Flag retired");
+        assert_eq!(doc.body_terms, "flag retir");
+    }
+
+    #[test]
+    fn terms_are_what_the_english_pipeline_makes_without_bare_numbers() {
+        // The same as elasticlunr-rs's own English (stems, stop words), numbers left out.
+        assert_eq!(
+            terms("The rollbacks were rehearsed in page-00042, v1.3.0 (twice)."),
+            "rollback rehears page v1.3.0 twice"
+        );
     }
 
     #[test]
