@@ -22,11 +22,22 @@ const FIRST_STEP: (&str, &str) = ("Exercise: the smoke gate", "exercises/smoke-g
 
 pub(crate) const PORTFOLIO: &str = "portfolio/";
 const TIMELINE: &str = "portfolio/timeline/";
+/// The whole portfolio on one page, for printing (the render fills it with the other pages).
+const PRINT: &str = "portfolio/print/";
 
-/// The portfolio's pages, files and the `portfolio` value every template gets.
-pub(crate) fn generate(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Generated {
+/// The portfolio's pages, files and the `portfolio` value every template gets. `built_at` (seconds
+/// since the epoch) goes into the stamp of every portfolio page; `None` leaves it out (a cohort,
+/// whose two builds of the same inputs must be byte-identical).
+pub(crate) fn generate(
+    evidence: &Evidence,
+    urls: &Urls,
+    offset_minutes: i32,
+    built_at: Option<i64>,
+) -> Generated {
+    let mut values = summary(evidence, urls);
+    values["stamp"] = stamp(evidence, offset_minutes, built_at);
     Generated {
-        values: summary(evidence, urls),
+        values,
         pages: pages(evidence, urls, offset_minutes),
         files: files(evidence),
         nav: (PORTFOLIO.to_string(), "Portfolio".to_string()),
@@ -87,12 +98,26 @@ fn summary(evidence: &Evidence, urls: &Urls) -> Value {
     json!({
         "url": urls.url(PORTFOLIO),
         "timeline_url": urls.url(TIMELINE),
+        "print_url": urls.url(PRINT),
         "all_verified": evidence.badges.all_verified(),
         "empty": evidence.badges.all_missing(),
         "first_step": {"title": FIRST_STEP.0, "url": urls.url(FIRST_STEP.1)},
         "badges": badges,
         "embed_markdown": embed.join("\n"),
         "policy": evidence.policy,
+    })
+}
+
+/// What the badges were computed from: the commit, its date, the build time and the generator,
+/// so that a printed portfolio says which state of the repository it grades.
+fn stamp(evidence: &Evidence, offset_minutes: i32, built_at: Option<i64>) -> Value {
+    let head = evidence.repository.head.as_deref();
+    json!({
+        "commit": head,
+        "commit_short": head.map(|h| h.chars().take(12).collect::<String>()),
+        "commit_date": evidence.repository.head_time.map(|t| time::format(t, offset_minutes)),
+        "built": built_at.map(|t| time::format(t, offset_minutes)),
+        "generator": evidence.generator,
     })
 }
 
@@ -134,6 +159,13 @@ fn pages(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Vec<VirtualPa
         title: "Semester timeline".into(),
         template: "timeline.html",
         values,
+    });
+    // Last: the render builds it from every page before it.
+    pages.push(VirtualPage {
+        path: PRINT.to_string(),
+        title: "Portfolio for printing".into(),
+        template: crate::render::print::TEMPLATE,
+        values: Map::new(),
     });
     pages
 }

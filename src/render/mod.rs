@@ -8,6 +8,7 @@
 pub(crate) mod highlight;
 pub mod html;
 pub(crate) mod markdown;
+pub(crate) mod print;
 pub(crate) mod search;
 pub(crate) mod svg;
 pub(crate) mod templates;
@@ -265,11 +266,26 @@ pub fn render_site(
     searched.sort_unstable_by_key(|(index, _)| *index);
     let mut docs: Vec<search::Doc> = searched.into_iter().map(|(_, doc)| doc).collect();
     let virtual_pages = &input.generated.pages;
+    // Each portfolio page also becomes a section of the print view, which comes after them.
+    let mut sections = Vec::new();
     for page in virtual_pages {
-        match render_virtual(page, input, &shared) {
+        let rendered = if page.template == print::TEMPLATE {
+            let mut page = page.clone();
+            page.values.insert(
+                "sections".into(),
+                Value::Array(std::mem::take(&mut sections)),
+            );
+            render_virtual(&page, input, &shared)
+        } else {
+            render_virtual(page, input, &shared)
+        };
+        match rendered {
             Ok(html) => {
-                if input.config.search {
-                    docs.push(search::Doc::from_page(&page.path, &page.title, &html));
+                if page.template != print::TEMPLATE {
+                    if input.config.search {
+                        docs.push(search::Doc::from_page(&page.path, &page.title, &html));
+                    }
+                    sections.extend(print::section(&page.path, &page.title, &html, input.urls));
                 }
                 output.write(&format!("{}index.html", page.path), html.as_bytes())?
             }

@@ -415,7 +415,8 @@ fn repo_row(
             .map(|b| format!("{b}{STUDENTS}{slug}/")),
     };
     let theme = shared.theme.rebased(&urls.base_path);
-    let generated = crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes);
+    // No build time in the stamp: two builds of the same cohort are byte-identical.
+    let generated = crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes, None);
     let buffer = Buffer::default();
     let input = RenderInput {
         config: &config,
