@@ -52,7 +52,7 @@ fn violations(browser: &mut Browser, axe: &str, page: &str, scheme: &str) -> Vec
         browser.eval(axe);
     }
     let result = browser.eval(
-        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, \
+        "axe.run(document, {
                             resultTypes: ['violations']})
             .then(r => r.violations.map(v => ({id: v.id, impact: v.impact,
                  nodes: v.nodes.map(n => n.target.join(' ') + (n.any[0] ? ' [' + n.any[0].message + ']' : ''))})))",

@@ -19,7 +19,7 @@ pub(crate) fn section(path: &str, title: &str, page: &str, urls: &Urls) -> Optio
     let body_end = page.rfind("</main>")?;
     let body = page.get(body_start..body_end)?;
     let id = section_id(path);
-    let mut html = prefix_ids(body, &id);
+    let mut html = prefix_ids(&as_groups(&without_breadcrumbs(body)), &id);
     if let Some(base_url) = &urls.base_url {
         html = html.replace(
             &format!(" href=\"{}", urls.base_path),
@@ -27,6 +27,31 @@ pub(crate) fn section(path: &str, title: &str, page: &str, urls: &Urls) -> Optio
         );
     }
     Some(json!({"id": id, "title": title, "html": html}))
+}
+
+/// A page's breadcrumb leads back to the portfolio, which the print view already holds; one
+/// per section would also make a row of landmarks with the same name.
+fn without_breadcrumbs(html: &str) -> String {
+    const OPEN: &str = "<nav class=\"breadcrumb\"";
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find(OPEN) {
+        let Some(end) = rest[start..].find("</nav>") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        rest = &rest[start + end + "</nav>".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A page's labelled `<section>`s are landmarks; on one page with every record, each record's
+/// "Write-up" would be one more landmark of the same name. Here they are labelled groups.
+fn as_groups(html: &str) -> String {
+    html.replace("<section ", "<div role=\"group\" ")
+        .replace("<section>", "<div>")
+        .replace("</section>", "</div>")
 }
 
 /// `portfolio/flags/new-checkout/` becomes `portfolio-flags-new-checkout`.
@@ -77,6 +102,7 @@ mod tests {
     #[test]
     fn a_section_is_the_main_of_its_page_with_its_ids_prefixed() {
         let page = "<nav id=\"n\"></nav><main id=\"main\" class=\"main\">\
+                    <nav class=\"breadcrumb\" aria-label=\"Breadcrumb\"><a href=\"/p/portfolio/\">Portfolio</a></nav>\
                     <section aria-labelledby=\"t\"><h2 id=\"t\">T <a class=\"anchor\" href=\"#t\">#</a></h2>\
                     <a href=\"/portfolio/\">back</a><p>id=\"x\" stays text</p></section></main><footer></footer>";
         let urls = Urls {
@@ -87,9 +113,9 @@ mod tests {
         assert_eq!(s["id"], "portfolio-flags-a");
         assert_eq!(
             s["html"],
-            "<section aria-labelledby=\"portfolio-flags-a-t\"><h2 id=\"portfolio-flags-a-t\">T \
+            "<div role=\"group\" aria-labelledby=\"portfolio-flags-a-t\"><h2 id=\"portfolio-flags-a-t\">T \
              <a class=\"anchor\" href=\"#portfolio-flags-a-t\">#</a></h2>\
-             <a href=\"/portfolio/\">back</a><p>id=\"x\" stays text</p></section>"
+             <a href=\"/portfolio/\">back</a><p>id=\"x\" stays text</p></div>"
         );
         assert!(section("x/", "X", "<p>no main</p>", &urls).is_none());
     }
