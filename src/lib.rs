@@ -168,6 +168,12 @@ pub fn build(
     };
     diagnostics.extend(render::render_site(&content, &input, &output)?);
     diagnostics.extend(copy_assets(&content, &setup.theme, &output)?);
+    diagnostics.extend(generated.diagnostics.iter().cloned());
+    diagnostics.extend(load::attachments::copy(
+        root,
+        &generated.attachments,
+        &output,
+    )?);
     let output = output.commit()?;
 
     if options.strict {

@@ -142,7 +142,7 @@ impl<'a> Structure<'a> {
     }
 }
 
-fn has_scheme(href: &str) -> bool {
+pub(crate) fn has_scheme(href: &str) -> bool {
     match href.find(':') {
         Some(i) => {
             let scheme = &href[..i];
@@ -164,7 +164,7 @@ fn parent_of_file(source: &str) -> String {
 }
 
 /// `patterns/` + `../mistakes/x.md` -> `mistakes/x.md`; `None` when it climbs above the root.
-fn join_relative(dir: &str, target: &str) -> Option<String> {
+pub(crate) fn join_relative(dir: &str, target: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
     for part in target.split('/') {
         match part {
@@ -198,6 +198,11 @@ pub struct Generated {
     pub files: Vec<(String, String)>,
     /// The navigation entry for the generated pages: (path, title).
     pub nav: (String, String),
+    /// Repository files the write-ups link to, each with the record that links it: published
+    /// under `portfolio/files/` by the write step (which checks each one).
+    pub attachments: Vec<(String, String)>,
+    /// Broken links in the write-ups, at their file and line.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// A page with no Markdown source: rendered with `template` and the given context values.

@@ -425,8 +425,11 @@ fn repo_row(
         generated: &generated,
         progress: &|_, _| {},
     };
+    // The student's attachments, read with the same checks as a build's (inside the clone, a
+    // published type, a size cap).
     let site = crate::render::render_site(&shared.content, &input, &buffer)
-        .and_then(|_| crate::copy_assets(&shared.content, &theme, &buffer));
+        .and_then(|_| crate::copy_assets(&shared.content, &theme, &buffer))
+        .and_then(|_| crate::load::attachments::copy(root, &generated.attachments, &buffer));
     if let Err(e) = site {
         return Err(format!("the student's site could not be rendered: {e}"));
     }
