@@ -59,6 +59,7 @@ pub(crate) fn generate(
         nav: (PORTFOLIO.to_string(), "Portfolio".to_string()),
         attachments: links.attachments.into_inner().into_iter().collect(),
         diagnostics: links.diagnostics.into_inner(),
+        searched: Default::default(),
     }
 }
 

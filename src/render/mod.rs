@@ -15,7 +15,7 @@ pub(crate) mod templates;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -203,6 +203,30 @@ pub struct Generated {
     pub attachments: Vec<(String, String)>,
     /// Broken links in the write-ups, at their file and line.
     pub diagnostics: Vec<Diagnostic>,
+    /// What the last whole render put in the search index, so that a preview's partial
+    /// re-render ([`render_pages`]) writes the same index as a whole build would.
+    pub(crate) searched: Arc<Mutex<Searched>>,
+}
+
+/// The search index's documents: each content page's (by index; `None` when it failed) and the
+/// generated pages'.
+#[derive(Debug, Default)]
+pub(crate) struct Searched {
+    content: Vec<Option<search::Doc>>,
+    generated: Vec<search::Doc>,
+}
+
+impl Searched {
+    fn index_json(&self, urls: &Urls) -> String {
+        let docs: Vec<search::Doc> = self
+            .content
+            .iter()
+            .flatten()
+            .chain(&self.generated)
+            .cloned()
+            .collect();
+        search::index_json(&docs, urls)
+    }
 }
 
 /// A page with no Markdown source: rendered with `template` and the given context values.
@@ -267,9 +291,11 @@ pub fn render_site(
         Ok::<(), OutputError>(())
     })?;
     // In page order, so that two builds of the same site write the same index.
-    let mut searched = searched.into_inner().unwrap_or_else(|p| p.into_inner());
-    searched.sort_unstable_by_key(|(index, _)| *index);
-    let mut docs: Vec<search::Doc> = searched.into_iter().map(|(_, doc)| doc).collect();
+    let mut content_docs = vec![None; total];
+    for (index, doc) in searched.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        content_docs[index] = Some(doc);
+    }
+    let mut docs: Vec<search::Doc> = Vec::new();
     let virtual_pages = &input.generated.pages;
     // Each portfolio page also becomes a section of the print view, which comes after them.
     let mut sections = Vec::new();
@@ -298,9 +324,14 @@ pub fn render_site(
         }
     }
     if input.config.search {
+        let mut searched = lock(&input.generated.searched);
+        *searched = Searched {
+            content: content_docs,
+            generated: docs,
+        };
         output.write(
             search::INDEX_FILE,
-            search::index_json(&docs, input.urls).as_bytes(),
+            searched.index_json(input.urls).as_bytes(),
         )?;
     }
     for (path, text) in &input.generated.files {
@@ -323,15 +354,30 @@ pub fn render_pages(
     let structure = Structure::new(content);
     let shared = Shared::new(&structure, input);
     let diagnostics = Diagnostics::default();
-    let files = indexes
+    let rendered: Vec<(usize, RenderedPage)> = indexes
         .par_iter()
-        .filter_map(|&index| {
-            let rendered = render_page(&structure, index, input, &shared);
-            diagnostics.extend(rendered.diagnostics);
-            let path = format!("{}index.html", content.pages[index].path);
-            rendered.html.map(|html| (path, html))
-        })
+        .map(|&index| (index, render_page(&structure, index, input, &shared)))
         .collect();
+    let mut files = Vec::new();
+    let mut searched = lock(&input.generated.searched);
+    // The index changes with the pages' text: rewritten from the last whole render's documents
+    // with these pages' new ones (only when that render made one).
+    let reindex = input.config.search && searched.content.len() == content.pages.len();
+    for (index, page) in rendered {
+        diagnostics.extend(page.diagnostics);
+        if reindex {
+            searched.content[index] = page.search;
+        }
+        if let Some(html) = page.html {
+            files.push((format!("{}index.html", content.pages[index].path), html));
+        }
+    }
+    if reindex {
+        files.push((
+            search::INDEX_FILE.to_string(),
+            searched.index_json(input.urls),
+        ));
+    }
     (files, diagnostics.into_sorted())
 }
 
