@@ -1,5 +1,8 @@
 //! Code highlighting with syntect into CSS classes (`hl-` prefixed), plus the generated light
-//! and dark stylesheets. The syntax set is loaded once per process and shared by all threads.
+//! and dark stylesheets. The syntaxes are bat's (two-face), a superset of syntect's own with what
+//! a deploy course writes: Dockerfile, TOML, HCL/Terraform, INI, nginx, TypeScript, Kotlin, Swift,
+//! PowerShell, SCSS, GraphQL, protobuf. The set is loaded once per process and shared by all
+//! threads.
 
 use super::html::escape;
 use std::cell::RefCell;
@@ -17,7 +20,7 @@ const DARK_THEME: &str = "base16-ocean.dark";
 
 fn syntax_set() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
-    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+    SET.get_or_init(two_face::syntax::extra_newlines)
 }
 
 /// Languages that render as plain text on purpose, without a warning.
@@ -41,6 +44,10 @@ fn alias(lang: &str) -> &str {
         "js" => "javascript",
         "rs" => "rust",
         "py" => "python",
+        "terraform" | "tf" | "tfvars" => "hcl",
+        "protobuf" => "proto",
+        "docker" => "dockerfile",
+        "pwsh" => "powershell",
         other => other,
     }
 }
@@ -288,6 +295,47 @@ mod tests {
         }
         // InspiredGitHub's comment grey was 2.7:1.
         assert!(!light.contains("#969896"));
+    }
+
+    #[test]
+    fn a_deploy_course_s_languages_are_highlighted() {
+        let samples = [
+            ("dockerfile", "FROM rust:1.94\nRUN cargo build\n"),
+            ("toml", "[package]\nname = \"x\"\n"),
+            (
+                "hcl",
+                "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n}\n",
+            ),
+            (
+                "terraform",
+                "variable \"region\" {\n  default = \"eu\"\n}\n",
+            ),
+            ("ini", "[db]\nhost = localhost\n"),
+            ("nginx", "server {\n  listen 80;\n}\n"),
+            ("typescript", "const x: number = 1;\n"),
+            ("ts", "let y: string = 'a';\n"),
+            ("kotlin", "fun main() { println(1) }\n"),
+            ("swift", "let x: Int = 1\n"),
+            (
+                "powershell",
+                "Get-Process | Where-Object { $_.CPU -gt 1 }\n",
+            ),
+            ("scss", ".a { .b { color: red; } }\n"),
+            ("graphql", "query { user(id: 1) { name } }\n"),
+            (
+                "protobuf",
+                "syntax = \"proto3\";\nmessage A { int32 id = 1; }\n",
+            ),
+        ];
+        for (lang, code) in samples {
+            let out = highlight_block(code, lang);
+            assert!(out.known_language, "{lang} is unknown");
+            assert!(
+                out.html.contains("<span class=\"hl-"),
+                "{lang}: {}",
+                out.html
+            );
+        }
     }
 
     #[test]
