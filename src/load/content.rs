@@ -256,6 +256,7 @@ fn url_path(rel: &str, slug: Option<&str>) -> Result<(String, bool), Diagnostic>
 const GENERATED: &[(&str, &str)] = &[
     ("404.html", "the not-found page clinic writes at /404.html"),
     ("sitemap.xml", "the sitemap clinic writes at /sitemap.xml"),
+    ("robots.txt", "the robots.txt clinic writes at /robots.txt"),
     (
         "evidence.json",
         "the badges document clinic writes at /evidence.json",

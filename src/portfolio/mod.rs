@@ -114,8 +114,15 @@ fn summary(evidence: &Evidence, urls: &Urls) -> Value {
             )
         })
         .collect();
+    let badge_summary: Vec<String> = evidence
+        .badges
+        .iter()
+        .map(|(kind, badge)| format!("{}: {}", kind.name(), badge.state.as_str()))
+        .collect();
     json!({
         "url": urls.url(PORTFOLIO),
+        "badge_summary": format!("Evidence badges. {}.", badge_summary.join(", ")),
+        "embed_absolute": urls.base_url.is_some(),
         "timeline_url": urls.url(TIMELINE),
         "print_url": urls.url(PRINT),
         "all_verified": evidence.badges.all_verified(),

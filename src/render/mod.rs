@@ -587,11 +587,22 @@ fn write_site_files(
         .map(|p| p.path.as_str())
         .chain(virtual_pages.iter().map(|p| p.path.as_str()));
     output.write("sitemap.xml", sitemap(paths, input.urls).as_bytes())?;
+    output.write("robots.txt", robots(input.urls).as_bytes())?;
     output.write(".nojekyll", b"")?;
     let (light, dark) = highlight::stylesheets();
     output.write("static/syntax-light.css", light.as_bytes())?;
     output.write("static/syntax-dark.css", dark.as_bytes())?;
     Ok(())
+}
+
+/// Every crawler may read every page; the sitemap is named when its absolute address is known
+/// (a `Sitemap:` line must be an absolute URL).
+fn robots(urls: &Urls) -> String {
+    let mut text = String::from("User-agent: *\nAllow: /\n");
+    if urls.base_url.is_some() {
+        text.push_str(&format!("Sitemap: {}\n", urls.permalink("sitemap.xml")));
+    }
+    text
 }
 
 fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
