@@ -132,7 +132,8 @@ The roster is YAML:\n\n\
 \x20   - name: Grace Hopper\n\
 \x20     evidence: https://grace.github.io/orders-api/evidence.json   # or a file path\n\n\
 A student may also have `slug:` (the folder name, a-z 0-9 -); otherwise it comes from the name, \
-and names that collide get -2, -3, ... in roster order.\n\n\
+transliterated to Latin letters (Li Lei for 李雷), and names that collide get -2, -3, ... in \
+roster order.\n\n\
 Student repositories are untrusted: only the built-in theme and handbook are used (a student's \
 theme/ and content/ are ignored), write-ups are sanitised, symbolic links are never followed out \
 of a repository, oversized input is refused, and pages carry a policy that runs no script. A \
