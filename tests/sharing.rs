@@ -62,3 +62,34 @@ fn without_a_base_url_robots_names_no_sitemap_and_the_embed_snippet_says_why() {
     assert!(note.contains("Set <code>base_url</code>"), "{note}");
     assert!(!portfolio.contains("og:url"));
 }
+
+#[test]
+fn reasons_show_their_backticked_values_as_code_and_stay_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    repo.replace(
+        "library/raw/rollback-rehearsals/001.md",
+        "restored_release: v1.2.0",
+        "restored_release: v9.9.9<b>x</b>",
+    );
+    repo.commit(
+        "2026-11-01 10:00",
+        "Rehearsal: a release that does not exist",
+    );
+    let out = tmp.path().join("out");
+    build_into(repo.root(), &out, &[]).expect_code(0);
+    let portfolio = read_output(&out, "portfolio/index.html");
+    let reasons = common::between(&portfolio, "<ul class=\"reasons\">", "</ul>");
+    assert!(
+        reasons.contains("<code>restored_release: v9.9.9&lt;b&gt;x&lt;&#x2F;b&gt;</code>")
+            || reasons.contains("<code>restored_release: v9.9.9&lt;b&gt;x&lt;/b&gt;</code>"),
+        "{reasons}"
+    );
+    assert!(!reasons.contains('`'), "{reasons}");
+    let record = read_output(&out, "portfolio/rehearsals/001/index.html");
+    let problems = common::between(&record, "<section class=\"problems\"", "</section>");
+    assert!(
+        problems.contains("<code>restored_release: v9.9.9"),
+        "{problems}"
+    );
+}
