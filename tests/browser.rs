@@ -123,6 +123,26 @@ fn the_handbook_is_styled_and_a_self_check_card_opens_in_chromium() {
         "the answer is not shown: {answer}"
     );
 
+    // A question with inline code reads as one sentence: the code follows its text on the
+    // line, not in a column of its own.
+    let flow = browser.eval(
+        "(() => {
+            const summary = [...document.querySelectorAll('details.card > summary')]
+                .find(s => s.querySelector('code'));
+            const code = summary.querySelector('code');
+            const range = document.createRange();
+            range.selectNodeContents(summary.firstChild);
+            const text = [...range.getClientRects()].pop();
+            const box = code.getClientRects()[0];
+            return {gap: box.left - text.right, sameLine: Math.abs(box.top - text.top) < 8,
+                    text: summary.textContent};
+        })()",
+    );
+    assert!(
+        flow["gap"].as_f64().unwrap_or(99.0).abs() < 8.0 && flow["sameLine"] == true,
+        "the question breaks around its code: {flow}"
+    );
+
     let shot_path = site.tmp.path().join("self-check.png");
     let open = browser.screenshot(&shot_path);
     assert_eq!(png_size(&open), (1280, 900));
