@@ -416,7 +416,10 @@ fn repo_row(
     };
     let theme = shared.theme.rebased(&urls.base_path);
     // No build time in the stamp: two builds of the same cohort are byte-identical.
-    let generated = crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes, None);
+    let mut generated =
+        crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes, None);
+    // Every page of the student's site links back to the dashboard (partials/header.html).
+    generated.values["cohort_url"] = serde_json::Value::from(shared.urls.url(""));
     let buffer = Buffer::default();
     let input = RenderInput {
         config: &config,
