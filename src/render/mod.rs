@@ -605,10 +605,24 @@ fn robots(urls: &Urls) -> String {
     text
 }
 
+/// A site path as a sitemap wants it (RFC 3986): bytes other than letters, digits, `-._~` and
+/// `/` percent-encoded, so that a page slugged from a title in another script is a valid URL.
+fn percent_encoded(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
     let mut locs: BTreeMap<&str, String> = BTreeMap::new();
     for path in paths {
-        locs.insert(path, html::escape(&urls.permalink(path)));
+        locs.insert(path, html::escape(&urls.permalink(&percent_encoded(path))));
     }
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
     for loc in locs.values() {
@@ -621,6 +635,20 @@ fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sitemap_paths_are_percent_encoded() {
+        let urls = Urls {
+            base_path: "/p/".into(),
+            base_url: Some("https://a.github.io/p/".into()),
+        };
+        let xml = sitemap(["notes/café au lait/", "a/"].into_iter(), &urls);
+        assert!(
+            xml.contains("<loc>https://a.github.io/p/notes/caf%C3%A9%20au%20lait/</loc>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<loc>https://a.github.io/p/a/</loc>"));
+    }
 
     #[test]
     fn relative_joins() {
