@@ -466,7 +466,8 @@ fn a_cohort_of_variants_shows_the_right_states_and_builds_each_portfolio() {
         "no commit links"
     );
     for (tag, link) in common::links(&flag_page) {
-        if link.starts_with('/') {
+        // The one way out: the header's link back to the dashboard.
+        if link.starts_with('/') && link != "/" {
             assert!(
                 link.starts_with("/students/ada-lovelace/"),
                 "<{tag}> {link} leaves the student's folder"
@@ -1203,7 +1204,8 @@ fn colliding_names_get_distinct_folders_with_a_warning() {
     assert!(index.contains("src=\"/cohort/static/cohort.js\""));
     let portfolio = common::read_output(&out, "students/ada-2/portfolio/index.html");
     for (tag, link) in common::links(&portfolio) {
-        if link.starts_with('/') {
+        // The one way out: the header's link back to the dashboard.
+        if link.starts_with('/') && link != "/cohort/" {
             assert!(
                 link.starts_with("/cohort/students/ada-2/"),
                 "<{tag}> {link}"
