@@ -32,10 +32,14 @@ fn the_handbook_is_styled_and_a_self_check_card_opens_in_chromium() {
     browser.color_scheme("light");
     browser.open(&page);
 
-    // The only script is the search's (tests/search.rs); nothing else on the page needs one.
+    // The only scripts are the search's (tests/search.rs) and the copy buttons'; nothing else
+    // on the page needs one.
     assert_eq!(
         browser.eval("[...document.scripts].map(s => s.src)"),
-        json!([format!("{base}static/search.js")])
+        json!([
+            format!("{base}static/search.js"),
+            format!("{base}static/copy.js")
+        ])
     );
     // The stylesheet was fetched and parsed...
     let rules = browser.eval(
@@ -168,6 +172,39 @@ fn the_handbook_is_styled_and_a_self_check_card_opens_in_chromium() {
           document.documentElement.scrollWidth <= window.innerWidth]",
     );
     assert_eq!(narrow, json!(["block", "none", true]), "at 390px wide");
+
+    // A code block's Copy button puts its text, not its markup, on the clipboard.
+    browser.viewport(1280, 900, false);
+    browser.open(&format!("{base}patterns/expand-contract/"));
+    browser.call_browser(
+        "Browser.grantPermissions",
+        json!({"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]}),
+    );
+    let button = browser.eval(
+        "(() => {
+            const wrap = document.querySelector('.code-block');
+            if (!wrap) return null;
+            const button = wrap.querySelector('button.copy-button');
+            wrap.scrollIntoView({block: 'center'});
+            const box = button.getBoundingClientRect();
+            return {x: box.left + box.width / 2, y: box.top + box.height / 2,
+                    label: button.textContent, code: wrap.querySelector('pre code').textContent};
+        })()",
+    );
+    assert_eq!(
+        button["label"], "Copy",
+        "no Copy button on a code block: {button}"
+    );
+    browser.click(button["x"].as_f64().unwrap(), button["y"].as_f64().unwrap());
+    browser.wait_for(
+        "document.querySelector('.copy-button').textContent === 'Copied'",
+        "the Copy button never said Copied",
+    );
+    assert_eq!(
+        browser.eval("navigator.clipboard.readText()"),
+        button["code"],
+        "the clipboard holds the code's text"
+    );
 
     drop(browser);
     // CLINIC_SCREENSHOT_DIR=DIR keeps the screenshots for a person to look at.
