@@ -151,7 +151,12 @@ pub fn build(
     diagnostics.extend(evidence_diagnostics);
 
     // 4. portfolio
-    let generated = portfolio::generate(&evidence, &setup.urls, setup.config.utc_offset_minutes);
+    let generated = portfolio::generate(
+        &evidence,
+        &setup.urls,
+        setup.config.utc_offset_minutes,
+        Some(build_time()),
+    );
 
     // 5. render, and 6. write (the staged site is swapped in at the end)
     let input = RenderInput {
@@ -163,6 +168,12 @@ pub fn build(
     };
     diagnostics.extend(render::render_site(&content, &input, &output)?);
     diagnostics.extend(copy_assets(&content, &setup.theme, &output)?);
+    diagnostics.extend(generated.diagnostics.iter().cloned());
+    diagnostics.extend(load::attachments::copy(
+        root,
+        &generated.attachments,
+        &output,
+    )?);
     let output = output.commit()?;
 
     if options.strict {
@@ -179,6 +190,19 @@ pub fn build(
         setup,
         generated,
     })
+}
+
+/// When this build runs, for the portfolio's stamp: `SOURCE_DATE_EPOCH` when it is set (the
+/// reproducible-builds convention, so that two builds can be compared byte for byte), else now.
+fn build_time() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        })
 }
 
 /// Part of step 6: the theme's static files and the content's assets, copied as they are.

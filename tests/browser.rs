@@ -32,8 +32,15 @@ fn the_handbook_is_styled_and_a_self_check_card_opens_in_chromium() {
     browser.color_scheme("light");
     browser.open(&page);
 
-    // Nothing on the page needs JavaScript.
-    assert_eq!(browser.eval("document.scripts.length"), json!(0));
+    // The only scripts are the search's (tests/search.rs) and the copy buttons'; nothing else
+    // on the page needs one.
+    assert_eq!(
+        browser.eval("[...document.scripts].map(s => s.src)"),
+        json!([
+            format!("{base}static/search.js"),
+            format!("{base}static/copy.js")
+        ])
+    );
     // The stylesheet was fetched and parsed...
     let rules = browser.eval(
         "[...document.styleSheets].filter(s => s.href && s.href.endsWith('/static/style.css'))\
@@ -120,6 +127,26 @@ fn the_handbook_is_styled_and_a_self_check_card_opens_in_chromium() {
         "the answer is not shown: {answer}"
     );
 
+    // A question with inline code reads as one sentence: the code follows its text on the
+    // line, not in a column of its own.
+    let flow = browser.eval(
+        "(() => {
+            const summary = [...document.querySelectorAll('details.card > summary')]
+                .find(s => s.querySelector('code'));
+            const code = summary.querySelector('code');
+            const range = document.createRange();
+            range.selectNodeContents(summary.firstChild);
+            const text = [...range.getClientRects()].pop();
+            const box = code.getClientRects()[0];
+            return {gap: box.left - text.right, sameLine: Math.abs(box.top - text.top) < 8,
+                    text: summary.textContent};
+        })()",
+    );
+    assert!(
+        flow["gap"].as_f64().unwrap_or(99.0).abs() < 8.0 && flow["sameLine"] == true,
+        "the question breaks around its code: {flow}"
+    );
+
     let shot_path = site.tmp.path().join("self-check.png");
     let open = browser.screenshot(&shot_path);
     assert_eq!(png_size(&open), (1280, 900));
@@ -145,6 +172,39 @@ fn the_handbook_is_styled_and_a_self_check_card_opens_in_chromium() {
           document.documentElement.scrollWidth <= window.innerWidth]",
     );
     assert_eq!(narrow, json!(["block", "none", true]), "at 390px wide");
+
+    // A code block's Copy button puts its text, not its markup, on the clipboard.
+    browser.viewport(1280, 900, false);
+    browser.open(&format!("{base}patterns/expand-contract/"));
+    browser.call_browser(
+        "Browser.grantPermissions",
+        json!({"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]}),
+    );
+    let button = browser.eval(
+        "(() => {
+            const wrap = document.querySelector('.code-block');
+            if (!wrap) return null;
+            const button = wrap.querySelector('button.copy-button');
+            wrap.scrollIntoView({block: 'center'});
+            const box = button.getBoundingClientRect();
+            return {x: box.left + box.width / 2, y: box.top + box.height / 2,
+                    label: button.textContent, code: wrap.querySelector('pre code').textContent};
+        })()",
+    );
+    assert_eq!(
+        button["label"], "Copy",
+        "no Copy button on a code block: {button}"
+    );
+    browser.click(button["x"].as_f64().unwrap(), button["y"].as_f64().unwrap());
+    browser.wait_for(
+        "document.querySelector('.copy-button').textContent === 'Copied'",
+        "the Copy button never said Copied",
+    );
+    assert_eq!(
+        browser.eval("navigator.clipboard.readText()"),
+        button["code"],
+        "the clipboard holds the code's text"
+    );
 
     drop(browser);
     // CLINIC_SCREENSHOT_DIR=DIR keeps the screenshots for a person to look at.

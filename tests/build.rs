@@ -160,7 +160,11 @@ fn code_blocks_are_highlighted_and_an_unknown_language_is_plain_text_with_a_warn
     let (site, run) = build_good(&[]);
     run.expect_code(0);
     let intro = read_output(&site.public(), "guide/intro/index.html");
-    let sql = between(&intro, "<pre class=\"code\" data-lang=\"sql\">", "</pre>");
+    let sql = between(
+        &intro,
+        "<pre class=\"code\" data-lang=\"sql\" tabindex=\"0\">",
+        "</pre>",
+    );
     assert!(
         sql.contains("<span class=\"hl-keyword"),
         "SQL is not highlighted:\n{sql}"
@@ -168,11 +172,12 @@ fn code_blocks_are_highlighted_and_an_unknown_language_is_plain_text_with_a_warn
     assert!(sql.contains("SELECT"), "{sql}");
     let klingon = between(
         &intro,
-        "<pre class=\"code\" data-lang=\"klingon\">",
+        "<pre class=\"code\" data-lang=\"klingon\" tabindex=\"0\">",
         "</pre>",
     );
     assert_eq!(
-        klingon, "<pre class=\"code\" data-lang=\"klingon\"><code>nuqneH\n</code></pre>",
+        klingon,
+        "<pre class=\"code\" data-lang=\"klingon\" tabindex=\"0\"><code>nuqneH\n</code></pre>",
         "an unknown language is plain, unhighlighted text"
     );
     run.expect_stderr("warning: content/guide/intro.md:22: unknown code language `klingon`");

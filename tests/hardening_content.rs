@@ -207,7 +207,7 @@ SELECT 1;
         "class=\"footnote-definition\"",
         "<details class=\"card\">",
         "<summary>Question with <code>code</code>?</summary>",
-        "<pre class=\"code\" data-lang=\"sql\"><code><span class=\"hl-",
+        "<pre class=\"code\" data-lang=\"sql\" tabindex=\"0\"><code><span class=\"hl-",
         "<abbr title=\"Structured Query Language\">SQL</abbr>",
         "<a href=\"https://example.org/x\" title=\"title\">a link</a>",
     ] {

@@ -118,22 +118,25 @@ If file changes are not seen (WSL, Docker, network file systems), use --poll."
     Serve(ServeArgs),
     /// Build a cohort dashboard over many student repositories (or their published
     /// evidence.json): a badge matrix, CSV and JSON exports, and each student's portfolio.
+    // In the roster example, `\x20` starts each line: a string continuation drops the leading
+    // spaces that follow it, and the example must paste as valid YAML.
     #[command(
         long_about = "Build a cohort dashboard from a roster: one site with a matrix of \
 students by the four evidence badges (plus last commit and number of releases), summary counts, \
 cohort.csv and cohort.json, each student's portfolio under students/<slug>/, and the handbook once \
 under handbook/.\n\n\
 The roster is YAML:\n\n\
-  title: Release clinic, autumn 2026\n\
-  students:\n\
-    - name: Ada Lovelace\n\
-      repo: students/ada            # a local clone, relative to the roster or absolute\n\
-    - name: Alan Turing\n\
-      repo: https://github.com/alan/orders-api   # or git@host:path, ssh://, git://, file://\n\
-    - name: Grace Hopper\n\
-      evidence: https://grace.github.io/orders-api/evidence.json   # or a file path\n\n\
+\x20 title: Release clinic, autumn 2026\n\
+\x20 students:\n\
+\x20   - name: Ada Lovelace\n\
+\x20     repo: students/ada            # a local clone, relative to the roster or absolute\n\
+\x20   - name: Alan Turing\n\
+\x20     repo: https://github.com/alan/orders-api   # or git@host:path, ssh://, git://, file://\n\
+\x20   - name: Grace Hopper\n\
+\x20     evidence: https://grace.github.io/orders-api/evidence.json   # or a file path\n\n\
 A student may also have `slug:` (the folder name, a-z 0-9 -); otherwise it comes from the name, \
-and names that collide get -2, -3, ... in roster order.\n\n\
+transliterated to Latin letters (Li Lei for 李雷), and names that collide get -2, -3, ... in \
+roster order.\n\n\
 Student repositories are untrusted: only the built-in theme and handbook are used (a student's \
 theme/ and content/ are ignored), write-ups are sanitised, symbolic links are never followed out \
 of a repository, oversized input is refused, and pages carry a policy that runs no script. A \

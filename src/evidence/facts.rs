@@ -52,6 +52,8 @@ pub struct ReleaseClaim {
 #[derive(Debug, Clone, Serialize)]
 pub struct TimelineMark {
     pub mark: String,
+    /// What the student wrote beside the mark (`note:`), shown on the record's page.
+    pub note: Option<String>,
     pub time: i64,
     /// In the site's time zone.
     pub when: String,

@@ -268,6 +268,10 @@ impl Badges {
 #[derive(Debug, Clone, Serialize)]
 pub struct RepositorySummary {
     pub head: Option<String>,
+    /// When HEAD was committed (seconds since the epoch, and its UTC date): the badges are
+    /// computed at that commit, and the portfolio's stamp says so.
+    pub head_time: Option<i64>,
+    pub head_date: Option<String>,
     /// The repository's web page, for links.
     pub web_url: Option<String>,
     pub commits: usize,
@@ -395,6 +399,8 @@ pub fn compute(
     let repository = match history {
         Ok(h) => RepositorySummary {
             head: Some(h.head.to_string()),
+            head_time: h.index_of(h.head).map(|i| h.commit(i).time),
+            head_date: h.index_of(h.head).map(|i| time::date(h.commit(i).time)),
             web_url: h.web.as_ref().map(|w| w.url.clone()),
             commits: h.commit_count(),
             shallow: h.shallow,
@@ -413,6 +419,8 @@ pub fn compute(
         },
         Err(e) => RepositorySummary {
             head: None,
+            head_time: None,
+            head_date: None,
             web_url: None,
             commits: 0,
             shallow: false,

@@ -23,6 +23,7 @@ pub(crate) fn missing() -> Problem {
 struct Timed<'a> {
     time: i64,
     mark: &'a str,
+    note: Option<&'a str>,
     line: Option<usize>,
 }
 
@@ -122,6 +123,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
             .iter()
             .map(|t| TimelineMark {
                 mark: t.mark.to_string(),
+                note: t.note.map(str::to_string),
                 time: t.time,
                 when: time::format(t.time, config.utc_offset_minutes),
             })
@@ -172,6 +174,11 @@ fn parse_timeline<'a>(
                 timeline.push(Timed {
                     time: t,
                     mark,
+                    note: entry
+                        .note
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty()),
                     line,
                 })
             }

@@ -31,6 +31,9 @@ pub struct Config {
     /// Publish raw HTML in `content/` pages as written (scripts included); by default it is
     /// sanitised like a student's write-up.
     pub unsafe_html: bool,
+    /// Write the full-text search index and show the search box (`search: false` leaves both
+    /// out; student sites in a cohort never have it, since their pages allow no script).
+    pub search: bool,
 }
 
 impl Default for Config {
@@ -43,6 +46,7 @@ impl Default for Config {
             release_tag_pattern: "v*".to_string(),
             sprint_length_days: 14,
             unsafe_html: false,
+            search: true,
         }
     }
 }
@@ -58,6 +62,7 @@ struct RawConfig {
     release_tag_pattern: Option<String>,
     sprint_length_days: Option<u32>,
     unsafe_html: Option<bool>,
+    search: Option<bool>,
     #[serde(flatten)]
     extra: BTreeMap<String, serde_json::Value>,
 }
@@ -70,6 +75,7 @@ const KNOWN_KEYS: &[&str] = &[
     "release_tag_pattern",
     "sprint_length_days",
     "unsafe_html",
+    "search",
 ];
 
 /// Loads `<root>/clinic.yaml` if it exists. Errors are returned with warnings so the caller
@@ -173,6 +179,7 @@ pub fn parse(text: &str) -> (Config, Vec<Diagnostic>) {
         None => {}
     }
     config.unsafe_html = raw.unsafe_html.unwrap_or(false);
+    config.search = raw.search.unwrap_or(true);
     (config, diagnostics)
 }
 

@@ -256,6 +256,7 @@ fn url_path(rel: &str, slug: Option<&str>) -> Result<(String, bool), Diagnostic>
 const GENERATED: &[(&str, &str)] = &[
     ("404.html", "the not-found page clinic writes at /404.html"),
     ("sitemap.xml", "the sitemap clinic writes at /sitemap.xml"),
+    ("robots.txt", "the robots.txt clinic writes at /robots.txt"),
     (
         "evidence.json",
         "the badges document clinic writes at /evidence.json",
@@ -263,6 +264,11 @@ const GENERATED: &[(&str, &str)] = &[
     ("portfolio", "the portfolio, which owns /portfolio/"),
     ("badges", "the badge images, which own /badges/"),
     ("static", "the theme's static files, which own /static/"),
+    ("search", "the search page, which owns /search/"),
+    (
+        "search-index.json",
+        "the search index clinic writes at /search-index.json",
+    ),
 ];
 
 /// Whether a page at `path` (`a/b/`) would write where the generator or an asset writes: the

@@ -2,6 +2,7 @@
 //! (`clinic.yaml`), `content` (Markdown pages through `frontmatter` and `yaml`), merged from the
 //! embedded defaults and the root's own files by `layers`.
 
+pub(crate) mod attachments;
 pub mod config;
 pub(crate) mod content;
 pub(crate) mod frontmatter;

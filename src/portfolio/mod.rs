@@ -4,6 +4,10 @@
 //! is the one the evidence judged. Record prose is the student's: it is rendered and sanitised,
 //! and every other value reaches HTML through Tera's escaping or `svg`'s.
 
+pub(crate) mod links;
+
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 
 use crate::evidence::facts::{
@@ -12,7 +16,7 @@ use crate::evidence::facts::{
 use crate::evidence::{CommitRef, Evidence, Item, Judged, Kind};
 use crate::load::urls::Urls;
 use crate::render::html::{escape, html_depth, sanitise};
-use crate::render::markdown::{self, Link};
+use crate::render::markdown;
 use crate::render::svg::{self, Event};
 use crate::render::{highlight, Generated, VirtualPage};
 use crate::time;
@@ -22,14 +26,40 @@ const FIRST_STEP: (&str, &str) = ("Exercise: the smoke gate", "exercises/smoke-g
 
 pub(crate) const PORTFOLIO: &str = "portfolio/";
 const TIMELINE: &str = "portfolio/timeline/";
+/// The whole portfolio on one page, for printing (the render fills it with the other pages).
+const PRINT: &str = "portfolio/print/";
 
-/// The portfolio's pages, files and the `portfolio` value every template gets.
-pub(crate) fn generate(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Generated {
+/// The portfolio's pages, files and the `portfolio` value every template gets. `built_at` (seconds
+/// since the epoch) goes into the stamp of every portfolio page; `None` leaves it out (a cohort,
+/// whose two builds of the same inputs must be byte-identical).
+pub(crate) fn generate(
+    evidence: &Evidence,
+    urls: &Urls,
+    offset_minutes: i32,
+    built_at: Option<i64>,
+) -> Generated {
+    let mut values = summary(evidence, urls);
+    values["stamp"] = stamp(evidence, offset_minutes, built_at);
+    let records: HashMap<String, String> = evidence
+        .badges
+        .iter()
+        .flat_map(|(kind, badge)| {
+            badge
+                .items
+                .iter()
+                .map(move |item| (item.artifact.clone(), urls.url(&item_path(kind, item))))
+        })
+        .collect();
+    let links = links::WriteUpLinks::new(urls, records);
+    let pages = pages(evidence, urls, offset_minutes, &links);
     Generated {
-        values: summary(evidence, urls),
-        pages: pages(evidence, urls, offset_minutes),
+        values,
+        pages,
         files: files(evidence),
         nav: (PORTFOLIO.to_string(), "Portfolio".to_string()),
+        attachments: links.attachments.into_inner().into_iter().collect(),
+        diagnostics: links.diagnostics.into_inner(),
+        searched: Default::default(),
     }
 }
 
@@ -84,15 +114,36 @@ fn summary(evidence: &Evidence, urls: &Urls) -> Value {
             )
         })
         .collect();
+    let badge_summary: Vec<String> = evidence
+        .badges
+        .iter()
+        .map(|(kind, badge)| format!("{}: {}", kind.name(), badge.state.as_str()))
+        .collect();
     json!({
         "url": urls.url(PORTFOLIO),
+        "badge_summary": format!("Evidence badges. {}.", badge_summary.join(", ")),
+        "embed_absolute": urls.base_url.is_some(),
         "timeline_url": urls.url(TIMELINE),
+        "print_url": urls.url(PRINT),
         "all_verified": evidence.badges.all_verified(),
         "empty": evidence.badges.all_missing(),
         "first_step": {"title": FIRST_STEP.0, "url": urls.url(FIRST_STEP.1)},
         "badges": badges,
         "embed_markdown": embed.join("\n"),
         "policy": evidence.policy,
+    })
+}
+
+/// What the badges were computed from: the commit, its date, the build time and the generator,
+/// so that a printed portfolio says which state of the repository it grades.
+fn stamp(evidence: &Evidence, offset_minutes: i32, built_at: Option<i64>) -> Value {
+    let head = evidence.repository.head.as_deref();
+    json!({
+        "commit": head,
+        "commit_short": head.map(|h| h.chars().take(12).collect::<String>()),
+        "commit_date": evidence.repository.head_time.map(|t| time::format(t, offset_minutes)),
+        "built": built_at.map(|t| time::format(t, offset_minutes)),
+        "generator": evidence.generator,
     })
 }
 
@@ -115,7 +166,12 @@ fn files(evidence: &Evidence) -> Vec<(String, String)> {
 }
 
 /// Every portfolio page.
-fn pages(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Vec<VirtualPage> {
+fn pages(
+    evidence: &Evidence,
+    urls: &Urls,
+    offset_minutes: i32,
+    links: &links::WriteUpLinks<'_>,
+) -> Vec<VirtualPage> {
     let mut pages = vec![VirtualPage {
         path: PORTFOLIO.to_string(),
         title: "Portfolio".to_string(),
@@ -124,7 +180,7 @@ fn pages(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Vec<VirtualPa
     }];
     for (kind, badge) in evidence.badges.iter() {
         for item in &badge.items {
-            pages.push(artifact_page(kind, item, urls, offset_minutes));
+            pages.push(artifact_page(kind, item, urls, offset_minutes, links));
         }
     }
     let mut values = Map::new();
@@ -134,6 +190,13 @@ fn pages(evidence: &Evidence, urls: &Urls, offset_minutes: i32) -> Vec<VirtualPa
         title: "Semester timeline".into(),
         template: "timeline.html",
         values,
+    });
+    // Last: the render builds it from every page before it.
+    pages.push(VirtualPage {
+        path: PRINT.to_string(),
+        title: "Portfolio for printing".into(),
+        template: crate::render::print::TEMPLATE,
+        values: Map::new(),
     });
     pages
 }
@@ -145,7 +208,13 @@ struct Shown {
     drawing: String,
 }
 
-fn artifact_page(kind: Kind, item: &Item, urls: &Urls, offset_minutes: i32) -> VirtualPage {
+fn artifact_page(
+    kind: Kind,
+    item: &Item,
+    urls: &Urls,
+    offset_minutes: i32,
+    links: &links::WriteUpLinks<'_>,
+) -> VirtualPage {
     let date_time = |t: i64| time::format(t, offset_minutes);
     let day = |t: i64| time::date(t + i64::from(offset_minutes) * 60);
     let facts = &item.facts;
@@ -191,7 +260,7 @@ fn artifact_page(kind: Kind, item: &Item, urls: &Urls, offset_minutes: i32) -> V
             "mistake": p.mistake, "mistake_url": mistake_page(p.rule).map(|page| urls.url(page)),
         })).collect::<Vec<_>>(),
         "notes": item.notes,
-        "body_html": item.judged.write_up.as_ref().map(|w| body_html(&item.artifact, w)).unwrap_or_default(),
+        "body_html": item.judged.write_up.as_ref().map(|w| body_html(&item.artifact, w, links)).unwrap_or_default(),
         "facts": facts,
         "timeline_svg": shown.drawing,
         "code": shown.code,
@@ -368,7 +437,7 @@ pub(crate) const MAX_BODY_DEPTH: usize = 100;
 
 /// The record's prose, rendered and sanitised: it is the student's text. A write-up that is too
 /// large or too deeply nested is refused with a notice naming the file, in bounded time.
-fn body_html(artifact: &str, write_up: &WriteUp) -> String {
+fn body_html(artifact: &str, write_up: &WriteUp, links: &links::WriteUpLinks<'_>) -> String {
     if write_up.file_bytes > MAX_BODY_BYTES {
         let why = format!(
             "it is {} KiB, over the {} KiB limit for a write-up",
@@ -377,7 +446,16 @@ fn body_html(artifact: &str, write_up: &WriteUp) -> String {
         );
         return refused_body(artifact, &why);
     }
-    let rendered = markdown::render(&write_up.markdown, write_up.first_line, &|_| Link::Keep);
+    let rendered = markdown::render(&write_up.markdown, write_up.first_line, &|href| {
+        links.resolve(artifact, href)
+    });
+    links.diagnostics.borrow_mut().extend(
+        rendered
+            .diagnostics
+            .iter()
+            .cloned()
+            .map(|d| d.in_file(artifact)),
+    );
     if rendered.html.len() > MAX_BODY_HTML_BYTES {
         return refused_body(artifact, "its rendered HTML is over 2 MiB");
     }

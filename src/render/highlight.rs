@@ -1,5 +1,8 @@
 //! Code highlighting with syntect into CSS classes (`hl-` prefixed), plus the generated light
-//! and dark stylesheets. The syntax set is loaded once per process and shared by all threads.
+//! and dark stylesheets. The syntaxes are bat's (two-face), a superset of syntect's own with what
+//! a deploy course writes: Dockerfile, TOML, HCL/Terraform, INI, nginx, TypeScript, Kotlin, Swift,
+//! PowerShell, SCSS, GraphQL, protobuf. The set is loaded once per process and shared by all
+//! threads.
 
 use super::html::escape;
 use std::cell::RefCell;
@@ -17,7 +20,7 @@ const DARK_THEME: &str = "base16-ocean.dark";
 
 fn syntax_set() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
-    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+    SET.get_or_init(two_face::syntax::extra_newlines)
 }
 
 /// Languages that render as plain text on purpose, without a warning.
@@ -41,6 +44,10 @@ fn alias(lang: &str) -> &str {
         "js" => "javascript",
         "rs" => "rust",
         "py" => "python",
+        "terraform" | "tf" | "tfvars" => "hcl",
+        "protobuf" => "proto",
+        "docker" => "dockerfile",
+        "pwsh" => "powershell",
         other => other,
     }
 }
@@ -63,7 +70,8 @@ pub(crate) fn highlight_block(code: &str, lang: &str) -> Highlighted {
     };
     let lang_attr = escape(&lang);
     Highlighted {
-        html: format!("<pre class=\"code\" data-lang=\"{lang_attr}\"><code>{body}</code></pre>\n"),
+        // Focusable, so that a keyboard can scroll a long line into view (WCAG 2.1.1).
+        html: format!("<pre class=\"code\" data-lang=\"{lang_attr}\" tabindex=\"0\"><code>{body}</code></pre>\n"),
         known_language: syntax.is_some() || PLAIN.contains(&lang.as_str()),
     }
 }
@@ -155,13 +163,90 @@ fn classed_html(code: &str, syntax: &SyntaxReference) -> String {
     html
 }
 
-/// The two generated stylesheets: (light, dark).
+/// The code background of style.css (`--code-bg`), light and dark: token colours are checked
+/// against it.
+const LIGHT_BACKGROUND: Rgb = (0xf6, 0xf8, 0xfa);
+const DARK_BACKGROUND: Rgb = (0x15, 0x1b, 0x23);
+/// WCAG 2.1 AA asks 4.5:1 for text; a little more so that rounding never lands under it.
+const CONTRAST: f64 = 4.6;
+
+type Rgb = (u8, u8, u8);
+
+/// The two generated stylesheets: (light, dark). The themes' pale colours (InspiredGitHub's
+/// comments are #969896, 2.7:1 on the page) are darkened, or lightened in dark mode, until they
+/// reach [`CONTRAST`] against the code background; hues are kept.
 pub(crate) fn stylesheets() -> (String, String) {
     let themes = ThemeSet::load_defaults();
     let css = |name: &str| {
         css_for_theme_with_class_style(&themes.themes[name], CLASS_STYLE).unwrap_or_default()
     };
-    (css(LIGHT_THEME), css(DARK_THEME))
+    (
+        readable(&css(LIGHT_THEME), LIGHT_BACKGROUND),
+        readable(&css(DARK_THEME), DARK_BACKGROUND),
+    )
+}
+
+/// Every `color: #rrggbb` of a stylesheet (not `background-color`) made readable on `background`.
+fn readable(css: &str, background: Rgb) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(at) = rest.find("color: #") {
+        let value = at + "color: #".len();
+        out.push_str(&rest[..value]);
+        let is_background = rest[..at].ends_with("background-");
+        match rest.get(value..value + 6).and_then(parse_hex) {
+            Some(colour) if !is_background => {
+                let (r, g, b) = with_contrast(colour, background);
+                out.push_str(&format!("{r:02x}{g:02x}{b:02x}"));
+                rest = &rest[value + 6..];
+            }
+            _ => rest = &rest[value..],
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn parse_hex(hex: &str) -> Option<Rgb> {
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some((byte(0)?, byte(2)?, byte(4)?))
+}
+
+/// `colour` mixed towards black (on a light background) or white (on a dark one) in small steps
+/// until its contrast with `background` reaches [`CONTRAST`].
+fn with_contrast(colour: Rgb, background: Rgb) -> Rgb {
+    let target = if luminance(background) > 0.5 {
+        0.0
+    } else {
+        255.0
+    };
+    let mix = |c: u8, t: f64| -> u8 { (f64::from(c) + (t - f64::from(c)) * 0.05).round() as u8 };
+    let mut c = colour;
+    for _ in 0..100 {
+        if contrast(c, background) >= CONTRAST {
+            break;
+        }
+        c = (mix(c.0, target), mix(c.1, target), mix(c.2, target));
+    }
+    c
+}
+
+/// WCAG relative luminance.
+fn luminance((r, g, b): Rgb) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+fn contrast(a: Rgb, b: Rgb) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
 #[cfg(test)]
@@ -193,6 +278,67 @@ mod tests {
     fn aliases_resolve() {
         assert!(highlight_block("echo hi\n", "shell").html.contains("hl-"));
         assert!(highlight_block("a: 1\n", "yml").html.contains("hl-"));
+    }
+
+    #[test]
+    fn every_token_colour_reaches_aa_contrast_on_the_code_background() {
+        let (light, dark) = stylesheets();
+        for (css, background) in [(&light, LIGHT_BACKGROUND), (&dark, DARK_BACKGROUND)] {
+            let mut checked = 0;
+            for (at, _) in css.match_indices("color: #") {
+                if css[..at].ends_with("background-") {
+                    continue;
+                }
+                let colour = parse_hex(&css[at + 8..at + 14]).unwrap();
+                let ratio = contrast(colour, background);
+                assert!(ratio >= 4.5, "{:?} is {ratio:.2}:1", &css[at..at + 14]);
+                checked += 1;
+            }
+            assert!(checked > 10, "{checked} colours");
+        }
+        // InspiredGitHub's comment grey was 2.7:1.
+        assert!(!light.contains("#969896"));
+    }
+
+    #[test]
+    fn a_deploy_course_s_languages_are_highlighted() {
+        let samples = [
+            ("dockerfile", "FROM rust:1.94\nRUN cargo build\n"),
+            ("toml", "[package]\nname = \"x\"\n"),
+            (
+                "hcl",
+                "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n}\n",
+            ),
+            (
+                "terraform",
+                "variable \"region\" {\n  default = \"eu\"\n}\n",
+            ),
+            ("ini", "[db]\nhost = localhost\n"),
+            ("nginx", "server {\n  listen 80;\n}\n"),
+            ("typescript", "const x: number = 1;\n"),
+            ("ts", "let y: string = 'a';\n"),
+            ("kotlin", "fun main() { println(1) }\n"),
+            ("swift", "let x: Int = 1\n"),
+            (
+                "powershell",
+                "Get-Process | Where-Object { $_.CPU -gt 1 }\n",
+            ),
+            ("scss", ".a { .b { color: red; } }\n"),
+            ("graphql", "query { user(id: 1) { name } }\n"),
+            (
+                "protobuf",
+                "syntax = \"proto3\";\nmessage A { int32 id = 1; }\n",
+            ),
+        ];
+        for (lang, code) in samples {
+            let out = highlight_block(code, lang);
+            assert!(out.known_language, "{lang} is unknown");
+            assert!(
+                out.html.contains("<span class=\"hl-"),
+                "{lang}: {}",
+                out.html
+            );
+        }
     }
 
     #[test]

@@ -22,8 +22,29 @@ pub fn escape(text: &str) -> String {
 pub fn sanitise(html: &str) -> String {
     ammonia::Builder::default()
         .add_generic_attributes(["class", "id", "data-lang", "aria-label"])
+        .add_tag_attributes("pre", ["tabindex"])
+        .attribute_filter(keep_attribute)
         .clean(html)
         .to_string()
+}
+
+/// A code block may be focusable (`tabindex="0"`, so that keyboard users can scroll it) and
+/// nothing else may change the tab order.
+fn keep_attribute<'v>(
+    element: &str,
+    attribute: &str,
+    value: &'v str,
+) -> Option<std::borrow::Cow<'v, str>> {
+    match (element, attribute) {
+        ("pre", "tabindex") => (value == "0").then_some(value.into()),
+        // Only the column alignment pulldown-cmark writes for tables.
+        ("th" | "td", "style") => matches!(
+            value,
+            "text-align: left" | "text-align: center" | "text-align: right"
+        )
+        .then_some(value.into()),
+        _ => Some(value.into()),
+    }
 }
 
 /// The deepest element nesting a content page may have, as for a student's write-up: html5ever
@@ -47,21 +68,14 @@ fn page_sanitiser() -> &'static ammonia::Builder<'static> {
         builder
             .add_generic_attributes(["class", "id", "data-lang", "aria-label"])
             .add_tags(["input"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
+            .add_tag_attributes("input", ["type", "checked", "disabled", "aria-label"])
             .set_tag_attribute_value("input", "type", "checkbox")
             .set_tag_attribute_value("input", "disabled", "")
             .add_tag_attributes("details", ["open"])
             .add_tag_attributes("th", ["style"])
             .add_tag_attributes("td", ["style"])
-            .attribute_filter(|element, attribute, value| match (element, attribute) {
-                // Only the column alignment pulldown-cmark writes for tables.
-                ("th" | "td", "style") => matches!(
-                    value,
-                    "text-align: left" | "text-align: center" | "text-align: right"
-                )
-                .then_some(value.into()),
-                _ => Some(value.into()),
-            })
+            .add_tag_attributes("pre", ["tabindex"])
+            .attribute_filter(keep_attribute)
             .link_rel(None);
         builder
     })

@@ -55,7 +55,8 @@ pub(crate) fn render(body: &str, first_line: usize, resolve: &dyn Fn(&str) -> Li
         resolve,
         out: Rendered::default(),
         events: Vec::new(),
-        ids: HashMap::new(),
+        // The layout's own ids: a `## Main` heading must not take the skip link's target.
+        ids: RESERVED_IDS.iter().map(|id| (id.to_string(), 1)).collect(),
         headings: Vec::new(),
         block: Block::None,
     };
@@ -64,6 +65,9 @@ pub(crate) fn render(body: &str, first_line: usize, resolve: &dyn Fn(&str) -> Li
     }
     renderer.finish()
 }
+
+/// Ids the theme's layout uses on every page (base.html): a heading with the same text gets `-1`.
+const RESERVED_IDS: &[&str] = &["main"];
 
 /// A construct whose events are gathered before they are turned into HTML.
 enum Block<'a> {
@@ -125,6 +129,15 @@ impl<'a> Renderer<'a, '_> {
             }
             (Block::Code { code, .. }, Event::Text(t)) => code.push_str(&t),
             (Block::Code { .. }, Event::End(TagEnd::CodeBlock)) => self.finish_code(),
+            // A task's checkbox is drawn, not used: it still needs a name for screen readers.
+            (_, Event::TaskListMarker(done)) => self.events.push(Event::InlineHtml(
+                format!(
+                    "<input type=\"checkbox\" disabled=\"\"{} aria-label=\"{}\"> ",
+                    if done { " checked=\"\"" } else { "" },
+                    if done { "done" } else { "to do" }
+                )
+                .into(),
+            )),
             (_, event) => self.events.push(event),
         }
     }

@@ -1,17 +1,21 @@
 //! Renders the loaded site through the theme into the output: every page in parallel, each
 //! written and dropped at once (the whole site's HTML is never held in memory), then the
-//! section-independent files: `404.html`, `sitemap.xml`, the syntax stylesheets, `.nojekyll`.
+//! section-independent files: `404.html`, `sitemap.xml`, the syntax stylesheets, `.nojekyll`, and
+//! the search page and index ([`search`]).
 //! It reads no file: the theme's static files and the content's assets are copied by the write
 //! step ([`crate::output::copy_files`]).
 
 pub(crate) mod highlight;
 pub mod html;
 pub(crate) mod markdown;
+pub(crate) mod print;
+pub(crate) mod search;
 pub(crate) mod svg;
 pub(crate) mod templates;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -30,6 +34,9 @@ use crate::render::templates::Theme;
 /// Sections with more pages than this are not expanded in the navigation (a 10,000-page
 /// section would otherwise put 10,000 links on every page).
 const NAV_CHILDREN_LIMIT: usize = 50;
+/// The search page: where the header's search form goes without JavaScript, and a page of
+/// results with it.
+pub(crate) const SEARCH_PAGE: &str = "search/";
 
 /// The site's structure, computed once before the parallel render.
 struct Structure<'a> {
@@ -135,7 +142,7 @@ impl<'a> Structure<'a> {
     }
 }
 
-fn has_scheme(href: &str) -> bool {
+pub(crate) fn has_scheme(href: &str) -> bool {
     match href.find(':') {
         Some(i) => {
             let scheme = &href[..i];
@@ -157,7 +164,7 @@ fn parent_of_file(source: &str) -> String {
 }
 
 /// `patterns/` + `../mistakes/x.md` -> `mistakes/x.md`; `None` when it climbs above the root.
-fn join_relative(dir: &str, target: &str) -> Option<String> {
+pub(crate) fn join_relative(dir: &str, target: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
     for part in target.split('/') {
         match part {
@@ -191,6 +198,35 @@ pub struct Generated {
     pub files: Vec<(String, String)>,
     /// The navigation entry for the generated pages: (path, title).
     pub nav: (String, String),
+    /// Repository files the write-ups link to, each with the record that links it: published
+    /// under `portfolio/files/` by the write step (which checks each one).
+    pub attachments: Vec<(String, String)>,
+    /// Broken links in the write-ups, at their file and line.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the last whole render put in the search index, so that a preview's partial
+    /// re-render ([`render_pages`]) writes the same index as a whole build would.
+    pub(crate) searched: Arc<Mutex<Searched>>,
+}
+
+/// The search index's documents: each content page's (by index; `None` when it failed) and the
+/// generated pages'.
+#[derive(Debug, Default)]
+pub(crate) struct Searched {
+    content: Vec<Option<search::Doc>>,
+    generated: Vec<search::Doc>,
+}
+
+impl Searched {
+    fn index_json(&self, urls: &Urls) -> String {
+        let docs: Vec<search::Doc> = self
+            .content
+            .iter()
+            .flatten()
+            .chain(&self.generated)
+            .cloned()
+            .collect();
+        search::index_json(&docs, urls)
+    }
 }
 
 /// A page with no Markdown source: rendered with `template` and the given context values.
@@ -240,6 +276,7 @@ pub fn render_site(
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
+    let searched = Mutex::new(Vec::new());
     (0..total).into_par_iter().try_for_each(|index| {
         let page = &content.pages[index];
         let rendered = render_page(&structure, index, input, &shared);
@@ -247,15 +284,29 @@ pub fn render_site(
         if let Some(html) = rendered.html {
             output.write(&format!("{}index.html", page.path), html.as_bytes())?;
         }
+        if let Some(doc) = rendered.search {
+            lock(&searched).push((index, doc));
+        }
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
+    // In page order, so that two builds of the same site write the same index.
+    let mut content_docs = vec![None; total];
+    for (index, doc) in searched.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        content_docs[index] = Some(doc);
+    }
     let virtual_pages = &input.generated.pages;
-    for page in virtual_pages {
-        match render_virtual(page, input, &shared) {
-            Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
-            Err(e) => diagnostics.push(e),
-        }
+    let docs = render_virtual_pages(input, &shared, output, &diagnostics)?;
+    if input.config.search {
+        let mut searched = lock(&input.generated.searched);
+        *searched = Searched {
+            content: content_docs,
+            generated: docs,
+        };
+        output.write(
+            search::INDEX_FILE,
+            searched.index_json(input.urls).as_bytes(),
+        )?;
     }
     for (path, text) in &input.generated.files {
         output.write(path, text.as_bytes())?;
@@ -275,16 +326,48 @@ pub fn render_generated(
     let structure = Structure::new(content);
     let shared = Shared::new(&structure, input);
     let diagnostics = Diagnostics::default();
-    for page in &input.generated.pages {
-        match render_virtual(page, input, &shared) {
-            Ok(html) => output.write(&format!("{}index.html", page.path), html.as_bytes())?,
-            Err(e) => diagnostics.push(e),
-        }
-    }
+    render_virtual_pages(input, &shared, output, &diagnostics)?;
     for (path, text) in &input.generated.files {
         output.write(path, text.as_bytes())?;
     }
     Ok(diagnostics.into_sorted())
+}
+
+/// Writes the generated pages, the print view last (each portfolio page is also one of its
+/// sections), and returns their search documents (none when the site has no search).
+fn render_virtual_pages(
+    input: &RenderInput<'_>,
+    shared: &Shared,
+    output: &dyn Sink,
+    diagnostics: &Diagnostics,
+) -> Result<Vec<search::Doc>, OutputError> {
+    let mut docs: Vec<search::Doc> = Vec::new();
+    let mut sections = Vec::new();
+    for page in &input.generated.pages {
+        let rendered = if page.template == print::TEMPLATE {
+            let mut page = page.clone();
+            page.values.insert(
+                "sections".into(),
+                Value::Array(std::mem::take(&mut sections)),
+            );
+            render_virtual(&page, input, shared)
+        } else {
+            render_virtual(page, input, shared)
+        };
+        match rendered {
+            Ok(html) => {
+                if page.template != print::TEMPLATE {
+                    if input.config.search {
+                        docs.push(search::Doc::from_page(&page.path, &page.title, &html));
+                    }
+                    sections.extend(print::section(&page.path, &page.title, &html, input.urls));
+                }
+                output.write(&format!("{}index.html", page.path), html.as_bytes())?
+            }
+            Err(e) => diagnostics.push(e),
+        }
+    }
+    Ok(docs)
 }
 
 /// Renders only the pages at `indexes` (into `content.pages`) and returns each one's output
@@ -300,15 +383,30 @@ pub fn render_pages(
     let structure = Structure::new(content);
     let shared = Shared::new(&structure, input);
     let diagnostics = Diagnostics::default();
-    let files = indexes
+    let rendered: Vec<(usize, RenderedPage)> = indexes
         .par_iter()
-        .filter_map(|&index| {
-            let rendered = render_page(&structure, index, input, &shared);
-            diagnostics.extend(rendered.diagnostics);
-            let path = format!("{}index.html", content.pages[index].path);
-            rendered.html.map(|html| (path, html))
-        })
+        .map(|&index| (index, render_page(&structure, index, input, &shared)))
         .collect();
+    let mut files = Vec::new();
+    let mut searched = lock(&input.generated.searched);
+    // The index changes with the pages' text: rewritten from the last whole render's documents
+    // with these pages' new ones (only when that render made one).
+    let reindex = input.config.search && searched.content.len() == content.pages.len();
+    for (index, page) in rendered {
+        diagnostics.extend(page.diagnostics);
+        if reindex {
+            searched.content[index] = page.search;
+        }
+        if let Some(html) = page.html {
+            files.push((format!("{}index.html", content.pages[index].path), html));
+        }
+    }
+    if reindex {
+        files.push((
+            search::INDEX_FILE.to_string(),
+            searched.index_json(input.urls),
+        ));
+    }
     (files, diagnostics.into_sorted())
 }
 
@@ -336,6 +434,12 @@ fn render_virtual(
 struct RenderedPage {
     html: Option<String>,
     diagnostics: Vec<Diagnostic>,
+    /// The page's text for the search index, when the site has one.
+    search: Option<search::Doc>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn render_page(
@@ -359,6 +463,10 @@ fn render_page(
             (notice, Vec::new())
         }
     };
+    let search = input
+        .config
+        .search
+        .then(|| search::Doc::from_fragment(&page.path, &page.title, &content));
     let summary = |i: usize| {
         let p = &structure.pages[i];
         json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})
@@ -399,6 +507,7 @@ fn render_page(
         Ok(html) => RenderedPage {
             html: Some(html),
             diagnostics,
+            search,
         },
         Err(e) => {
             diagnostics.push(Diagnostic {
@@ -412,6 +521,7 @@ fn render_page(
             RenderedPage {
                 html: None,
                 diagnostics,
+                search: None,
             }
         }
     }
@@ -448,6 +558,7 @@ fn site_value(input: &RenderInput<'_>) -> Value {
         "base_url": input.urls.permalink(""),
         "base_path": input.urls.base_path,
         "language": "en",
+        "search": input.config.search,
     })
 }
 
@@ -487,12 +598,25 @@ fn write_site_files(
         Ok(html) => output.write("404.html", html.as_bytes())?,
         Err(e) => diagnostics.push(e),
     }
+    if input.config.search {
+        let page = VirtualPage {
+            path: SEARCH_PAGE.to_string(),
+            title: "Search".to_string(),
+            template: "search.html",
+            values: serde_json::Map::new(),
+        };
+        match render_virtual(&page, input, shared) {
+            Ok(html) => output.write(&format!("{SEARCH_PAGE}index.html"), html.as_bytes())?,
+            Err(e) => diagnostics.push(e),
+        }
+    }
     let paths = content
         .pages
         .iter()
         .map(|p| p.path.as_str())
         .chain(virtual_pages.iter().map(|p| p.path.as_str()));
     output.write("sitemap.xml", sitemap(paths, input.urls).as_bytes())?;
+    output.write("robots.txt", robots(input.urls).as_bytes())?;
     output.write(".nojekyll", b"")?;
     let (light, dark) = highlight::stylesheets();
     output.write("static/syntax-light.css", light.as_bytes())?;
@@ -500,10 +624,34 @@ fn write_site_files(
     Ok(())
 }
 
+/// Every crawler may read every page; the sitemap is named when its absolute address is known
+/// (a `Sitemap:` line must be an absolute URL).
+fn robots(urls: &Urls) -> String {
+    let mut text = String::from("User-agent: *\nAllow: /\n");
+    if urls.base_url.is_some() {
+        text.push_str(&format!("Sitemap: {}\n", urls.permalink("sitemap.xml")));
+    }
+    text
+}
+
+/// A site path as a sitemap wants it (RFC 3986): bytes other than letters, digits, `-._~` and
+/// `/` percent-encoded, so that a page slugged from a title in another script is a valid URL.
+fn percent_encoded(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
     let mut locs: BTreeMap<&str, String> = BTreeMap::new();
     for path in paths {
-        locs.insert(path, html::escape(&urls.permalink(path)));
+        locs.insert(path, html::escape(&urls.permalink(&percent_encoded(path))));
     }
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
     for loc in locs.values() {
@@ -516,6 +664,21 @@ fn sitemap<'a>(paths: impl Iterator<Item = &'a str>, urls: &Urls) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sitemap_paths_are_percent_encoded() {
+        let urls = Urls {
+            base_path: "/p/".into(),
+            base_url: Some("https://a.github.io/p/".into()),
+            shared: None,
+        };
+        let xml = sitemap(["notes/café au lait/", "a/"].into_iter(), &urls);
+        assert!(
+            xml.contains("<loc>https://a.github.io/p/notes/caf%C3%A9%20au%20lait/</loc>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<loc>https://a.github.io/p/a/</loc>"));
+    }
 
     #[test]
     fn relative_joins() {

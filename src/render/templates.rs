@@ -48,6 +48,7 @@ impl Theme {
         // Tera registers `get_env` by default: a theme could publish any environment variable
         // (a CI secret). Replace it, in case a call slipped past the check above.
         tera.register_function(DISABLED_FUNCTION, disabled_get_env);
+        tera.register_filter("inline_code", inline_code_filter);
         let urls = Urls {
             base_path: base_path.to_string(),
             base_url: None,
@@ -118,6 +119,35 @@ fn template_error(error: tera::Error) -> Diagnostic {
 
 /// Tera's built-in function that reads the process environment.
 const DISABLED_FUNCTION: &str = "get_env";
+
+/// `{{ reason | inline_code | safe }}`: the text escaped, then each `code` span in backticks
+/// shown as code, as the Markdown it is written in would (reasons quote the record's keys and
+/// values this way). Escaping first keeps it safe for text from a student's repository.
+fn inline_code_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| tera::Error::msg("the inline_code filter takes a string"))?;
+    Ok(Value::String(inline_code(text)))
+}
+
+pub(crate) fn inline_code(text: &str) -> String {
+    let escaped = escape_html(text);
+    let mut out = String::with_capacity(escaped.len() + 16);
+    let mut rest = escaped.as_str();
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str("<code>");
+        out.push_str(&after[..close]);
+        out.push_str("</code>");
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
 
 fn disabled_get_env(_: &HashMap<String, Value>) -> tera::Result<Value> {
     Err(tera::Error::msg(
@@ -219,6 +249,16 @@ mod tests {
             .unwrap();
         let out = tera.render("t.html", &Context::new()).unwrap();
         assert_eq!(out, "/portfolio/static/a.css");
+    }
+
+    #[test]
+    fn inline_code_escapes_then_shows_backticked_spans_as_code() {
+        assert_eq!(
+            inline_code("`restored_release: v9` does not resolve; add `mark: <b>`"),
+            "<code>restored_release: v9</code> does not resolve; add <code>mark: &lt;b&gt;</code>"
+        );
+        assert_eq!(inline_code("a lone ` stays"), "a lone ` stays");
+        assert_eq!(inline_code("<script>`x`"), "&lt;script&gt;<code>x</code>");
     }
 
     #[test]

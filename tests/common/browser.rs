@@ -154,6 +154,7 @@ fn respond(
             let content_type = match file.extension().and_then(|e| e.to_str()) {
                 Some("html") => "text/html; charset=utf-8",
                 Some("css") => "text/css; charset=utf-8",
+                Some("js") => "text/javascript; charset=utf-8",
                 Some("svg") => "image/svg+xml",
                 Some("png") => "image/png",
                 Some("xml") => "application/xml",

@@ -522,12 +522,20 @@ fn write_handbook(
 ) -> Result<(), BuildError> {
     let urls = handbook_urls(cohort);
     let theme = theme.rebased_to(&urls);
-    let config = crate::load::config::Config::default();
+    // No script in a cohort but the dashboard's own: the shared handbook has no search box,
+    // like the student pages that link to it.
+    let config = crate::load::config::Config {
+        search: false,
+        ..Default::default()
+    };
     let generated = crate::render::Generated {
-        values: serde_json::json!({"badges": [], "url": ""}),
+        values: serde_json::json!({"badges": [], "url": "", "cohort_url": cohort.url("")}),
         pages: Vec::new(),
         files: Vec::new(),
         nav: ("../".to_string(), "Cohort dashboard".to_string()),
+        attachments: Vec::new(),
+        diagnostics: Vec::new(),
+        searched: Default::default(),
     };
     let input = RenderInput {
         config: &config,
@@ -739,6 +747,8 @@ fn repo_row(
     if let Some(policy) = &shared.policy {
         policy.apply(&mut config);
     }
+    // Student pages allow no script (STUDENT_CSP), so a search box could not work there.
+    config.search = false;
     let (evidence, _) = crate::gather_evidence(root, &config, true, true);
     if let Some(error) = &evidence.repository.error {
         return Err(format!(
@@ -761,7 +771,11 @@ fn repo_row(
         shared: Some(Box::new(handbook_urls(&shared.urls))),
     };
     let theme = shared.theme.rebased_to(&urls);
-    let generated = crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes);
+    // No build time in the stamp: two builds of the same cohort are byte-identical.
+    let mut generated =
+        crate::portfolio::generate(&evidence, &urls, config.utc_offset_minutes, None);
+    // Every page of the student's site links back to the dashboard (partials/header.html).
+    generated.values["cohort_url"] = serde_json::Value::from(shared.urls.url(""));
     let buffer = Buffer::default();
     let input = RenderInput {
         config: &config,
@@ -771,9 +785,12 @@ fn repo_row(
         progress: &|_, _| {},
     };
     // Only the student's own pages: the handbook and the static files are the cohort's shared
-    // copy (see HANDBOOK); the folder's home leads to the portfolio.
+    // copy (see HANDBOOK); the folder's home leads to the portfolio. The student's attachments
+    // are read with the same checks as a build's (inside the clone, a published type, a size
+    // cap).
     let site = crate::render::render_generated(&shared.content, &input, &buffer)
-        .and_then(|_| buffer.write("index.html", &student_home(&urls)));
+        .and_then(|_| buffer.write("index.html", &student_home(&urls)))
+        .and_then(|_| crate::load::attachments::copy(root, &generated.attachments, &buffer));
     if let Err(e) = site {
         return Err(format!("the student's site could not be rendered: {e}"));
     }
