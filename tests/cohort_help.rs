@@ -26,9 +26,13 @@ fn the_roster_example_in_cohort_help_is_valid_yaml() {
     let students = roster["students"]
         .as_sequence()
         .expect("a list of students");
-    assert_eq!(students.len(), 2, "{example}");
+    assert_eq!(students.len(), 3, "{example}");
     assert_eq!(students[0]["repo"].as_str(), Some("students/ada"));
-    assert!(students[1]["evidence"]
+    assert!(students[1]["repo"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://github.com/"));
+    assert!(students[2]["evidence"]
         .as_str()
         .unwrap()
         .ends_with("/evidence.json"));

@@ -126,7 +126,7 @@ fn overlay_html(text: &str) -> String {
         "<div id=\"clinic-serve-overlay\" role=\"alert\" style=\"position:fixed;left:0;right:0;top:0;z-index:2147483647;max-height:70vh;overflow:auto;margin:0;padding:1rem 1.25rem;background:#2b0b0b;color:#ffe9e9;font:14px/1.45 ui-monospace,SFMono-Regular,Menlo,monospace;border-bottom:4px solid #e5484d;box-shadow:0 4px 18px rgba(0,0,0,.45)\">\
 <button type=\"button\" onclick=\"this.parentNode.remove()\" style=\"float:right;font:inherit;background:none;color:inherit;border:1px solid currentColor;border-radius:4px;cursor:pointer\">dismiss</button>\
 <strong>clinic serve: the last build failed. This is the last good build; fix the error and save.</strong>\
-<pre style=\"white-space:pre-wrap;margin:.6rem 0 0;font:inherit\">{}</pre></div>",
+<pre style=\"white-space:pre-wrap;margin:.6rem 0 0;padding:0;border:0;font:inherit;background:transparent;color:inherit\">{}</pre></div>",
         escape(text)
     )
 }
@@ -168,6 +168,9 @@ mod tests {
         let text = overlay_text(&[d], "/home/ada/repo");
         let html = inject("<body></body>", "/", 2, Some(&text));
         assert!(html.contains("clinic-serve-overlay"));
+        // The site's own `pre` style (a light background) must not show through: the errors
+        // were light pink on light grey in the light theme.
+        assert!(html.contains("background:transparent;color:inherit\">"));
         assert!(
             html.contains("content/&lt;b&gt;.md:3: bad value &lt;img src=x onerror=alert(1)&gt;")
         );
