@@ -293,24 +293,9 @@ jobs:
       - uses: actions/upload-pages-artifact@v5
         with:
           path: public
-
-  deploy:
-    needs: build
-    runs-on: ubuntu-latest
-    permissions:
-      pages: write
-      id-token: write
-    concurrency:
-      group: pages
-      cancel-in-progress: false
-    environment:
-      name: github-pages
-      url: ${{{{ steps.deployment.outputs.page_url }}}}
-    steps:
-      - id: deployment
-        uses: actions/deploy-pages@v5
-"#,
-        action = setup_action()
+{deploy}"#,
+        action = setup_action(),
+        deploy = deploy_job("build"),
     )
 }
 
@@ -401,9 +386,18 @@ jobs:
       - uses: actions/upload-pages-artifact@v5
         with:
           path: public
+{deploy}"#,
+        action = setup_action(),
+        deploy = deploy_job("merge"),
+    )
+}
 
+/// The job that publishes what `needs` uploaded: the official Pages deployment, one at a time.
+fn deploy_job(needs: &str) -> String {
+    format!(
+        r#"
   deploy:
-    needs: merge
+    needs: {needs}
     runs-on: ubuntu-latest
     permissions:
       pages: write
@@ -417,8 +411,7 @@ jobs:
     steps:
       - id: deployment
         uses: actions/deploy-pages@v5
-"#,
-        action = setup_action()
+"#
     )
 }
 
