@@ -44,11 +44,17 @@ fn axe_source() -> Option<String> {
     }
 }
 
-/// Every page of a built site, as URL paths below the site's root (`` for the home page).
+/// Every page of a built site, as URL paths below the site's root (`` for the home page). A
+/// page that only sends the reader on (a cohort student's folder home, `http-equiv="refresh"`)
+/// is audited where it leads: opened itself, it navigates away under the audit.
 fn pages(out: &Path) -> Vec<String> {
     list_files(out)
         .into_iter()
         .filter(|f| f.ends_with(".html"))
+        .filter(|f| {
+            !std::fs::read_to_string(out.join(f))
+                .is_ok_and(|html| html.contains("http-equiv=\"refresh\""))
+        })
         .map(|f| f.trim_end_matches("index.html").to_string())
         .collect()
 }
