@@ -22,7 +22,6 @@
 //!   a normal work tree. The clone shares the mirror's objects and is deleted after the build.
 
 use std::collections::BTreeMap;
-use std::hash::Hasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -244,25 +243,12 @@ fn mirror_name(url: &str) -> String {
         .collect::<Vec<_>>()
         .join("-");
     let readable: String = readable.chars().take(60).collect();
-    // Stable across runs and builds of clinic: FNV-1a, not the std hasher (randomly seeded
-    // per process in HashMap, and free to change between Rust releases).
-    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
-    hash.write(url.as_bytes());
-    format!("{readable}-{:016x}.git", hash.finish())
-}
-
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    // Stable across runs and builds of clinic, and collision-resistant: the SHA-1 git itself
+    // would give the URL's text as a blob (libgit2 computes it; nothing is written).
+    let id = git2::Oid::hash_object(git2::ObjectType::Blob, url.as_bytes())
+        .map(|oid| oid.to_string())
+        .unwrap_or_default();
+    format!("{readable}-{}.git", &id[..id.len().min(20)])
 }
 
 /// A git command that never asks anyone anything.
