@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -74,7 +74,7 @@ impl Site {
 }
 
 fn start(root: &Path, log: &Path, extra: &[&str]) -> Serve {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_clinic"));
+    let mut command = common::clinic_command();
     command
         .args(["serve", "--port", "0", "--root"])
         .arg(root)
@@ -362,7 +362,7 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn clean_build(root: &Path, out: &Path) {
-    let output = Command::new(env!("CARGO_BIN_EXE_clinic"))
+    let output = common::clinic_command()
         .args(["build", "--quiet", "--root"])
         .arg(root)
         .arg("--out")
@@ -1221,7 +1221,7 @@ fn the_site_is_served_under_the_base_path_of_base_url() {
 #[test]
 fn binding_beyond_loopback_warns() {
     let site = site(&[]);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_clinic"));
+    let mut command = common::clinic_command();
     command
         .args([
             "serve", "--bind", "0.0.0.0", "--port", "0", "--quiet", "--root",
@@ -1273,12 +1273,7 @@ fn ctrl_c_stops_cleanly_and_removes_the_builds() {
 
 #[test]
 fn usage_errors_and_a_taken_port_exit_2() {
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_clinic"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| common::clinic_command().args(args).output().unwrap();
     let missing = run(&["serve", "--root", "/nonexistent/clinic-site", "--port", "0"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a directory"));

@@ -115,8 +115,14 @@ pub fn clinic_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_clinic"));
     // No terminal progress output and no colour, whatever the environment.
     command.env_remove("CLICOLOR_FORCE").env("NO_COLOR", "1");
+    // One build time for every run (the portfolio's stamp shows it to the minute), so that
+    // two builds compared byte for byte never straddle a minute. A test may set its own.
+    command.env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH);
     command
 }
+
+/// 2026-11-02 09:00:00 UTC: the build time of every `clinic` a test runs.
+pub const SOURCE_DATE_EPOCH: &str = "1793610000";
 
 /// Runs `clinic` with `args` and captures its exit code and output.
 pub fn clinic<I, S>(args: I) -> Run
