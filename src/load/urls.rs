@@ -50,11 +50,13 @@ pub struct Urls {
 /// The paths of a student's own site in a cohort: the portfolio, the badges, `evidence.json`
 /// and the folder's home (which leads to the portfolio).
 pub(crate) fn is_own(path: &str) -> bool {
+    use crate::portfolio::{BADGES, EVIDENCE_FILE, PORTFOLIO};
     let path = path.trim_start_matches('/');
     path.is_empty()
-        || path == "evidence.json"
-        || ["portfolio", "badges"].iter().any(|own| {
-            path.strip_prefix(own)
+        || path == EVIDENCE_FILE
+        || [PORTFOLIO, BADGES].iter().any(|own| {
+            let folder = own.trim_end_matches('/');
+            path.strip_prefix(folder)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '#', '?']))
         })
 }

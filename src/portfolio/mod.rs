@@ -25,6 +25,10 @@ use crate::time;
 const FIRST_STEP: (&str, &str) = ("Exercise: the smoke gate", "exercises/smoke-gate/");
 
 pub(crate) const PORTFOLIO: &str = "portfolio/";
+/// Where the badge images go, and the evidence document: with [`PORTFOLIO`], every path a
+/// portfolio writes (a cohort student's own paths, see `load::urls::is_own`).
+pub(crate) const BADGES: &str = "badges/";
+pub(crate) const EVIDENCE_FILE: &str = "evidence.json";
 const TIMELINE: &str = "portfolio/timeline/";
 /// The whole portfolio on one page, for printing (the render fills it with the other pages).
 const PRINT: &str = "portfolio/print/";
@@ -148,7 +152,7 @@ fn stamp(evidence: &Evidence, offset_minutes: i32, built_at: Option<i64>) -> Val
 }
 
 fn badge_file(kind: Kind) -> String {
-    format!("badges/{}.svg", kind.key())
+    format!("{BADGES}{}.svg", kind.key())
 }
 
 /// `evidence.json` and the badge SVG files: (output path, contents).
@@ -160,7 +164,7 @@ fn files(evidence: &Evidence) -> Vec<(String, String)> {
             svg::badge(kind.key(), badge.state.as_str()),
         )
     });
-    std::iter::once(("evidence.json".to_string(), json))
+    std::iter::once((EVIDENCE_FILE.to_string(), json))
         .chain(badges)
         .collect()
 }
