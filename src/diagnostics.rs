@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The 1-based line of the first byte that is not UTF-8, for "not valid UTF-8" errors.
 pub fn utf8_error_line(bytes: &[u8], error: &std::str::Utf8Error) -> usize {
@@ -14,7 +14,7 @@ pub fn utf8_error_line(bytes: &[u8], error: &std::str::Utf8Error) -> usize {
 }
 
 /// How bad a problem is. Warnings become errors under `--strict`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
@@ -22,7 +22,7 @@ pub enum Severity {
 }
 
 /// One problem with a file the user wrote (or a template, or the output directory).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// The file, as the user would type it (relative to the site root where possible).

@@ -19,12 +19,13 @@
 
 #![warn(unreachable_pub)]
 
+mod build_cache;
 pub mod commands;
 pub mod diagnostics;
 pub mod evidence;
 pub mod history;
 pub mod load;
-pub(crate) mod output;
+pub mod output;
 pub(crate) mod portfolio;
 pub mod render;
 pub(crate) mod setup;
@@ -36,6 +37,7 @@ use diagnostics::{Diagnostic, Severity};
 use evidence::Evidence;
 use history::{History, HistoryOptions, RepoError};
 use load::config::{self, Config};
+use build_cache::BuildCache;
 use output::{Output, OutputError};
 use render::RenderInput;
 use setup::Setup;
@@ -53,6 +55,13 @@ pub struct BuildOptions {
     pub include_drafts: bool,
     /// Ignore the history cache (and rewrite it).
     pub no_cache: bool,
+    /// Keep a build cache for the output ([`build_cache`]): the next build then updates it in
+    /// place, rendering and writing only what changed. `false` (a preview's builds into new
+    /// folders) stages the whole site and swaps it in, and keeps no cache.
+    pub incremental: bool,
+    /// With `incremental`, ignore the cache this once: the whole site is staged and swapped in,
+    /// and the cache rewritten.
+    pub clean: bool,
 }
 
 /// What a finished build produced.
@@ -60,6 +69,8 @@ pub struct BuildOptions {
 pub struct BuildReport {
     pub output: PathBuf,
     pub pages: usize,
+    /// How the output was written: whole, or updated in place (and how many files changed).
+    pub update: output::Update,
     pub diagnostics: Vec<Diagnostic>,
     #[serde(skip)]
     pub evidence: Evidence,
@@ -138,7 +149,16 @@ pub fn build(
         ));
     }
     let target = options.out.clone().unwrap_or_else(|| root.join("public"));
-    let output = Output::prepare(&target, root)?;
+    let target = output::absolute(&target).map_err(|source| OutputError::Io {
+        path: target.clone(),
+        source,
+    })?;
+    // Held (locked) until the output is complete.
+    let mut cache = options
+        .incremental
+        .then(|| BuildCache::open(root, &target, options.clean || options.no_cache));
+    let previous_files = cache.as_mut().and_then(BuildCache::previous_files);
+    let output = Output::prepare_with(&target, root, previous_files)?;
 
     // 1. load
     let (setup, mut diagnostics) = Setup::load(root, options.base_url.as_deref())?;
@@ -166,7 +186,14 @@ pub fn build(
         generated: &generated,
         progress,
     };
-    diagnostics.extend(render::render_site(&content, &input, &output)?);
+    let previous_render = cache
+        .as_mut()
+        .map(BuildCache::previous_render)
+        .unwrap_or_default();
+    let (rendered, render_cache) =
+        render::render_site(&content, &input, &output, &previous_render)?;
+    drop(previous_render);
+    diagnostics.extend(rendered);
     diagnostics.extend(copy_assets(&content, &setup.theme, &output)?);
     diagnostics.extend(generated.diagnostics.iter().cloned());
     diagnostics.extend(load::attachments::copy(
@@ -174,7 +201,10 @@ pub fn build(
         &generated.attachments,
         &output,
     )?);
-    let output = output.commit()?;
+    let (output, files, update) = output.commit()?;
+    if let Some(cache) = cache {
+        cache.store(files, render_cache);
+    }
 
     if options.strict {
         for d in &mut diagnostics {
@@ -185,6 +215,7 @@ pub fn build(
     Ok(BuildReport {
         output,
         pages: content.pages.len(),
+        update,
         diagnostics,
         evidence,
         setup,

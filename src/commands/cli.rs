@@ -232,9 +232,15 @@ pub struct BuildArgs {
     /// Print the result as JSON on standard output (diagnostics included).
     #[arg(long)]
     pub json: bool,
-    /// Ignore the history cache (in the git directory, .git/clinic/) and rewrite it.
+    /// Ignore the caches (in the git directory, .git/clinic/) and rewrite them: the history is
+    /// walked again and every page rendered again.
     #[arg(long)]
     pub no_cache: bool,
+    /// Replace the whole output instead of updating it in place. By default, a build into an
+    /// output that the previous build wrote renders and writes only what changed (the result is
+    /// the same as a clean build's).
+    #[arg(long)]
+    pub clean: bool,
 }
 
 #[derive(Debug, Args)]
@@ -380,6 +386,8 @@ fn run_build(args: &BuildArgs, quiet: bool) -> Result<Ran, BuildError> {
         strict: args.strict,
         include_drafts: args.drafts,
         no_cache: args.no_cache,
+        incremental: true,
+        clean: args.clean,
     };
     let started = Instant::now();
     let show_progress = !quiet && !args.json && std::io::stderr().is_terminal();
@@ -504,6 +512,13 @@ fn summary(
         report.pages,
         index.display()
     );
+    let update = &report.update;
+    if update.mode == crate::output::Writing::InPlace {
+        line.push_str(&format!(
+            " (updated in place: {} files written, {} unchanged, {} removed)",
+            update.written, update.unchanged, update.removed
+        ));
+    }
     match (report.error_count(), report.warning_count()) {
         (0, 0) => {}
         (errors, warnings) => line.push_str(&format!(" ({errors} errors, {warnings} warnings)")),

@@ -16,7 +16,7 @@ pub const CONFIG_FILE: &str = "clinic.yaml";
 const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
 
 /// The settings a build uses, with defaults applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Config {
     pub title: String,
     /// Where the site is served from, always ending in `/` (e.g. `https://x.github.io/p/`).

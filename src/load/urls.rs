@@ -35,7 +35,7 @@ pub(crate) fn slug(text: &str) -> String {
 }
 
 /// How pages are addressed: site-relative paths become URLs and permalinks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Urls {
     /// `/` or `/portfolio/`.
     pub base_path: String,

@@ -5,6 +5,7 @@
 //! It reads no file: the theme's static files and the content's assets are copied by the write
 //! step ([`crate::output::copy_files`]).
 
+pub(crate) mod cache;
 pub(crate) mod highlight;
 pub mod html;
 pub(crate) mod markdown;
@@ -30,6 +31,7 @@ use markdown::Link;
 
 use crate::load::urls::Urls;
 use crate::render::templates::Theme;
+pub use cache::RenderCache;
 
 /// Sections with more pages than this are not expanded in the navigation (a 10,000-page
 /// section would otherwise put 10,000 links on every page).
@@ -217,14 +219,13 @@ pub(crate) struct Searched {
 }
 
 impl Searched {
+    /// Every document, content pages first, in page order.
+    fn docs(&self) -> impl Iterator<Item = &search::Doc> {
+        self.content.iter().flatten().chain(&self.generated)
+    }
+
     fn index_json(&self, urls: &Urls) -> String {
-        let docs: Vec<search::Doc> = self
-            .content
-            .iter()
-            .flatten()
-            .chain(&self.generated)
-            .cloned()
-            .collect();
+        let docs: Vec<search::Doc> = self.docs().cloned().collect();
         search::index_json(&docs, urls)
     }
 }
@@ -243,53 +244,95 @@ struct Shared {
     site: Value,
     nav: Value,
     portfolio: Value,
+    /// The portfolio as content pages see it: without the build time (`stamp.built`), which
+    /// would make every page differ from one build to the next (see [`cache`]).
+    content_portfolio: Value,
 }
 
 impl Shared {
     fn new(structure: &Structure<'_>, input: &RenderInput<'_>) -> Shared {
+        let portfolio = input.generated.values.clone();
+        let mut content_portfolio = portfolio.clone();
+        if let Some(stamp) = content_portfolio
+            .get_mut("stamp")
+            .and_then(Value::as_object_mut)
+        {
+            stamp.remove("built");
+        }
         Shared {
             site: site_value(input),
             nav: nav_value(structure, input.urls, &input.generated.nav),
-            portfolio: input.generated.values.clone(),
+            portfolio,
+            content_portfolio,
         }
     }
 
+    /// The context of a generated page, or a site file (404, search).
     fn context(&self, current_path: &str) -> Context {
+        self.context_with(current_path, &self.portfolio)
+    }
+
+    /// The context of a content page.
+    fn content_context(&self, current_path: &str) -> Context {
+        self.context_with(current_path, &self.content_portfolio)
+    }
+
+    fn context_with(&self, current_path: &str, portfolio: &Value) -> Context {
         let mut context = Context::new();
         context.insert("site", &self.site);
         context.insert("nav", &self.nav);
-        context.insert("portfolio", &self.portfolio);
+        context.insert("portfolio", portfolio);
         context.insert("current_path", current_path);
         context
     }
 }
 
 /// Renders and writes the whole site. Problems are collected; a page that fails is reported
-/// and skipped, the rest are still written.
+/// and skipped, the rest are still written. A content page that `previous` rendered from the
+/// same inputs, and whose file the output still holds as written, is kept as it is (see
+/// [`cache`]). Returns the problems and what this render is, for the next one.
 pub fn render_site(
     content: &Content,
     input: &RenderInput<'_>,
     output: &dyn Sink,
-) -> Result<Vec<Diagnostic>, OutputError> {
+    previous: &RenderCache,
+) -> Result<(Vec<Diagnostic>, RenderCache), OutputError> {
     let structure = Structure::new(content);
     let shared = Shared::new(&structure, input);
+    let keys = cache::page_keys(content, &shared, input);
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
     let searched = Mutex::new(Vec::new());
+    let rendered = Mutex::new(HashMap::new());
     (0..total).into_par_iter().try_for_each(|index| {
-        let page = &content.pages[index];
-        let rendered = render_page(&structure, index, input, &shared);
-        diagnostics.extend(rendered.diagnostics);
-        if let Some(html) = rendered.html {
-            output.write(&format!("{}index.html", page.path), html.as_bytes())?;
+        let rel = format!("{}index.html", content.pages[index].path);
+        let page = match previous.hit(&rel, keys[index]) {
+            Some(cached) if output.keep(&rel) => cached.clone(),
+            _ => {
+                let page = render_page(&structure, index, input, &shared);
+                if let Some(html) = &page.html {
+                    output.write(&rel, html.as_bytes())?;
+                }
+                cache::CachedPage {
+                    key: keys[index],
+                    diagnostics: page.diagnostics,
+                    search: page.search,
+                }
+            }
+        };
+        diagnostics.extend(page.diagnostics.iter().cloned());
+        if let Some(doc) = &page.search {
+            lock(&searched).push((index, doc.clone()));
         }
-        if let Some(doc) = rendered.search {
-            lock(&searched).push((index, doc));
-        }
+        lock(&rendered).insert(rel, page);
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
+    let mut next = RenderCache {
+        pages: rendered.into_inner().unwrap_or_else(|p| p.into_inner()),
+        search_index: None,
+    };
     // In page order, so that two builds of the same site write the same index.
     let mut content_docs = vec![None; total];
     for (index, doc) in searched.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -303,16 +346,21 @@ pub fn render_site(
             content: content_docs,
             generated: docs,
         };
-        output.write(
-            search::INDEX_FILE,
-            searched.index_json(input.urls).as_bytes(),
-        )?;
+        let key = cache::search_key(searched.docs());
+        let unchanged = previous.search_index == Some(key) && output.keep(search::INDEX_FILE);
+        if !unchanged {
+            output.write(
+                search::INDEX_FILE,
+                searched.index_json(input.urls).as_bytes(),
+            )?;
+        }
+        next.search_index = Some(key);
     }
     for (path, text) in &input.generated.files {
         output.write(path, text.as_bytes())?;
     }
     write_site_files(content, virtual_pages, input, output, &shared, &diagnostics)?;
-    Ok(diagnostics.into_sorted())
+    Ok((diagnostics.into_sorted(), next))
 }
 
 /// Renders and writes only the generated pages and files (the portfolio, the badges,
@@ -496,7 +544,7 @@ fn render_page(
         "next": next.map(summary),
         "extra": page.extra,
     });
-    let mut context = shared.context(&page.path);
+    let mut context = shared.content_context(&page.path);
     context.insert("page", &page_value);
     let template = match (page.path.is_empty(), page.is_section) {
         (true, _) => "index.html",

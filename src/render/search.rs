@@ -29,7 +29,7 @@ const SKIPPED: &[&str] = &["svg", "script", "style", "template"];
 const HEADING_ANCHOR: &str = "a class=\"anchor\"";
 
 /// One page as the index sees it: what a result shows, and its words, ready for the index.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Doc {
     /// The page's site path (`patterns/expand-contract/`).
     pub(crate) path: String,

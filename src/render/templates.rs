@@ -15,6 +15,9 @@ use crate::load::urls::Urls;
 pub struct Theme {
     tera: Tera,
     pub static_files: Vec<LayerFile>,
+    /// A digest of every template's name and text: what a page's HTML depends on of the theme
+    /// (the build cache's key; the static files are copied, not rendered).
+    pub(crate) fingerprint: u128,
 }
 
 impl Theme {
@@ -27,7 +30,9 @@ impl Theme {
             static_files,
         } = files;
         let mut templates = Vec::with_capacity(texts.len());
+        let mut fingerprint = crate::output::manifest::Fingerprint::default();
         for template in texts {
+            fingerprint.add(&template.name).add(&template.text);
             if let Some(line) = disabled_function_line(&template.text) {
                 return Err(Diagnostic::error(format!(
                     "template error: `{DISABLED_FUNCTION}()` is disabled in clinic themes: a template must not read environment variables, which may hold CI secrets"
@@ -55,7 +60,11 @@ impl Theme {
             shared: None,
         };
         tera.register_function("url", UrlFunction { urls });
-        Ok(Theme { tera, static_files })
+        Ok(Theme {
+            tera,
+            static_files,
+            fingerprint: fingerprint.finish(),
+        })
     }
 
     /// The same templates with links under another base path: a cohort parses the theme once
@@ -76,6 +85,7 @@ impl Theme {
         Theme {
             tera,
             static_files: self.static_files.clone(),
+            fingerprint: self.fingerprint,
         }
     }
 

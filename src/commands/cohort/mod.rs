@@ -239,7 +239,7 @@ pub(crate) fn build(
             output.write(shard::SHARD_FILE, file.to_json().as_bytes())?;
         }
     }
-    let output = output.commit()?;
+    let (output, _, _) = output.commit()?;
     let students: Vec<&Student> = selected.iter().map(|(_, s)| *s).collect();
     Ok(report(&roster, &students, rows, output))
 }
@@ -397,7 +397,7 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
     })?;
     write_dashboard(&roster, &rows, &urls, &theme, &output)?;
     write_handbook(&content, &theme, &urls, &output)?;
-    let output = output.commit()?;
+    let (output, _, _) = output.commit()?;
     let students: Vec<&Student> = roster.students.iter().collect();
     Ok(report(&roster, &students, rows, output))
 }
@@ -545,7 +545,8 @@ fn write_handbook(
         progress: &|_, _| {},
     };
     let buffer = Buffer::default();
-    let rendered = crate::render::render_site(content, &input, &buffer)
+    let nothing_cached = crate::render::RenderCache::default();
+    let rendered = crate::render::render_site(content, &input, &buffer, &nothing_cached)
         .and_then(|_| crate::copy_assets(content, &theme, &buffer));
     if let Err(e) = rendered {
         return Err(BuildError::Fatal(Diagnostic::error(format!(

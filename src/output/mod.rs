@@ -1,29 +1,47 @@
 //! The output directory, written atomically: a build renders into a temporary sibling
-//! directory and swaps it into place, so a reader never sees a half-written site. Before
+//! directory and swaps it into place, so a reader never sees a half-written site. An output that
+//! the previous build wrote, with its [`manifest`], is instead updated in place: only files whose
+//! bytes changed are replaced (each through a temporary file and a rename), and files no page
+//! makes any more are removed. Before
 //! touching anything it refuses any directory it might destroy: `/`, the home directory, the
 //! site root or one of its ancestors, and any non-empty directory that no earlier build made.
 //! The staging directory's name holds the build's pid; a build removes the staging directories
 //! of processes that no longer run (a build killed with `kill -9` cannot clean up after itself).
 
+pub(crate) mod manifest;
+
 use std::ffi::OsString;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use tempfile::TempDir;
 
 use crate::diagnostics::Diagnostic;
 use crate::load::layers::LayerFile;
+use manifest::{FileEntry, Manifest};
 
 /// Where a site's files go: the build's [`Output`], or (for `clinic cohort`) a buffer that
 /// places one student's site under `students/<slug>/` once it is complete.
 pub trait Sink: Sync {
     /// Writes one file at a `/`-separated path inside the site.
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError>;
+
+    /// Keeps the file an earlier build wrote at `rel` instead of writing it again; `false` when
+    /// this sink has no such file (the caller must write it).
+    fn keep(&self, _rel: &str) -> bool {
+        false
+    }
 }
 
 impl Sink for Output {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
         Output::write(self, rel, bytes)
+    }
+
+    fn keep(&self, rel: &str) -> bool {
+        Output::keep(self, rel)
     }
 }
 
@@ -82,32 +100,86 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     }
 }
 
-/// A build in progress: files go to the staging directory until `commit`.
+/// A build in progress: a new output is staged beside its target and swapped in by `commit`;
+/// an output that an earlier build wrote (and nobody added files to) is updated in place, file by
+/// file, where the bytes changed.
 pub(crate) struct Output {
     target: PathBuf,
-    staging: TempDir,
+    mode: Mode,
+    /// What this build wrote or kept, for the next one.
+    written: Mutex<Manifest>,
+    /// How many files were written (the rest of `written` were kept as they were).
+    changed: AtomicUsize,
+}
+
+/// What a finished build did to its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Update {
+    /// `whole`: a new output was staged and swapped in; `in-place`: the earlier one was updated.
+    pub mode: Writing,
+    /// Files written (all of them for a whole output).
+    pub written: usize,
+    /// Files left as the previous build wrote them.
+    pub unchanged: usize,
+    /// Files of the previous build removed because nothing makes them any more.
+    pub removed: usize,
+}
+
+enum Mode {
+    /// Files go to the staging directory; `commit` swaps it with the target.
+    Staged(TempDir),
+    /// Files go to the target, each through a temporary file renamed over the old one.
+    InPlace {
+        /// The files of the previous build that are still as it wrote them.
+        intact: Manifest,
+        /// Every file the previous build wrote (removed at `commit` unless written again).
+        previous: Manifest,
+    },
+}
+
+/// How a build writes its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Writing {
+    /// A new output is staged and swapped in whole.
+    Whole,
+    /// The earlier output is updated in place.
+    InPlace,
 }
 
 impl Output {
     /// Checks `target` against everything it must never be, then creates the staging
     /// directory beside it. Nothing existing is modified.
     pub(crate) fn prepare(target: &Path, site_root: &Path) -> Result<Output, OutputError> {
+        Output::prepare_with(target, site_root, None)
+    }
+
+    /// Like [`Output::prepare`], but with the manifest of the build that wrote `target` the
+    /// output is updated in place, unless it holds a file that build did not write (a clean
+    /// build would not have it: the whole output is then replaced, as by `prepare`).
+    pub(crate) fn prepare_with(
+        target: &Path,
+        site_root: &Path,
+        previous: Option<Manifest>,
+    ) -> Result<Output, OutputError> {
         let target = absolute(target).map_err(io_error(target))?;
         check_target(&target, site_root)?;
-        let parent = target
-            .parent()
-            .ok_or_else(|| refused(&target, "it has no parent directory"))?;
-        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let prefix = staging_prefix(&name);
-        remove_stale_staging(parent, &prefix);
-        let staging = tempfile::Builder::new()
-            .prefix(&format!("{prefix}{}-", std::process::id()))
-            .tempdir_in(parent)
-            .map_err(io_error(parent))?;
-        std::fs::write(staging.path().join(MARKER), MARKER_TEXT)
-            .map_err(io_error(staging.path()))?;
-        Ok(Output { target, staging })
+        let in_place = previous
+            .filter(|_| target.join(MARKER).is_file())
+            .and_then(|previous| {
+                let scan = manifest::scan(&target, &previous, KEPT, MARKER);
+                scan.unknown.is_none().then_some((scan.intact, previous))
+            });
+        let mode = match in_place {
+            Some((intact, previous)) => Mode::InPlace { intact, previous },
+            None => Mode::Staged(stage(&target)?),
+        };
+        Ok(Output {
+            target,
+            mode,
+            written: Mutex::new(Manifest::new()),
+            changed: AtomicUsize::new(0),
+        })
     }
 
     /// The final location of the site.
@@ -115,43 +187,179 @@ impl Output {
         &self.target
     }
 
+
     /// Writes one file at a `/`-separated path inside the output.
     pub(crate) fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
-        let path = self.path_of(rel)?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io_error(parent))?;
-        }
-        std::fs::write(&path, bytes).map_err(io_error(&path))
-    }
-
-    /// Where `rel` lands in the staging directory, refusing anything that climbs out.
-    fn path_of(&self, rel: &str) -> Result<PathBuf, OutputError> {
-        let escapes = || OutputError::Escapes {
-            rel: rel.to_string(),
+        let hash = manifest::digest(bytes);
+        let entry = match &self.mode {
+            Mode::Staged(staging) => {
+                let path = path_in(staging.path(), rel)?;
+                create_parent(&path)?;
+                std::fs::write(&path, bytes).map_err(io_error(&path))?;
+                // Stamped once the site is in place (`commit`).
+                FileEntry { hash, stamp: None }
+            }
+            Mode::InPlace { intact, .. } => {
+                if let Some(same) = intact.get(rel).filter(|e| e.hash == hash) {
+                    lock(&self.written).insert(rel.to_string(), same.clone());
+                    return Ok(());
+                } else {
+                    let path = path_in(&self.target, rel)?;
+                    replace_file(&path, bytes)?;
+                    FileEntry {
+                        hash,
+                        stamp: manifest::Stamp::read(&path),
+                    }
+                }
+            }
         };
-        let relative = Path::new(rel);
-        if rel.is_empty() || rel.contains('\\') || rel.contains('\0') {
-            return Err(escapes());
-        }
-        if !relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-        {
-            return Err(escapes());
-        }
-        Ok(self.staging.path().join(relative))
+        lock(&self.written).insert(rel.to_string(), entry);
+        self.changed.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
-    /// Makes every file world-readable, carries over `.git` and `CNAME`, and swaps the new
-    /// site into place. The previous output is removed only after the swap.
-    pub(crate) fn commit(self) -> Result<PathBuf, OutputError> {
-        let staging = self.staging.keep();
-        let result = publish(&staging, &self.target);
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
+    /// Keeps the file the previous build wrote at `rel`, as it is: `false` (and nothing kept)
+    /// when there is none, or it was changed since; the caller then writes it.
+    pub(crate) fn keep(&self, rel: &str) -> bool {
+        let Mode::InPlace { intact, .. } = &self.mode else {
+            return false;
+        };
+        match intact.get(rel) {
+            Some(entry) => {
+                lock(&self.written).insert(rel.to_string(), entry.clone());
+                true
+            }
+            None => false,
         }
-        result.map(|()| self.target)
     }
+
+    /// Finishes the output and returns what is in it. A staged site is made world-readable,
+    /// given the previous output's `.git` and `CNAME`, and swapped into place (the previous
+    /// output is removed only after the swap). An output updated in place loses the files this
+    /// build did not write.
+    pub(crate) fn commit(self) -> Result<(PathBuf, Manifest, Update), OutputError> {
+        let mut written = self
+            .written
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        let changed = self.changed.into_inner();
+        let mut update = Update {
+            mode: Writing::Whole,
+            written: changed,
+            unchanged: written.len() - changed,
+            removed: 0,
+        };
+        match self.mode {
+            Mode::Staged(staging) => {
+                let staging = staging.keep();
+                let result = publish(&staging, &self.target);
+                if result.is_err() {
+                    let _ = std::fs::remove_dir_all(&staging);
+                }
+                result?;
+                for (rel, entry) in written.iter_mut() {
+                    entry.stamp = manifest::Stamp::read(&self.target.join(rel));
+                }
+            }
+            Mode::InPlace { previous, .. } => {
+                update.mode = Writing::InPlace;
+                for rel in previous.keys().filter(|rel| !written.contains_key(*rel)) {
+                    remove_with_empty_parents(&self.target, rel)?;
+                    update.removed += 1;
+                }
+                let marker = self.target.join(MARKER);
+                if !marker.is_file() {
+                    std::fs::write(&marker, MARKER_TEXT).map_err(io_error(&marker))?;
+                }
+            }
+        }
+        Ok((self.target, written, update))
+    }
+}
+
+/// Creates the staging directory beside `target`, after removing those that dead builds left.
+fn stage(target: &Path) -> Result<TempDir, OutputError> {
+    let parent = target
+        .parent()
+        .ok_or_else(|| refused(target, "it has no parent directory"))?;
+    std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = staging_prefix(&name);
+    remove_stale_staging(parent, &prefix);
+    let staging = tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .tempdir_in(parent)
+        .map_err(io_error(parent))?;
+    std::fs::write(staging.path().join(MARKER), MARKER_TEXT).map_err(io_error(staging.path()))?;
+    Ok(staging)
+}
+
+/// Where `rel` lands under `dir`, refusing anything that climbs out.
+fn path_in(dir: &Path, rel: &str) -> Result<PathBuf, OutputError> {
+    let escapes = || OutputError::Escapes {
+        rel: rel.to_string(),
+    };
+    let relative = Path::new(rel);
+    if rel.is_empty() || rel.contains('\\') || rel.contains('\0') {
+        return Err(escapes());
+    }
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err(escapes());
+    }
+    Ok(dir.join(relative))
+}
+
+fn create_parent(path: &Path) -> Result<(), OutputError> {
+    match path.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(io_error(parent)),
+        None => Ok(()),
+    }
+}
+
+/// Replaces the file at `path` whole: the bytes go to a hidden temporary file in the same
+/// folder, made world-readable, then renamed over the old file, so a reader (a web server
+/// serving the output) sees the old file or the new one, never half of one.
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    create_parent(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".clinic-")
+        .tempfile_in(dir)
+        .map_err(io_error(dir))?;
+    std::io::Write::write_all(&mut temp, bytes).map_err(io_error(temp.path()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let readable = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(temp.path(), readable).map_err(io_error(temp.path()))?;
+    }
+    temp.persist(path).map_err(|e| io_error(path)(e.error))?;
+    Ok(())
+}
+
+/// Removes the file at `rel` and then each parent folder it leaves empty (up to the output).
+fn remove_with_empty_parents(target: &Path, rel: &str) -> Result<(), OutputError> {
+    let path = path_in(target, rel)?;
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error(&path)(e)),
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir.filter(|d| *d != target) {
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Staging directories are `.<out>.clinic-new-<pid>-<random>`, beside the output: the pid of
@@ -349,7 +557,7 @@ fn check_target(target: &Path, site_root: &Path) -> Result<(), OutputError> {
 
 /// An absolute, lexically normalised path; symlinks in existing ancestors are resolved so that
 /// `public -> /` style tricks are seen for what they are.
-fn absolute(path: &Path) -> io::Result<PathBuf> {
+pub(crate) fn absolute(path: &Path) -> io::Result<PathBuf> {
     let path = std::path::absolute(path)?;
     let mut normal = PathBuf::new();
     for component in path.components() {
@@ -470,7 +678,10 @@ mod tests {
             std::fs::write(dir.join("index.html"), "old").unwrap();
         }
         let out = Output::prepare(&root.path().join("public"), root.path()).unwrap();
-        let staging = out.staging.path().file_name().unwrap().to_string_lossy();
+        let Mode::Staged(staging) = &out.mode else {
+            panic!("a new output is staged");
+        };
+        let staging = staging.path().file_name().unwrap().to_string_lossy();
         assert!(
             staging.starts_with(&format!(".public.clinic-new-{live}-")),
             "the staging folder names its process: {staging}"

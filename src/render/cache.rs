@@ -1,0 +1,143 @@
+//! The render's half of the build cache: for each content page, the key of everything its HTML
+//! was made from, what rendering it reported, and its search document. A page whose key is the
+//! same as in the previous build, and whose file that build wrote is untouched, is neither
+//! rendered nor written again; its warnings and its search text come from here.
+//!
+//! A page's key has two parts:
+//! - the **site key**: clinic's own settings and what every page shows of the others (the
+//!   configuration, the URLs, the theme's templates, the portfolio, the navigation, and the
+//!   outline of every page: source, URL, title, description, weight, section, draft; plus the
+//!   assets, which links resolve to). Any change there renders every page again;
+//! - the page's own **body** and what only it shows (its extra front matter, its file name).
+//!
+//! The generated pages (the portfolio) are always rendered: they are few, and they carry the
+//! build time. Content pages do not get the build time (`portfolio.stamp.built`) for the same
+//! reason: it would change every page on every build.
+//! The `Page` and `Content` fields are listed without `..`, so that a field added to either one
+//! does not compile until it is given to one of the two keys.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::search;
+use super::Shared;
+use crate::diagnostics::Diagnostic;
+use crate::load::content::{Content, Page};
+use crate::output::manifest::Fingerprint;
+
+/// What the previous build rendered (empty for a first build or a clean one).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct RenderCache {
+    /// Each content page rendered, by its output file (`patterns/x/index.html`).
+    pub(super) pages: HashMap<String, CachedPage>,
+    /// The digest of the search documents the written index was made from.
+    pub(super) search_index: Option<u128>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct CachedPage {
+    pub(super) key: u128,
+    pub(super) diagnostics: Vec<Diagnostic>,
+    pub(super) search: Option<search::Doc>,
+}
+
+impl RenderCache {
+    /// The previous render of the page at `rel`, if it was made from `key`.
+    pub(super) fn hit(&self, rel: &str, key: u128) -> Option<&CachedPage> {
+        self.pages.get(rel).filter(|page| page.key == key)
+    }
+}
+
+/// Bump when what a key covers changes.
+const KEY_VERSION: u32 = 1;
+
+/// Each content page's key, by index into `content.pages`.
+pub(super) fn page_keys(content: &Content, shared: &Shared, input: &super::RenderInput) -> Vec<u128> {
+    use rayon::prelude::*;
+    let site = site_key(content, shared, input);
+    content
+        .pages
+        .par_iter()
+        .map(|page| page_key(site, page))
+        .collect()
+}
+
+fn site_key(content: &Content, shared: &Shared, input: &super::RenderInput) -> u128 {
+    let Content { pages, assets } = content;
+    let mut key = Fingerprint::default();
+    key.add(KEY_VERSION)
+        .add(input.config)
+        .add(input.urls)
+        .add(input.theme.fingerprint)
+        .add(shared.site.to_string())
+        .add(shared.nav.to_string())
+        .add(shared.content_portfolio.to_string())
+        .add(pages.len());
+    for page in pages {
+        outline(page, &mut key);
+    }
+    for asset in assets {
+        key.add(&asset.rel);
+    }
+    key.finish()
+}
+
+/// What other pages show of a page (their navigation, prev/next, section lists, links).
+fn outline(page: &Page, key: &mut Fingerprint) {
+    let Page {
+        source,
+        shown_path: _,
+        path,
+        title,
+        description,
+        weight,
+        draft,
+        is_section,
+        extra: _,
+        body: _,
+        body_first_line: _,
+    } = page;
+    key.add(source)
+        .add(path)
+        .add(title)
+        .add(description)
+        .add(weight)
+        .add(draft)
+        .add(is_section);
+}
+
+/// What only the page itself shows.
+fn page_key(site: u128, page: &Page) -> u128 {
+    let Page {
+        source: _,
+        shown_path,
+        path: _,
+        title: _,
+        description: _,
+        weight: _,
+        draft: _,
+        is_section: _,
+        extra,
+        body,
+        body_first_line,
+    } = page;
+    let extra = serde_json::to_string(extra).unwrap_or_default();
+    Fingerprint::default()
+        .add(site)
+        .add(shown_path)
+        .add(extra)
+        .add(body)
+        .add(body_first_line)
+        .finish()
+}
+
+/// The digest of the documents a search index is made from, in order.
+pub(super) fn search_key<'a>(docs: impl Iterator<Item = &'a search::Doc>) -> u128 {
+    let mut key = Fingerprint::default();
+    key.add(KEY_VERSION);
+    for doc in docs {
+        key.add(doc);
+    }
+    key.finish()
+}
