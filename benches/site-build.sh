@@ -21,8 +21,11 @@
 #      each under /usr/bin/time -f '%e %M %U %S' (wall s, peak RSS KiB, user s, sys s), into a
 #      fresh output directory under $OUT_BASE (default /dev/shm/clinic-bench, a tmpfs: CPU
 #      figures, not disk figures; the file system type is printed), deleted after each run;
+#      clinic-noop  clinic build again into clinic-hl's output, nothing changed (in place)
+#      clinic-edit  the same after one page's body was edited (put back afterwards)
 #   5. prints medians: wall time, pages/second, peak RSS, CPU time, and the ratio to Hugo, and
-#      checks the targets (clinic-hl <= 0.2 of hugo-hl's wall time, peak RSS < 100 MiB).
+#      checks the targets (clinic-hl <= 0.2 of hugo-hl's wall time, peak RSS < 100 MiB, a build
+#      with nothing changed < 1 s).
 #
 # Environment: N (10000), RUNS (3), CORPUS_DIR, OUT_BASE, CLINIC_BIN, HUGO (hugo), HUGO_NOHL (1),
 # ALLOW_BUILD_ERRORS=1 (measure a clinic build that exits 1 for content/template errors),
@@ -101,7 +104,7 @@ printf 'tool\trun\twall_s\tmaxrss_kib\tuser_s\tsys_s\n' > "$RESULTS"
 run() {
   local name="$1" i="$2" out="$3"; shift 3
   local tfile="$logs/$name-$i.time" log="$logs/$name-$i.log" rc=0
-  rm -rf "$out"
+  [ "${KEEP_OUT:-0}" = 1 ] || rm -rf "$out"
   sync
   "$TIME" -f '%e %M %U %S' -o "$tfile" "$@" >"$log" 2>&1 || rc=$?
   # clinic exits 1 when content or templates have errors but still writes the site;
@@ -119,7 +122,7 @@ run() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$i" "$wall" "$rss" "$user" "$sys" >> "$RESULTS"
   printf '  %-12s run %s: %6.2f s wall, %5d MiB peak RSS, %6.2f s CPU\n' \
     "$name" "$i" "$wall" "$((rss / 1024))" "$(python3 -c "print($user + $sys)")" >&2
-  rm -rf "$out"
+  [ "${KEEP_OUT:-0}" = 1 ] || rm -rf "$out"
 }
 
 # check NAME OUT: the output holds every corpus page, highlighted or not as the variant says.
@@ -131,7 +134,7 @@ check() {
   page="$out/posts/page-00001/index.html"
   [ -f "$page" ] || die "$name: no $page"
   case "$name" in
-    clinic-hl) grep -q 'class="hl-' "$page" || die "$name: $page has no highlighting" ;;
+    clinic-hl|clinic-noop|clinic-edit) grep -q 'class="hl-' "$page" || die "$name: $page has no highlighting" ;;
     clinic-nohl) ! grep -q 'class="hl-' "$page" || die "$name: $page is highlighted" ;;
     hugo-hl) grep -q '<div class="highlight">' "$page" || die "$name: $page has no highlighting" ;;
     hugo-nohl) ! grep -q '<div class="highlight">' "$page" || die "$name: $page is highlighted" ;;
@@ -140,9 +143,19 @@ check() {
 
 echo "== $RUNS interleaved runs, N=$N, outputs under $OUT_BASE ($fs_type)" >&2
 echo "   clinic: $CLINIC_BIN" >&2
+edited="$CORPUS_DIR/plain/content/posts/page-00042.md"
 for i in $(seq 1 "$RUNS"); do
-  run clinic-hl "$i" "$OUT_BASE/clinic-hl" \
+  # The whole build, then into the same output: nothing changed (clinic-noop), then one page's
+  # body edited (clinic-edit, the page put back afterwards).
+  KEEP_OUT=1 run clinic-hl "$i" "$OUT_BASE/clinic-hl" \
     "$CLINIC_BIN" build --quiet --root "$CORPUS_DIR/plain" --out "$OUT_BASE/clinic-hl"
+  KEEP_OUT=1 run clinic-noop "$i" "$OUT_BASE/clinic-hl" \
+    "$CLINIC_BIN" build --quiet --root "$CORPUS_DIR/plain" --out "$OUT_BASE/clinic-hl"
+  cp "$edited" "$OUT_BASE/edited.md"
+  printf '\nOne more paragraph, run %s.\n' "$i" >> "$edited"
+  run clinic-edit "$i" "$OUT_BASE/clinic-hl" \
+    "$CLINIC_BIN" build --quiet --root "$CORPUS_DIR/plain" --out "$OUT_BASE/clinic-hl"
+  cp "$OUT_BASE/edited.md" "$edited"
   run hugo-hl "$i" "$OUT_BASE/hugo-hl" \
     "$HUGO" --quiet -s "$CORPUS_DIR/hugo" -d "$OUT_BASE/hugo-hl"
   run clinic-nohl "$i" "$OUT_BASE/clinic-nohl" \
@@ -168,7 +181,7 @@ python3 - "$RESULTS" "$N" "$RUNS" "${STRICT:-0}" <<'PY' || status=$?
 import csv, statistics, sys
 path, n, runs, strict = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 rows = list(csv.DictReader(open(path), delimiter="\t"))
-tools = [t for t in ["clinic-hl", "clinic-nohl", "hugo-hl", "hugo-nohl"] if any(r["tool"] == t for r in rows)]
+tools = [t for t in ["clinic-hl", "clinic-noop", "clinic-edit", "clinic-nohl", "hugo-hl", "hugo-nohl"] if any(r["tool"] == t for r in rows)]
 runs_of = {t: {r["run"]: r for r in rows if r["tool"] == t} for t in tools}
 wall = lambda r: float(r["wall_s"])
 cpu = lambda r: float(r["user_s"]) + float(r["sys_s"])
@@ -177,7 +190,7 @@ med = lambda t, f: statistics.median(f(r) for r in runs_of[t].values())
 def paired(a, b):
     """Median over runs of a/b wall time, each pair measured back to back."""
     return statistics.median(wall(runs_of[a][k]) / wall(runs_of[b][k]) for k in runs_of[a] if k in runs_of[b])
-same = lambda t: "hugo-hl" if t.endswith("-hl") or "hugo-nohl" not in tools else "hugo-nohl"
+same = lambda t: "hugo-hl" if t.endswith(("-hl", "-noop", "-edit")) or "hugo-nohl" not in tools else "hugo-nohl"
 print()
 print("| build | median wall s | runs (s) | pages/s | peak RSS MiB | CPU s | wall / Hugo | paired wall / Hugo | CPU / Hugo |")
 print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -199,9 +212,12 @@ worst = max(rss(r) for t in tools if t.startswith("clinic") for r in runs_of[t].
 print("target: clinic-hl wall <= 0.2 x hugo-hl wall: %.3f (paired %.3f) -> %s" % (
     ratio, paired("clinic-hl", "hugo-hl"), "PASS" if ratio <= 0.2 else "FAIL"))
 print("target: clinic peak RSS < 100 MiB: %.0f MiB -> %s" % (worst, "PASS" if worst < 100 else "FAIL"))
+noop = med("clinic-noop", wall)
+print("target: second build with nothing changed (clinic-noop) < 1 s: %.2f s -> %s; one page edited (clinic-edit): %.2f s" % (
+    noop, "PASS" if noop < 1 else "FAIL", med("clinic-edit", wall)))
 print("clinic-nohl / hugo-hl wall: %.3f; highlighting share of clinic-hl's CPU time: %.0f%%" % (
     med("clinic-nohl", wall) / med("hugo-hl", wall), 100 * (1 - med("clinic-nohl", cpu) / med("clinic-hl", cpu))))
-sys.exit(3 if strict and not (ratio <= 0.2 and worst < 100) else 0)
+sys.exit(3 if strict and not (ratio <= 0.2 and worst < 100 and noop < 1) else 0)
 PY
 echo
 echo "raw measurements: $RESULTS; logs: $logs"

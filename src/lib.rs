@@ -153,6 +153,8 @@ pub fn build(
         path: target.clone(),
         source,
     })?;
+    // Refused outputs are refused before the cache is made beside the sources.
+    Output::check(&target, root)?;
     // Held (locked) until the output is complete.
     let mut cache = options
         .incremental

@@ -609,6 +609,7 @@ fn run_demo(args: &DemoArgs, quiet: bool) -> Result<Ran, BuildError> {
     }
     let options = BuildOptions {
         root: args.dir.clone(),
+        incremental: true,
         ..BuildOptions::default()
     };
     let report = build(&options, &|_, _| {})?;

@@ -154,6 +154,13 @@ impl Output {
         Output::prepare_with(target, site_root, None)
     }
 
+    /// Checks `target` as [`Output::prepare`] does, without creating anything: what a build
+    /// runs before it writes its cache beside the sources.
+    pub(crate) fn check(target: &Path, site_root: &Path) -> Result<(), OutputError> {
+        let target = absolute(target).map_err(io_error(target))?;
+        check_target(&target, site_root)
+    }
+
     /// Like [`Output::prepare`], but with the manifest of the build that wrote `target` the
     /// output is updated in place, unless it holds a file that build did not write (a clean
     /// build would not have it: the whole output is then replaced, as by `prepare`).
