@@ -33,11 +33,11 @@ pub(crate) mod time;
 
 use std::path::{Path, PathBuf};
 
+use build_cache::BuildCache;
 use diagnostics::{Diagnostic, Severity};
 use evidence::Evidence;
 use history::{History, HistoryOptions, RepoError};
 use load::config::{self, Config};
-use build_cache::BuildCache;
 use output::{Output, OutputError};
 use render::RenderInput;
 use setup::Setup;

@@ -93,7 +93,11 @@ fn every_kind_of_edit_rebuilds_in_place_to_what_a_clean_build_makes() {
     let out = Outputs::new(tmp.path());
 
     let first = out.rebuild_and_compare(root, "the first build");
-    assert_eq!(update_counts(&first), None, "the first build is a whole one");
+    assert_eq!(
+        update_counts(&first),
+        None,
+        "the first build is a whole one"
+    );
 
     let same = out.rebuild_and_compare(root, "a build with nothing changed");
     let (written, unchanged, removed) =
@@ -110,12 +114,21 @@ fn every_kind_of_edit_rebuilds_in_place_to_what_a_clean_build_makes() {
         "How we deploy, and roll back.",
     );
     let body = out.rebuild_and_compare(root, "a page's body edited");
-    assert_eq!(update_counts(&body), Some((2, unchanged - 2, 0)), "{}", body.stderr);
+    assert_eq!(
+        update_counts(&body),
+        Some((2, unchanged - 2, 0)),
+        "{}",
+        body.stderr
+    );
     let page = common::read_output(&out.public, "notes/deploys/index.html");
     assert!(page.contains("and roll back"), "{page}");
 
     // A page's title shows on every page (the navigation).
-    repo.replace("content/notes/deploys.md", "title: Deploys", "title: Deploying");
+    repo.replace(
+        "content/notes/deploys.md",
+        "title: Deploys",
+        "title: Deploying",
+    );
     let title = out.rebuild_and_compare(root, "a page's title edited");
     let (written, ..) = update_counts(&title).unwrap();
     assert!(written > 20, "every page shows the title: {}", title.stderr);
@@ -192,7 +205,12 @@ fn a_file_nobody_built_in_the_output_makes_the_build_a_whole_one() {
 
     // .git and CNAME are not unknown files: the next build updates in place, keeping them.
     let next = build_into(repo.root(), &out.public, &[]);
-    assert_eq!(update_counts(&next).map(|c| c.0), Some(0), "{}", next.stderr);
+    assert_eq!(
+        update_counts(&next).map(|c| c.0),
+        Some(0),
+        "{}",
+        next.stderr
+    );
     assert!(out.public.join("CNAME").is_file());
 }
 

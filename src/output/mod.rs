@@ -194,7 +194,6 @@ impl Output {
         &self.target
     }
 
-
     /// Writes one file at a `/`-separated path inside the output.
     pub(crate) fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
         let hash = manifest::digest(bytes);
@@ -245,10 +244,7 @@ impl Output {
     /// output is removed only after the swap). An output updated in place loses the files this
     /// build did not write.
     pub(crate) fn commit(self) -> Result<(PathBuf, Manifest, Update), OutputError> {
-        let mut written = self
-            .written
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut written = self.written.into_inner().unwrap_or_else(|p| p.into_inner());
         let changed = self.changed.into_inner();
         let mut update = Update {
             mode: Writing::Whole,
@@ -645,6 +641,58 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, vec![OsString::from("public")]);
+    }
+
+    #[test]
+    fn an_output_with_its_manifest_is_updated_in_place_only_where_bytes_changed() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("public");
+        let out = Output::prepare(&target, root.path()).unwrap();
+        for (rel, text) in [("a.html", "a"), ("b/c.html", "c"), ("d/e/f.html", "f")] {
+            out.write(rel, text.as_bytes()).unwrap();
+        }
+        let (_, manifest, update) = out.commit().unwrap();
+        assert_eq!(update.mode, Writing::Whole);
+        assert!(manifest.values().all(|e| e.stamp.is_some()));
+        let inode = |rel: &str| manifest::Stamp::read(&target.join(rel)).unwrap();
+        let (a, c) = (inode("a.html"), inode("b/c.html"));
+
+        let out = Output::prepare_with(&target, root.path(), Some(manifest)).unwrap();
+        out.write("a.html", b"a").unwrap();
+        out.write("b/c.html", b"c, changed").unwrap();
+        let (_, manifest, update) = out.commit().unwrap();
+        assert_eq!(
+            update,
+            Update {
+                mode: Writing::InPlace,
+                written: 1,
+                unchanged: 1,
+                removed: 1
+            }
+        );
+        assert_eq!(inode("a.html"), a, "an unchanged file is not touched");
+        assert_ne!(inode("b/c.html"), c);
+        assert_eq!(
+            std::fs::read(target.join("b/c.html")).unwrap(),
+            b"c, changed"
+        );
+        assert!(
+            !target.join("d").exists(),
+            "emptied folders go with their files"
+        );
+        assert_eq!(
+            manifest.keys().collect::<Vec<_>>(),
+            vec!["a.html", "b/c.html"]
+        );
+        let names: Vec<_> = std::fs::read_dir(target.join("b"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![OsString::from("c.html")],
+            "no temporary file is left"
+        );
     }
 
     #[test]

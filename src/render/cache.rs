@@ -53,7 +53,11 @@ impl RenderCache {
 const KEY_VERSION: u32 = 1;
 
 /// Each content page's key, by index into `content.pages`.
-pub(super) fn page_keys(content: &Content, shared: &Shared, input: &super::RenderInput) -> Vec<u128> {
+pub(super) fn page_keys(
+    content: &Content,
+    shared: &Shared,
+    input: &super::RenderInput,
+) -> Vec<u128> {
     use rayon::prelude::*;
     let site = site_key(content, shared, input);
     content
