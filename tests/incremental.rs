@@ -239,3 +239,59 @@ fn clean_and_a_damaged_cache_build_the_whole_output() {
     let again = out.rebuild_and_compare(repo.root(), "a build after a damaged cache");
     assert_eq!(update_counts(&again).map(|c| c.0), Some(0));
 }
+
+#[test]
+fn two_builds_into_one_output_at_once_both_finish_with_a_whole_site() {
+    let (tmp, repo) = site();
+    let out = Outputs::new(tmp.path());
+    out.rebuild_and_compare(repo.root(), "the first build");
+    repo.replace("content/notes/deploys.md", "How we deploy.", "How we ship.");
+    let spawn = || {
+        let mut command = common::clinic_command();
+        command
+            .args(["build", "--quiet", "--root"])
+            .arg(repo.root())
+            .arg("--out")
+            .arg(&out.public);
+        command.spawn().unwrap()
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    assert!(a.wait().unwrap().success());
+    assert!(b.wait().unwrap().success());
+    let run = out.rebuild_and_compare(repo.root(), "two builds at once");
+    assert_eq!(update_counts(&run).map(|c| c.0), Some(0), "{}", run.stderr);
+}
+
+#[test]
+fn a_new_build_time_rewrites_the_portfolio_pages_and_nothing_else() {
+    let (tmp, repo) = site();
+    let out = Outputs::new(tmp.path());
+    out.rebuild_and_compare(repo.root(), "the first build");
+    let later = |args: &[&str]| {
+        let mut command = common::clinic_command();
+        command.env("SOURCE_DATE_EPOCH", "1793700000").args(args);
+        common::run(command)
+    };
+    let (root, public, clean) = (
+        repo.root().to_str().unwrap(),
+        out.public.to_str().unwrap(),
+        out.clean.to_str().unwrap(),
+    );
+    let run = later(&["build", "--root", root, "--out", public]);
+    run.expect_code(0);
+    std::fs::remove_dir_all(&out.clean).unwrap();
+    later(&["build", "--root", root, "--out", clean]).expect_code(0);
+    assert_eq!(snapshot(&out.public), snapshot(&out.clean));
+    let portfolio_pages = common::list_files(&out.public)
+        .iter()
+        .filter(|f| f.starts_with("portfolio/") && f.ends_with("index.html"))
+        .filter(|f| common::read_output(&out.public, f).contains("class=\"stamp\""))
+        .count();
+    assert!(portfolio_pages >= 6, "{portfolio_pages}");
+    assert_eq!(
+        update_counts(&run).map(|c| c.0),
+        Some(portfolio_pages),
+        "only the pages with the stamp change: {}",
+        run.stderr
+    );
+}

@@ -25,6 +25,9 @@ pub(crate) const INDEX_FILE: &str = "search-index.json";
 const SNIPPET_CHARS: usize = 240;
 /// Elements whose text is not prose: drawings, code that runs, and templates.
 const SKIPPED: &[&str] = &["svg", "script", "style", "template"];
+/// The attribute that keeps an element (without the same element nested in it) out of the
+/// index.
+const SKIP_ATTRIBUTE: &str = "data-search-skip";
 /// The start of the `#` link the Markdown renderer puts in every heading.
 const HEADING_ANCHOR: &str = "a class=\"anchor\"";
 
@@ -226,6 +229,11 @@ pub(crate) fn text_of(html: &str) -> String {
             Some(_) => {}
             // A heading's `#` link to itself is not part of its text.
             None if tag.starts_with(HEADING_ANCHOR) => skipping = Some("a"),
+            // Nor is what the theme marks as no text of the page (the portfolio's stamp, whose
+            // build time would change the index on every build).
+            None if tag.contains(SKIP_ATTRIBUTE) => {
+                skipping = tag.split(|c: char| c.is_ascii_whitespace()).next()
+            }
             None => skipping = SKIPPED.iter().copied().find(|name| opens(tag, name)),
         }
         raw.push(' ');
@@ -314,6 +322,12 @@ mod tests {
             text_of(html),
             "Expand & contract Add the email column's twin. After it ends &copy; x"
         );
+    }
+
+    #[test]
+    fn elements_the_theme_marks_are_not_text() {
+        let html = "<p>Badges</p><p class=\"stamp\" data-search-skip>built <code>09:00</code> today</p><p>after</p>";
+        assert_eq!(text_of(html), "Badges after");
     }
 
     #[test]
