@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::output::manifest::{Fingerprint, Manifest};
-use crate::render::RenderCache;
+use crate::render::search::Doc;
+use crate::render::{RenderCache, StoredDocs};
 
 /// Bump when the stored shape changes.
 const VERSION: u32 = 1;
@@ -76,12 +77,46 @@ impl BuildCache {
             .unwrap_or_default()
     }
 
-    /// Records what this build wrote and rendered. Failing to (a full disk) only costs the
-    /// next build its speed: the stale cache is removed so it cannot describe the new output.
-    pub(crate) fn store(self, files: Manifest, render: RenderCache) {
+    /// The content pages' search documents the previous build stored (empty when there are
+    /// none: the pages whose documents are missing are then rendered again for them).
+    pub(crate) fn stored_docs(&self) -> StoredDocs {
+        let Some(file) = &self.file else {
+            return StoredDocs::new();
+        };
+        let read = || -> Option<Vec<Doc>> {
+            let bytes = std::fs::read(docs_file(file)).ok()?;
+            postcard::from_bytes(&bytes).ok()
+        };
+        read()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|doc| (doc.path.clone(), doc))
+            .collect()
+    }
+
+    /// Records what this build wrote and rendered, and, when the search index was written
+    /// again, the content pages' documents it was made from. Failing to (a full disk) only
+    /// costs the next build its speed: the stale cache is removed so it cannot describe the new
+    /// output.
+    pub(crate) fn store<'a>(
+        self,
+        files: Manifest,
+        render: RenderCache,
+        docs: impl Iterator<Item = &'a Doc>,
+    ) {
         let Some(file) = &self.file else {
             return;
         };
+        if render.docs_changed {
+            let docs: Vec<&Doc> = docs.collect();
+            let stored = postcard::to_stdvec(&docs)
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| write_bytes(&docs_file(file), &bytes));
+            if stored.is_err() {
+                // Every document is then checked and found missing: those pages render again.
+                let _ = std::fs::remove_file(docs_file(file));
+            }
+        }
         let Some(binary) = binary_identity() else {
             return;
         };
@@ -148,11 +183,21 @@ fn read(file: &Path, target: &Path) -> Option<Stored> {
 
 fn write(file: &Path, stored: &Stored) -> std::io::Result<()> {
     let bytes = postcard::to_stdvec(stored).map_err(std::io::Error::other)?;
+    write_bytes(file, &bytes)
+}
+
+fn write_bytes(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut temp, &bytes)?;
+    std::io::Write::write_all(&mut temp, bytes)?;
     temp.persist(file).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Beside the cache: the search documents, read only when the index is written again. Each
+/// one is checked against the digest the cache holds for its page before it is used.
+fn docs_file(file: &Path) -> PathBuf {
+    file.with_extension("search.bin")
 }
 
 /// clinic's version and the stamp of its executable: a rebuilt binary of the same version may

@@ -192,8 +192,14 @@ pub fn build(
         .as_mut()
         .map(BuildCache::previous_render)
         .unwrap_or_default();
+    let stored_docs = || {
+        cache
+            .as_ref()
+            .map(BuildCache::stored_docs)
+            .unwrap_or_default()
+    };
     let (rendered, render_cache) =
-        render::render_site(&content, &input, &output, &previous_render)?;
+        render::render_site(&content, &input, &output, &previous_render, &stored_docs)?;
     drop(previous_render);
     diagnostics.extend(rendered);
     diagnostics.extend(copy_assets(&content, &setup.theme, &output)?);
@@ -205,7 +211,8 @@ pub fn build(
     )?);
     let (output, files, update) = output.commit()?;
     if let Some(cache) = cache {
-        cache.store(files, render_cache);
+        let searched = generated.searched();
+        cache.store(files, render_cache, searched.content_docs());
     }
 
     if options.strict {

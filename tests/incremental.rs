@@ -295,3 +295,30 @@ fn a_new_build_time_rewrites_the_portfolio_pages_and_nothing_else() {
         run.stderr
     );
 }
+
+#[test]
+fn the_search_index_is_whole_even_when_the_stored_documents_are_lost() {
+    let (tmp, repo) = site();
+    let out = Outputs::new(tmp.path());
+    out.rebuild_and_compare(repo.root(), "the first build");
+    let stores: Vec<PathBuf> = std::fs::read_dir(repo.root().join(".git/clinic/build"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".search.bin"))
+        .collect();
+    assert!(
+        !stores.is_empty(),
+        "the documents are stored beside the cache"
+    );
+    for store in &stores {
+        std::fs::write(store, b"lost").unwrap();
+    }
+    repo.replace("content/notes/deploys.md", "How we deploy.", "How we ship.");
+    let run = out.rebuild_and_compare(repo.root(), "a body edit without stored documents");
+    assert_eq!(update_counts(&run).map(|c| c.0), Some(2), "{}", run.stderr);
+    let index = common::read_output(&out.public, "search-index.json");
+    assert!(
+        index.contains("Expand-contract") || index.contains("expand"),
+        "the handbook's pages stay in the index"
+    );
+}

@@ -28,18 +28,27 @@ use crate::output::manifest::Fingerprint;
 
 /// What the previous build rendered (empty for a first build or a clean one).
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct RenderCache {
+pub(crate) struct RenderCache {
     /// Each content page rendered, by its output file (`patterns/x/index.html`).
     pub(super) pages: HashMap<String, CachedPage>,
     /// The digest of the search documents the written index was made from.
     pub(super) search_index: Option<u128>,
+    /// Whether this render wrote the index again: the content pages' documents must then be
+    /// stored again too ([`StoredDocs`]).
+    #[serde(skip)]
+    pub(crate) docs_changed: bool,
 }
+
+/// The content pages' search documents, by page path, kept beside the cache (read only when
+/// the index must be written again, so a build with nothing changed does not load them).
+pub(crate) type StoredDocs = HashMap<String, search::Doc>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CachedPage {
     pub(super) key: u128,
     pub(super) diagnostics: Vec<Diagnostic>,
-    pub(super) search: Option<search::Doc>,
+    /// [`doc_key`] of the page's search document.
+    pub(super) search: Option<u128>,
 }
 
 impl RenderCache {
@@ -136,11 +145,17 @@ fn page_key(site: u128, page: &Page) -> u128 {
         .finish()
 }
 
-/// The digest of the documents a search index is made from, in order.
-pub(super) fn search_key<'a>(docs: impl Iterator<Item = &'a search::Doc>) -> u128 {
+/// The digest of one search document.
+pub(super) fn doc_key(doc: &search::Doc) -> u128 {
+    Fingerprint::default().add(KEY_VERSION).add(doc).finish()
+}
+
+/// The digest of the documents a search index is made from: the content pages' (by their
+/// [`doc_key`], in page order) and the generated pages'.
+pub(super) fn search_key(pages: &[Option<u128>], generated: &[search::Doc]) -> u128 {
     let mut key = Fingerprint::default();
-    key.add(KEY_VERSION);
-    for doc in docs {
+    key.add(KEY_VERSION).add(pages);
+    for doc in generated {
         key.add(doc);
     }
     key.finish()

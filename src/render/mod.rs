@@ -31,7 +31,7 @@ use markdown::Link;
 
 use crate::load::urls::Urls;
 use crate::render::templates::Theme;
-pub use cache::RenderCache;
+pub(crate) use cache::{RenderCache, StoredDocs};
 
 /// Sections with more pages than this are not expanded in the navigation (a 10,000-page
 /// section would otherwise put 10,000 links on every page).
@@ -210,6 +210,13 @@ pub struct Generated {
     pub(crate) searched: Arc<Mutex<Searched>>,
 }
 
+impl Generated {
+    /// The search documents of the last whole render.
+    pub(crate) fn searched(&self) -> std::sync::MutexGuard<'_, Searched> {
+        lock(&self.searched)
+    }
+}
+
 /// The search index's documents: each content page's (by index; `None` when it failed) and the
 /// generated pages'.
 #[derive(Debug, Default)]
@@ -222,6 +229,11 @@ impl Searched {
     /// Every document, content pages first, in page order.
     fn docs(&self) -> impl Iterator<Item = &search::Doc> {
         self.content.iter().flatten().chain(&self.generated)
+    }
+
+    /// The content pages' documents, for the build cache's store.
+    pub(crate) fn content_docs(&self) -> impl Iterator<Item = &search::Doc> {
+        self.content.iter().flatten()
     }
 
     fn index_json(&self, urls: &Urls) -> String {
@@ -290,12 +302,14 @@ impl Shared {
 /// Renders and writes the whole site. Problems are collected; a page that fails is reported
 /// and skipped, the rest are still written. A content page that `previous` rendered from the
 /// same inputs, and whose file the output still holds as written, is kept as it is (see
-/// [`cache`]). Returns the problems and what this render is, for the next one.
-pub fn render_site(
+/// [`cache`]); the search documents of kept pages are read with `stored_docs`, and only when
+/// the index must be written again. Returns the problems and what this render is, for the next.
+pub(crate) fn render_site(
     content: &Content,
     input: &RenderInput<'_>,
     output: &dyn Sink,
     previous: &RenderCache,
+    stored_docs: &dyn Fn() -> StoredDocs,
 ) -> Result<(Vec<Diagnostic>, RenderCache), OutputError> {
     let structure = Structure::new(content);
     let shared = Shared::new(&structure, input);
@@ -314,24 +328,25 @@ pub fn render_site(
                 if let Some(html) = &page.html {
                     output.write(&rel, html.as_bytes())?;
                 }
+                let search = page.search.as_ref().map(cache::doc_key);
+                if let Some(doc) = page.search {
+                    lock(&searched).push((index, doc));
+                }
                 cache::CachedPage {
                     key: keys[index],
                     diagnostics: page.diagnostics,
-                    search: page.search,
+                    search,
                 }
             }
         };
         diagnostics.extend(page.diagnostics.iter().cloned());
-        if let Some(doc) = &page.search {
-            lock(&searched).push((index, doc.clone()));
-        }
         lock(&rendered).insert(rel, page);
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
     let mut next = RenderCache {
         pages: rendered.into_inner().unwrap_or_else(|p| p.into_inner()),
-        search_index: None,
+        ..RenderCache::default()
     };
     // In page order, so that two builds of the same site write the same index.
     let mut content_docs = vec![None; total];
@@ -341,26 +356,81 @@ pub fn render_site(
     let virtual_pages = &input.generated.pages;
     let docs = render_virtual_pages(input, &shared, output, &diagnostics)?;
     if input.config.search {
+        let page_docs: Vec<Option<u128>> = content
+            .pages
+            .iter()
+            .map(|p| next.pages.get(&format!("{}index.html", p.path)))
+            .map(|cached| cached.and_then(|c| c.search))
+            .collect();
+        let key = cache::search_key(&page_docs, &docs);
+        next.search_index = Some(key);
+        let unchanged = previous.search_index == Some(key) && output.keep(search::INDEX_FILE);
+        if !unchanged {
+            fill_kept_docs(
+                &structure,
+                input,
+                &shared,
+                &page_docs,
+                &mut content_docs,
+                stored_docs,
+            );
+            next.docs_changed = true;
+        }
         let mut searched = lock(&input.generated.searched);
         *searched = Searched {
             content: content_docs,
             generated: docs,
         };
-        let key = cache::search_key(searched.docs());
-        let unchanged = previous.search_index == Some(key) && output.keep(search::INDEX_FILE);
         if !unchanged {
             output.write(
                 search::INDEX_FILE,
                 searched.index_json(input.urls).as_bytes(),
             )?;
         }
-        next.search_index = Some(key);
     }
     for (path, text) in &input.generated.files {
         output.write(path, text.as_bytes())?;
     }
     write_site_files(content, virtual_pages, input, output, &shared, &diagnostics)?;
     Ok((diagnostics.into_sorted(), next))
+}
+
+/// The search documents of the pages this render kept (`None` in `docs`, a document key in
+/// `expected`), from the build cache's store; a page whose stored document is missing or not
+/// the one its key names is rendered again (not written: its file is already right) for it.
+fn fill_kept_docs(
+    structure: &Structure<'_>,
+    input: &RenderInput<'_>,
+    shared: &Shared,
+    expected: &[Option<u128>],
+    docs: &mut [Option<search::Doc>],
+    stored_docs: &dyn Fn() -> StoredDocs,
+) {
+    let kept: Vec<usize> = (0..docs.len())
+        .filter(|&i| docs[i].is_none() && expected[i].is_some())
+        .collect();
+    if kept.is_empty() {
+        return;
+    }
+    let mut stored = stored_docs();
+    let missing: Vec<usize> = kept
+        .into_iter()
+        .filter(|&i| {
+            let doc = stored
+                .remove(&structure.pages[i].path)
+                .filter(|doc| Some(cache::doc_key(doc)) == expected[i]);
+            docs[i] = doc;
+            docs[i].is_none()
+        })
+        .collect();
+    drop(stored);
+    let again: Vec<(usize, Option<search::Doc>)> = missing
+        .par_iter()
+        .map(|&i| (i, render_page(structure, i, input, shared).search))
+        .collect();
+    for (i, doc) in again {
+        docs[i] = doc;
+    }
 }
 
 /// Renders and writes only the generated pages and files (the portfolio, the badges,

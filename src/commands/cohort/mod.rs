@@ -546,8 +546,9 @@ fn write_handbook(
     };
     let buffer = Buffer::default();
     let nothing_cached = crate::render::RenderCache::default();
-    let rendered = crate::render::render_site(content, &input, &buffer, &nothing_cached)
-        .and_then(|_| crate::copy_assets(content, &theme, &buffer));
+    let rendered =
+        crate::render::render_site(content, &input, &buffer, &nothing_cached, &Default::default)
+            .and_then(|_| crate::copy_assets(content, &theme, &buffer));
     if let Err(e) = rendered {
         return Err(BuildError::Fatal(Diagnostic::error(format!(
             "the handbook could not be rendered: {e}"
