@@ -61,6 +61,9 @@ pub struct BuildReport {
     pub output: PathBuf,
     pub pages: usize,
     pub diagnostics: Vec<Diagnostic>,
+    /// Things the user should know that are not problems (no sitemap without a base URL), each
+    /// one sentence; printed once after the summary.
+    pub notes: Vec<String>,
     #[serde(skip)]
     pub evidence: Evidence,
     /// The settings the build used, for a preview's partial re-renders.
@@ -186,6 +189,7 @@ pub fn build(
         output,
         pages: content.pages.len(),
         diagnostics,
+        notes: render::sitemap_note(&setup.urls).into_iter().collect(),
         evidence,
         setup,
         generated,

@@ -615,7 +615,11 @@ fn write_site_files(
         .iter()
         .map(|p| p.path.as_str())
         .chain(virtual_pages.iter().map(|p| p.path.as_str()));
-    output.write("sitemap.xml", sitemap(paths, input.urls).as_bytes())?;
+    // A sitemap lists absolute URLs only (sitemaps.org): without the site's address there is
+    // none to write, and the build says so once (see `sitemap_note`).
+    if input.urls.base_url.is_some() {
+        output.write(SITEMAP, sitemap(paths, input.urls).as_bytes())?;
+    }
     output.write("robots.txt", robots(input.urls).as_bytes())?;
     output.write(".nojekyll", b"")?;
     let (light, dark) = highlight::stylesheets();
@@ -624,12 +628,22 @@ fn write_site_files(
     Ok(())
 }
 
+const SITEMAP: &str = "sitemap.xml";
+
+/// Why a build wrote no `sitemap.xml`, for the build's output: its entries must be absolute URLs,
+/// and only a base URL says what they are. `None` when the sitemap was written.
+pub fn sitemap_note(urls: &Urls) -> Option<String> {
+    urls.base_url.is_none().then(|| {
+        format!("no {SITEMAP} was written: its addresses must be absolute, and the site's address is unknown; set `base_url` in clinic.yaml or build with --base-url https://you.github.io/repository/")
+    })
+}
+
 /// Every crawler may read every page; the sitemap is named when its absolute address is known
 /// (a `Sitemap:` line must be an absolute URL).
 fn robots(urls: &Urls) -> String {
     let mut text = String::from("User-agent: *\nAllow: /\n");
     if urls.base_url.is_some() {
-        text.push_str(&format!("Sitemap: {}\n", urls.permalink("sitemap.xml")));
+        text.push_str(&format!("Sitemap: {}\n", urls.permalink(SITEMAP)));
     }
     text
 }
