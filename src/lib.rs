@@ -158,7 +158,7 @@ pub fn build(
         &evidence,
         &setup.urls,
         setup.config.utc_offset_minutes,
-        Some(build_time()),
+        Some(time::build_clock()),
     );
 
     // 5. render, and 6. write (the staged site is swapped in at the end)
@@ -194,19 +194,6 @@ pub fn build(
         setup,
         generated,
     })
-}
-
-/// When this build runs, for the portfolio's stamp: `SOURCE_DATE_EPOCH` when it is set (the
-/// reproducible-builds convention, so that two builds can be compared byte for byte), else now.
-fn build_time() -> i64 {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        })
 }
 
 /// Part of step 6: the theme's static files and the content's assets, copied as they are.
