@@ -332,7 +332,7 @@ pub mod fuzzing {
 
     /// Markdown to HTML, then the sanitiser, with the write-up guards of the portfolio.
     pub fn markdown(body: &str) -> usize {
-        let resolve = |target: &str| match target.len() % 3 {
+        let resolve = |target: &str, _: usize| match target.len() % 3 {
             0 => markdown::Link::Keep,
             1 => markdown::Link::Rewrite(format!("/x/{}", target.len())),
             _ => markdown::Link::Broken("nowhere".into()),

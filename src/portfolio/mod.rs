@@ -56,13 +56,14 @@ pub(crate) fn generate(
         .collect();
     let links = links::WriteUpLinks::new(urls, records);
     let pages = pages(evidence, urls, offset_minutes, &links);
+    let (attachments, diagnostics) = links.into_attachments();
     Generated {
         values,
         pages,
         files: files(evidence),
         nav: (PORTFOLIO.to_string(), "Portfolio".to_string()),
-        attachments: links.attachments.into_inner().into_iter().collect(),
-        diagnostics: links.diagnostics.into_inner(),
+        attachments,
+        diagnostics,
         searched: Default::default(),
     }
 }
@@ -450,8 +451,8 @@ fn body_html(artifact: &str, write_up: &WriteUp, links: &links::WriteUpLinks<'_>
         );
         return refused_body(artifact, &why);
     }
-    let rendered = markdown::render(&write_up.markdown, write_up.first_line, &|href| {
-        links.resolve(artifact, href)
+    let rendered = markdown::render(&write_up.markdown, write_up.first_line, &|href, line| {
+        links.resolve(artifact, href, line)
     });
     links.diagnostics.borrow_mut().extend(
         rendered

@@ -200,7 +200,7 @@ pub struct Generated {
     pub nav: (String, String),
     /// Repository files the write-ups link to, each with the record that links it: published
     /// under `portfolio/files/` by the write step (which checks each one).
-    pub attachments: Vec<(String, String)>,
+    pub(crate) attachments: Vec<crate::portfolio::links::Attachment>,
     /// Broken links in the write-ups, at their file and line.
     pub diagnostics: Vec<Diagnostic>,
     /// What the last whole render put in the search index, so that a preview's partial
@@ -449,7 +449,7 @@ fn render_page(
     shared: &Shared,
 ) -> RenderedPage {
     let page = &structure.pages[index];
-    let resolve = |href: &str| structure.resolve(input.urls, &page.source, href);
+    let resolve = |href: &str, _: usize| structure.resolve(input.urls, &page.source, href);
     let markdown = markdown::render(&page.body, page.body_first_line, &resolve);
     let mut diagnostics: Vec<Diagnostic> = markdown
         .diagnostics
