@@ -2,6 +2,7 @@
 //! from the history of files outside `library/` and docs: introduced off, flipped on, retired
 //! in one change, within two sprints.
 
+use crate::evidence::catalogue::flag as rule;
 use std::collections::BTreeSet;
 
 use super::facts::{DeployedOff, Facts, FlagFacts};
@@ -38,7 +39,7 @@ pub(crate) fn is_scannable_key(key: &str) -> bool {
 pub(crate) fn missing() -> Problem {
     let dir = Kind::Flag.folder();
     Problem::new(
-        "flag.missing",
+        rule::MISSING,
         format!("no feature flag yet ({dir}/ is empty)"),
         format!("introduce a flag off, flip it on, retire it, and describe it in {dir}/<name>.md"),
     )
@@ -57,19 +58,19 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
     if key.is_empty() {
         problems.push(
             Problem::new(
-                "flag.key",
+                rule::KEY,
                 "`flag` is missing",
                 "write the key exactly as it appears in code and config",
             )
             .at(&a.path, a.line_of("flag").or(Some(1))),
         );
     } else if !is_scannable_key(key) {
-        problems.push(Problem::new("flag.key", format!("`{key}` does not look like a flag key"), "use the key as written in code: letters, digits, `_`, `-` or `.`, at least 3 characters").at(&a.path, a.line_of("flag")));
+        problems.push(Problem::new(rule::KEY, format!("`{key}` does not look like a flag key"), "use the key as written in code: letters, digits, `_`, `-` or `.`, at least 3 characters").at(&a.path, a.line_of("flag")));
     }
     if !KINDS.contains(&kind) {
         problems.push(
             Problem::new(
-                "flag.kind",
+                rule::KIND,
                 format!("`kind: {kind}` is not one of release, ops, experiment, permission"),
                 "pick the flag's kind",
             )
@@ -129,7 +130,7 @@ impl<'a> Lifecycle<'a> {
         }
     }
 
-    fn problem(&self, rule: &'static str, message: String, fix: &str) -> Problem {
+    fn problem(&self, rule: super::Rule, message: String, fix: &str) -> Problem {
         Problem::new(rule, message, fix).at(&self.artifact.path, self.artifact.line_of("flag"))
     }
 
@@ -150,7 +151,7 @@ impl<'a> Lifecycle<'a> {
     fn check(&self, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
         let (h, key) = (self.h, self.key);
         let Some(introduced) = self.own.iter().find(|e| !e.added.is_empty()) else {
-            problems.push(self.problem("flag.never-introduced", format!("the key `{key}` never appears in the code or config (outside library/ and docs)"), "write the key exactly as the code spells it"));
+            problems.push(self.problem(rule::NEVER_INTRODUCED, format!("the key `{key}` never appears in the code or config (outside library/ and docs)"), "write the key exactly as the code spells it"));
             return;
         };
         let intro = introduced.commit as usize;
@@ -164,7 +165,7 @@ impl<'a> Lifecycle<'a> {
             .collect();
         if values.contains(&Some(true)) {
             problems.push(self.problem(
-                "flag.introduced-on",
+                rule::INTRODUCED_ON,
                 format!(
                     "the commit that introduced `{key}` ({}) set it on; a new flag ships off",
                     h.commit(intro).id.short()
@@ -172,7 +173,7 @@ impl<'a> Lifecycle<'a> {
                 "introduce the flag with its value off, and flip it in a later commit",
             ));
         } else if !values.contains(&Some(false)) {
-            problems.push(self.problem("flag.no-off-value", format!("the commit that introduced `{key}` ({}) gives it no off value (`false`, `off`, `0`, `disabled`)", h.commit(intro).id.short()), "set the flag's value to off in the same commit that introduces it"));
+            problems.push(self.problem(rule::NO_OFF_VALUE, format!("the commit that introduced `{key}` ({}) gives it no off value (`false`, `off`, `0`, `disabled`)", h.commit(intro).id.short()), "set the flag's value to off in the same commit that introduces it"));
         } else {
             let release = h.releases.iter().find(|r| {
                 h.index_of(r.commit)
@@ -192,7 +193,7 @@ impl<'a> Lifecycle<'a> {
         });
         let Some(flip) = flip.map(|e| e.commit as usize) else {
             problems.push(self.problem(
-                "flag.never-flipped",
+                rule::NEVER_FLIPPED,
                 format!("no commit changes `{key}` from off to on"),
                 "flip the flag on in its own commit once the off release is deployed",
             ));
@@ -235,7 +236,7 @@ impl<'a> Lifecycle<'a> {
         let (count, retired) = self.count_at_head();
         let Some(retired) = retired.filter(|_| count <= 0) else {
             problems.push(
-                self.problem("flag.not-retired", format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs)"), "retire it: delete the toggle point, the off branch and the flag's config in one change")
+                self.problem(rule::NOT_RETIRED, format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs)"), "retire it: delete the toggle point, the off branch and the flag's config in one change")
                     .mistake("a flag left in place"),
             );
             self.stale(intro, problems, facts);
@@ -265,7 +266,7 @@ impl<'a> Lifecycle<'a> {
         }
         if !(intro < flip && h.is_ancestor(flip, retired)) {
             problems.push(self.problem(
-                "flag.order",
+                rule::ORDER,
                 "the flag was retired before it was flipped on".into(),
                 "introduce off, flip on, then retire",
             ));
@@ -286,7 +287,7 @@ impl<'a> Lifecycle<'a> {
                 .map(|&c| format!("{} {}", h.commit(c).id.short(), h.commit(c).summary))
                 .collect();
             problems.push(
-                self.problem("flag.split-removal", format!("references to `{key}` were removed in {} separate changes ({})", changes.len(), list.join("; ")), "retire a flag in one change: one commit or one merged pull request that deletes both branches")
+                self.problem(rule::SPLIT_REMOVAL, format!("references to `{key}` were removed in {} separate changes ({})", changes.len(), list.join("; ")), "retire a flag in one change: one commit or one merged pull request that deletes both branches")
                     .mistake("a flag retired piecemeal"),
             );
         } else {
@@ -303,7 +304,7 @@ impl<'a> Lifecycle<'a> {
                 } else {
                     "the flag's on value in config (the on branch)"
                 };
-                problems.push(self.problem("flag.branches", format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
+                problems.push(self.problem(rule::BRANCHES, format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
             }
             facts.removal_commits = Some(
                 removal_commits
@@ -315,7 +316,7 @@ impl<'a> Lifecycle<'a> {
         // Compared in seconds: 28 days and an hour is over four weeks, whatever it rounds to.
         if self.seconds(intro, retired) > self.limit_seconds() {
             problems.push(
-                self.problem("flag.retired-late", format!("`{key}` lived {lifetime} days from introduction to retirement, more than two sprints ({} days)", self.limit_days), "retire release flags within two sprints; plan the retirement when you introduce the flag")
+                self.problem(rule::RETIRED_LATE, format!("`{key}` lived {lifetime} days from introduction to retirement, more than two sprints ({} days)", self.limit_days), "retire release flags within two sprints; plan the retirement when you introduce the flag")
                     .mistake("a flag left in place too long"),
             );
         }
@@ -363,7 +364,7 @@ impl<'a> Lifecycle<'a> {
         if stale {
             problems.push(
                 self.problem(
-                    "flag.stale",
+                    rule::STALE,
                     format!(
                         "release flag `{}` is stale: {age} days old, past two sprints ({} days)",
                         self.key, self.limit_days

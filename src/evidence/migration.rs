@@ -6,6 +6,7 @@
 //! additive, named in the record or not, and a release must have shipped the expand alone, tagged
 //! before the contract was committed.
 
+use crate::evidence::catalogue::{common, migration as rule};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -23,7 +24,7 @@ const SAME_CHANGE: &str = "a rename and its contract shipped in one change";
 pub fn missing() -> Problem {
     let dir = Kind::Migration.folder();
     Problem::new(
-        "migration.missing",
+        rule::MISSING,
         format!("no expand-contract migration yet ({dir}/ is empty)"),
         format!("ship a schema change in two releases and describe it in {dir}/<id>.md"),
     )
@@ -101,7 +102,7 @@ fn named(a: &Artifact<Migration>, problems: &mut Vec<Problem>) -> Named {
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "migration.fields",
+                    rule::FIELDS,
                     format!("`{half}.{key}` is missing"),
                     format!("name the {half} {key} SQL file, relative to the repository root"),
                 )
@@ -147,7 +148,7 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
             let statements = sql::classify(&s.text);
             if sql::is_additive(&statements) {
                 problems.push(
-                    Problem::new("migration.contract-additive", "the contract half holds no non-additive statement, so nothing needed expand-contract", "the contract is where the old column or table is dropped, renamed or tightened")
+                    Problem::new(rule::CONTRACT_ADDITIVE, "the contract half holds no non-additive statement, so nothing needed expand-contract", "the contract is where the old column or table is dropped, renamed or tightened")
                         .at(up, None),
                 );
             }
@@ -161,7 +162,7 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
     if !a.has_paragraph() {
         problems.push(
             Problem::new(
-                "migration.paragraph",
+                rule::PARAGRAPH,
                 "the write-up has no paragraph on what the overlap window protects",
                 "add a paragraph below the front matter",
             )
@@ -198,7 +199,7 @@ fn read_or_report(
     let Some(s) = shipped(records, h, path) else {
         problems.push(
             Problem::new(
-                "migration.file",
+                rule::FILE,
                 match records.refused_paths.get(path) {
                     Some(why) => format!("the {half} up file `{path}` {why}, so it was not read"),
                     None => format!("the {half} up file `{path}` does not exist"),
@@ -261,7 +262,7 @@ fn judge_expand(
         {
             let problem = if i == 0 {
                 Problem::new(
-                    "migration.expand-not-additive",
+                    rule::EXPAND_NOT_ADDITIVE,
                     format!(
                         "the expand half is not additive: {} ({})",
                         st.reason, st.rule
@@ -270,7 +271,7 @@ fn judge_expand(
                 )
             } else {
                 Problem::new(
-                    "migration.expand-hidden",
+                    rule::EXPAND_HIDDEN,
                     format!(
                         "`{path}`, added in the same commit as the expand, is not additive: {} ({})",
                         st.reason, st.rule
@@ -302,7 +303,7 @@ fn check_history(
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "migration.uncommitted",
+                    rule::UNCOMMITTED,
                     format!("`{path}` was never committed on the history HEAD reaches"),
                     "commit the migration file (and merge it into your main branch)",
                 )
@@ -328,7 +329,7 @@ fn check_history(
     if down.is_some_and(|d| d != expand) {
         problems.push(
             Problem::new(
-                "migration.expand-pair",
+                rule::EXPAND_PAIR,
                 "the expand `up` and `down` files were added in different commits",
                 "add both halves of a migration in one commit",
             )
@@ -337,7 +338,7 @@ fn check_history(
     }
     if expand == contract {
         problems.push(
-            Problem::new("migration.same-commit", "the expand and the contract were added in the same commit, so no release ran with only the expand", "ship the expand in one release and the contract in a later one")
+            Problem::new(rule::SAME_COMMIT, "the expand and the contract were added in the same commit, so no release ran with only the expand", "ship the expand in one release and the contract in a later one")
                 .at(&a.path, a.line_of("contract"))
                 .mistake(SAME_CHANGE),
         );
@@ -346,7 +347,7 @@ fn check_history(
     if h.merged_by(expand).is_some() && h.merged_by(expand) == h.merged_by(contract) {
         let merge = CommitRef::of(h, h.merged_by(expand).unwrap_or(expand));
         problems.push(
-            Problem::new("migration.same-change", format!("the expand and the contract arrived on the main line in the same merge ({} {})", merge.short, merge.summary), "merge the expand, release it, and only then merge the contract")
+            Problem::new(rule::SAME_CHANGE, format!("the expand and the contract arrived on the main line in the same merge ({} {})", merge.short, merge.summary), "merge the expand, release it, and only then merge the contract")
                 .at(&a.path, a.line_of("contract"))
                 .mistake(SAME_CHANGE),
         );
@@ -354,7 +355,7 @@ fn check_history(
     if !h.is_ancestor(expand, contract) {
         problems.push(
             Problem::new(
-                "migration.order",
+                rule::ORDER,
                 "the expand commit is not an ancestor of the contract commit",
                 "the contract must come after the expand in the history",
             )
@@ -372,7 +373,7 @@ fn check_history(
 pub(super) fn dates_backwards(h: &History, commit: usize, ancestor: usize) -> Problem {
     let (c, later) = (CommitRef::of(h, commit), CommitRef::of(h, ancestor));
     Problem::new(
-        "evidence.dates-backwards",
+        common::DATES_BACKWARDS,
         format!(
             "commit {} ({}) is dated {}, more than an hour before its ancestor {} ({}, {}): dates that go backwards show a commit was back- or forward-dated, so the time between the commits cannot be trusted",
             c.short, c.summary, c.when, later.short, later.summary, later.when
@@ -416,7 +417,7 @@ fn check_release_between(
         };
         problems.push(
             Problem::new(
-                "migration.no-release",
+                rule::NO_RELEASE,
                 message,
                 "release (tag) the expand before committing the contract",
             )

@@ -4,6 +4,7 @@
 //! fails itself; a badge is verified when at least one of its records is. Each item carries the
 //! facts its rules established ([`facts`]) and the exact text they judged.
 
+pub mod catalogue;
 pub mod facts;
 pub(crate) mod flag;
 pub mod kind;
@@ -13,9 +14,11 @@ pub mod records;
 pub(crate) mod rehearsal;
 pub mod smoke;
 
+pub use catalogue::{Rule, Verdict};
 pub use facts::{Facts, Judged};
 pub use kind::Kind;
 
+use crate::evidence::catalogue::common;
 use serde::Serialize;
 
 use crate::diagnostics::Diagnostic;
@@ -58,11 +61,13 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(rule: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    /// A failure of `rule`: every failure is named from the [`catalogue`], the same list the
+    /// "checks that passed" come from.
+    pub fn new(rule: Rule, message: impl Into<String>, fix: impl Into<String>) -> Problem {
         Problem {
             file: None,
             line: None,
-            rule,
+            rule: rule.id,
             message: message.into(),
             fix: fix.into(),
             mistake: None,
@@ -322,7 +327,7 @@ impl<'a> Context<'a> {
     pub fn in_the_future(&self, time: i64, what: &str) -> Option<Problem> {
         (time > self.now + 86_400).then(|| {
             Problem::new(
-                "evidence.future",
+                common::FUTURE,
                 format!(
                     "{what} is dated in the future ({}), after this build's clock",
                     time::format(time, 0)
@@ -361,9 +366,9 @@ fn judge<T>(
 /// Why history-based rules cannot pass, when the history is missing or incomplete.
 pub fn history_problem(history: Result<&History, &RepoError>) -> Option<Problem> {
     match history {
-        Err(e) => Some(Problem::new("history.unavailable", e.to_string(), e.hint())),
+        Err(e) => Some(Problem::new(common::HISTORY_UNAVAILABLE, e.to_string(), e.hint())),
         Ok(h) if h.shallow => Some(Problem::new(
-            "history.shallow",
+            common::HISTORY_SHALLOW,
             "the repository is a shallow clone, so its history is cut off and cannot prove anything",
             "fetch the whole history: `git fetch --unshallow`, or in GitHub Actions set `fetch-depth: 0` on actions/checkout",
         )),

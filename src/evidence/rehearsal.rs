@@ -3,6 +3,7 @@
 use super::facts::{Facts, RehearsalFacts, ReleaseClaim, TimelineMark};
 use super::records::{required, Artifact, Rehearsal};
 use super::{CommitRef, Context, Item, Kind, Problem};
+use crate::evidence::catalogue::rehearsal as rule;
 use crate::evidence::readers::down_step::migration_down_step;
 use crate::history::History;
 use crate::time;
@@ -13,7 +14,7 @@ const DAY_MINUTES: i64 = 24 * 60;
 pub(crate) fn missing() -> Problem {
     let dir = Kind::Rehearsal.folder();
     Problem::new(
-        "rehearsal.missing",
+        rule::MISSING,
         format!("no rollback rehearsal yet ({dir}/ is empty)"),
         format!("rehearse a rollback and write it up as {dir}/001.md"),
     )
@@ -37,14 +38,14 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         a,
         &r.trigger,
         "trigger",
-        "rehearsal.trigger",
+        rule::TRIGGER,
         "name the signal you acted on, e.g. `error rate above 2% for 5 minutes`",
     );
     let command = required(
         a,
         &r.restore_command,
         "restore_command",
-        "rehearsal.command",
+        rule::COMMAND,
         "write the exact command that restored service",
     );
     for result in [&trigger, &command] {
@@ -56,7 +57,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         if let Some(reason) = migration_down_step(command) {
             problems.push(
                 Problem::new(
-                    "rehearsal.migration-down",
+                    rule::MIGRATION_DOWN,
                     format!("the restore command is not a rollback of the release: {reason}, which does not bring data back"),
                     "restore the previous release (e.g. `kubectl rollout undo`, redeploy the old image) and keep the schema compatible with both",
                 )
@@ -75,7 +76,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "rehearsal.timeline",
+                    rule::TIMELINE,
                     format!("the timeline has no `{name}` entry"),
                     format!("add `- at: YYYY-MM-DD HH:MM` with `mark: {name}`"),
                 )
@@ -87,7 +88,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         if pair[1].time < pair[0].time {
             problems.push(
                 Problem::new(
-                    "rehearsal.order",
+                    rule::ORDER,
                     format!(
                         "the timeline goes backwards: `{}` is earlier than `{}` before it",
                         pair[1].mark, pair[0].mark
@@ -105,7 +106,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         if timer <= 0 || timer >= DAY_MINUTES {
             problems.push(
                 Problem::new(
-                    "rehearsal.timer",
+                    rule::TIMER,
                     format!("the timer (restored minus deployed) is {timer} minutes; it must be positive and under 24 hours"),
                     "check the `deployed` and `restored` times",
                 )
@@ -184,7 +185,7 @@ fn parse_timeline<'a>(
             }
             Err(why) => problems.push(
                 Problem::new(
-                    "rehearsal.time",
+                    rule::TIME,
                     format!("timeline entry {} has no valid time: {why}", i + 1),
                     "write `at: YYYY-MM-DD HH:MM`",
                 )
@@ -223,7 +224,7 @@ fn check_history(
             };
             problems.push(
                 Problem::new(
-                    "rehearsal.release",
+                    rule::RELEASE,
                     message,
                     "write the release's tag (e.g. v2.4.1), its branch, or its commit SHA",
                 )
@@ -250,7 +251,7 @@ fn check_history(
         if bad == good || !h.is_ancestor(good, bad) {
             problems.push(
                 Problem::new(
-                    "rehearsal.rollforward",
+                    rule::ROLLFORWARD,
                     "`restored_release` is not an older ancestor of `bad_release`: restoring it was a roll-forward, not a rollback",
                     "restore a release that came before the bad one (an ancestor of it in the history)",
                 )
@@ -263,7 +264,7 @@ fn check_history(
         if deployed.time < commit_time {
             problems.push(
                 Problem::new(
-                    "rehearsal.deployed-before-commit",
+                    rule::DEPLOYED_BEFORE_COMMIT,
                     format!("the `deployed` time is before the bad release's commit ({})", time::format(commit_time, h.commit(bad).offset_minutes)),
                     "a release cannot be deployed before it was committed: check the time and its offset",
                 )
@@ -274,7 +275,7 @@ fn check_history(
     match h.first_added(&a.path) {
         None => problems.push(
             Problem::new(
-                "rehearsal.uncommitted",
+                rule::UNCOMMITTED,
                 "the write-up is not committed yet",
                 "commit it; its commit time shows it came after the event",
             )
@@ -291,7 +292,7 @@ fn check_history(
                 if h.effective_time(first) < restored.time {
                     problems.push(
                         Problem::new(
-                            "rehearsal.predates",
+                            rule::PREDATES,
                             format!("the write-up was first committed ({}) before the `restored` time: a write-up cannot predate the event", CommitRef::of(h, first).when),
                             "check the timeline's times and offsets; commit the write-up after the rehearsal",
                         )

@@ -4,6 +4,7 @@
 //! script, it cannot be skipped, every promoting job is gated). The readers build the models;
 //! these rules only ask them questions and say the answer in the student's words.
 
+use crate::evidence::catalogue::smoke as rule;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
@@ -73,7 +74,7 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
         None => {
             problems.push(
                 Problem::new(
-                    "smoke.script",
+                    rule::SCRIPT,
                     format!("{SCRIPT} is not committed"),
                     "commit the smoke script",
                 )
@@ -85,7 +86,7 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
             if *mode != MODE_EXECUTABLE {
                 problems.push(
                     Problem::new(
-                        "smoke.executable",
+                        rule::EXECUTABLE,
                         format!("{SCRIPT} is committed without its executable bit"),
                         format!("run `git update-index --chmod=+x {SCRIPT}` and commit"),
                     )
@@ -151,7 +152,7 @@ fn script_problems(model: &SmokeScript) -> Vec<Problem> {
     let mut problems: Vec<Problem> = model
         .unseen
         .iter()
-        .map(|f| Problem::new("smoke.unseen", &f.message, &f.fix).at(at(f.line).0, f.line))
+        .map(|f| Problem::new(rule::UNSEEN, &f.message, &f.fix).at(at(f.line).0, f.line))
         .collect();
     // Checks that count: called, making at least one request, every request failing on a bad
     // status. A request that does not fail is named even when three others work: it is a check
@@ -165,7 +166,7 @@ fn script_problems(model: &SmokeScript) -> Vec<Problem> {
                 .unwrap_or_else(|| "nothing fails the check when it answers 500".into());
             problems.push(
                 Problem::new(
-                    "smoke.cannot-fail",
+                    rule::CANNOT_FAIL,
                     format!(
                         "`{}`: the {} request at line {} does not fail on a bad HTTP status: {why}",
                         check.name, request.tool, request.line
@@ -193,7 +194,7 @@ fn script_problems(model: &SmokeScript) -> Vec<Problem> {
     }
     problems.extend(model.propagation.iter().map(|f| {
         Problem::new(
-            "smoke.failure-ignored",
+            rule::FAILURE_IGNORED,
             format!("a failing check would not fail the script: {}", f.message),
             &f.fix,
         )
@@ -227,7 +228,7 @@ fn too_few_checks(model: &SmokeScript, called: &[&shell::Check], working: usize)
         format!(" ({})", why.join("; "))
     };
     Problem::new(
-        "smoke.three-checks",
+        rule::THREE_CHECKS,
         format!(
             "the script has {working} working `check_<name>` functions (called, making an HTTP request that fails on a bad status); the gate needs at least {MIN_CHECKS}{detail}"
         ),
@@ -252,7 +253,7 @@ fn health_only(working: &[&&shell::Check]) -> Problem {
         )
     };
     Problem::new(
-        "smoke.health-only",
+        rule::HEALTH_ONLY,
         message,
         "check real behaviour: a read through the database, a key page, the deployed version (write the URL as `\"$BASE_URL/api/orders\"`)",
     )
@@ -317,7 +318,7 @@ pub fn judge_wiring(
     if through_interpreter.get().is_some() && script.is_some_and(relies_on_shebang) {
         problems.push(
             Problem::new(
-                "smoke.failure-ignored",
+                rule::FAILURE_IGNORED,
                 "the workflow runs the script through `bash` (or `sh`), which ignores the `-e` in its `#!` line, so a failing check does not fail the script",
                 "put `set -euo pipefail` at the top of the script instead of relying on the `#!` line",
             )

@@ -8,6 +8,7 @@ pub use gate::{judge_script, judge_wiring, Check, WorkflowLine};
 use super::facts::{Facts, GateFacts, SmokeFacts};
 use super::records::{Artifact, Drill, Records, SMOKE_SCRIPT as SCRIPT};
 use super::{Badge, CommitRef, Context, Item, Kind, Problem};
+use crate::evidence::catalogue::smoke as rule;
 use crate::history::forge;
 use crate::history::references::{is_comment_line, mentions};
 use crate::history::{is_documentation, History};
@@ -17,7 +18,7 @@ use gate::{gate_at, GateReport};
 pub fn badge(records: &Records, cx: Context<'_>) -> Badge {
     let dir = Kind::Smoke.folder();
     let missing = Problem::new(
-        "smoke.missing",
+        rule::MISSING,
         format!("no smoke suite yet (neither {SCRIPT} nor a drill record in {dir}/)"),
         format!("write {SCRIPT} with three check_ functions and wire it into your deploy workflow"),
     );
@@ -54,7 +55,7 @@ pub fn badge(records: &Records, cx: Context<'_>) -> Badge {
         .collect();
     if items.is_empty() {
         head_problems.push(Problem::new(
-            "smoke.no-drill",
+            rule::NO_DRILL,
             "no drill record yet: nothing shows the gate ever blocked a promotion",
             format!("break an endpoint on purpose, watch the gate stop the promotion, fix it, and record it in {dir}/001.md"),
         ));
@@ -100,7 +101,7 @@ fn check_drill(
         if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
             problems.push(
                 Problem::new(
-                    "smoke.drill-fields",
+                    rule::DRILL_FIELDS,
                     format!("`{key}` is missing or empty"),
                     fix,
                 )
@@ -135,7 +136,7 @@ fn check_drill_history(
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "smoke.drill-commit",
+                    rule::DRILL_COMMIT,
                     format!("`{key}` does not name a commit reachable from HEAD"),
                     "write the SHA of the commit (short or full)",
                 )
@@ -158,7 +159,7 @@ fn check_drill_history(
     let broken_files = code_lines_changed(h, broke);
     if broken_files.is_empty() {
         problems.push(
-            Problem::new("smoke.drill-docs-only", "the break commit changes no line of code (only documentation, blank lines or comments), so it cannot have broken an endpoint", "name the commit that broke the service on purpose")
+            Problem::new(rule::DRILL_DOCS_ONLY, "the break commit changes no line of code (only documentation, blank lines or comments), so it cannot have broken an endpoint", "name the commit that broke the service on purpose")
                 .at(&a.path, a.line_of("break_commit")),
         );
     }
@@ -177,7 +178,7 @@ fn check_drill_history(
     if fixed == broke || !h.is_ancestor(broke, fixed) {
         problems.push(
             Problem::new(
-                "smoke.drill-order",
+                rule::DRILL_ORDER,
                 "the fix commit does not come after the break commit",
                 "name the commit that repaired the endpoint, a descendant of the break",
             )
@@ -191,7 +192,7 @@ fn check_drill_history(
     {
         problems.push(
             Problem::new(
-                "smoke.drill-fix",
+                rule::DRILL_FIX,
                 format!(
                     "the fix commit changes none of the files the break changed ({})",
                     broken_files.join(", ")
@@ -240,7 +241,7 @@ fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Vec<
         };
         problems.push(
             Problem::new(
-                "smoke.drill-ci-run",
+                rule::DRILL_CI_RUN,
                 format!("`ci_run` is not a CI run of this repository: expected {expected}"),
                 "open the run in which the gate stopped the promotion and copy its address",
             )
@@ -264,7 +265,7 @@ fn check_observed(a: &Artifact<Drill>, at_break: &GateReport, problems: &mut Vec
         };
         problems.push(
             Problem::new(
-                "smoke.drill-observed",
+                rule::DRILL_OBSERVED,
                 format!("`observed` names none of the script's checks ({listed})"),
                 "say which check failed, e.g. `check_orders failed with 500; promote job skipped`",
             )
