@@ -128,7 +128,7 @@ pub mod smoke {
         DRILL_FIX = "smoke.drill-fix", "the fix commit changes a file the break commit changed";
     }
 
-    /// The script rules and the wiring rules, judged at HEAD and again at the break commit.
+    /// The wiring rules, which the workflow reader judges together (see `smoke::gate`).
     pub const WIRING: &[Rule] = &[
         WORKFLOW_UNREADABLE,
         NOT_WIRED,
@@ -222,6 +222,11 @@ impl Verdict {
             .filter(|r| !self.problems.iter().any(|p| p.rule == r.id))
             .copied()
             .collect()
+    }
+
+    /// Every rule evaluated, held or not.
+    pub fn evaluated(&self) -> Vec<Rule> {
+        self.evaluated.clone()
     }
 
     pub fn into_problems(self) -> Vec<Problem> {

@@ -2,12 +2,12 @@
 //! from the history of files outside `library/` and docs: introduced off, flipped on, retired
 //! in one change, within two sprints.
 
-use crate::evidence::catalogue::flag as rule;
+use crate::evidence::catalogue::{common, flag as rule};
 use std::collections::BTreeSet;
 
 use super::facts::{DeployedOff, Facts, FlagFacts};
 use super::records::{Artifact, Flag};
-use super::{CommitRef, Context, Item, Kind, Problem};
+use super::{CommitRef, Context, Item, Kind, Problem, Verdict};
 use crate::history::references::value_of;
 use crate::history::walk::KeyLines;
 use crate::history::History;
@@ -47,7 +47,9 @@ pub(crate) fn missing() -> Problem {
 
 pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
     let (f, config) = (&a.data, cx.config);
-    let mut problems = Vec::new();
+    let mut problems = Verdict::default();
+    problems.ran(rule::KEY);
+    problems.ran(rule::KIND);
     let key = f.flag.as_deref().map(str::trim).unwrap_or("");
     let title = if key.is_empty() {
         a.path.clone()
@@ -91,7 +93,7 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
         Ok(_) => {}
         Err(problem) => problems.push(problem),
     }
-    Item::new(&a.path, title, problems, Facts::Flag(facts))
+    Item::judged(&a.path, title, problems, Facts::Flag(facts))
 }
 
 struct Lifecycle<'a> {
@@ -148,8 +150,9 @@ impl<'a> Lifecycle<'a> {
         self.limit_days * 86_400
     }
 
-    fn check(&self, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
+    fn check(&self, problems: &mut Verdict, facts: &mut FlagFacts) {
         let (h, key) = (self.h, self.key);
+        problems.ran(rule::NEVER_INTRODUCED);
         let Some(introduced) = self.own.iter().find(|e| !e.added.is_empty()) else {
             problems.push(self.problem(rule::NEVER_INTRODUCED, format!("the key `{key}` never appears in the code or config (outside library/ and docs)"), "write the key exactly as the code spells it"));
             return;
@@ -163,6 +166,11 @@ impl<'a> Lifecycle<'a> {
             .filter(|e| e.commit == introduced.commit)
             .flat_map(|e| e.added.iter().map(|l| value_of(l, key)))
             .collect();
+        problems.ran(rule::INTRODUCED_ON);
+        // Whether it was set off is asked only of a flag not set on.
+        if !values.contains(&Some(true)) {
+            problems.ran(rule::NO_OFF_VALUE);
+        }
         if values.contains(&Some(true)) {
             problems.push(self.problem(
                 rule::INTRODUCED_ON,
@@ -191,6 +199,7 @@ impl<'a> Lifecycle<'a> {
                 && e.removed.iter().any(|l| value_of(l, key) == Some(false))
                 && e.added.iter().any(|l| value_of(l, key) == Some(true))
         });
+        problems.ran(rule::NEVER_FLIPPED);
         let Some(flip) = flip.map(|e| e.commit as usize) else {
             problems.push(self.problem(
                 rule::NEVER_FLIPPED,
@@ -229,11 +238,12 @@ impl<'a> Lifecycle<'a> {
         &self,
         intro: usize,
         flip: usize,
-        problems: &mut Vec<Problem>,
+        problems: &mut Verdict,
         facts: &mut FlagFacts,
     ) {
         let (h, key) = (self.h, self.key);
         let (count, retired) = self.count_at_head();
+        problems.ran(rule::NOT_RETIRED);
         let Some(retired) = retired.filter(|_| count <= 0) else {
             problems.push(
                 self.problem(rule::NOT_RETIRED, format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs)"), "retire it: delete the toggle point, the off branch and the flag's config in one change")
@@ -246,6 +256,17 @@ impl<'a> Lifecycle<'a> {
         facts.days_to_retire = Some(self.days(flip, retired));
         let lifetime = self.days(intro, retired);
         facts.lifetime_days = Some(lifetime);
+        for evaluated in [
+            // Retired, so not a stale release flag.
+            rule::STALE,
+            common::FUTURE,
+            common::DATES_BACKWARDS,
+            rule::ORDER,
+            rule::SPLIT_REMOVAL,
+            rule::RETIRED_LATE,
+        ] {
+            problems.ran(evaluated);
+        }
         for (what, commit) in [
             ("introduced", intro),
             ("flipped", flip),
@@ -291,6 +312,7 @@ impl<'a> Lifecycle<'a> {
                     .mistake("a flag retired piecemeal"),
             );
         } else {
+            problems.ran(rule::BRANCHES);
             let removed: Vec<&String> = removals.iter().flat_map(|e| e.removed.iter()).collect();
             let on_value = removed.iter().any(|l| value_of(l, key) == Some(true));
             // Any reference removed from code is the toggle point, with or without a default
@@ -353,10 +375,11 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// A release flag alive past two sprints (at HEAD's time) is stale.
-    fn stale(&self, intro: usize, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
+    fn stale(&self, intro: usize, problems: &mut Verdict, facts: &mut FlagFacts) {
         let Some(head) = self.h.head_index() else {
             return;
         };
+        problems.ran(rule::STALE);
         let age = self.days(intro, head);
         facts.age_days = Some(age);
         let stale = self.kind == "release" && self.seconds(intro, head) > self.limit_seconds();

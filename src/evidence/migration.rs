@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::facts::{Facts, MigrationFacts, ReleaseBetween};
 use super::records::{Artifact, Migration, Records};
-use super::{CommitRef, Context, Item, Kind, Problem};
+use super::{CommitRef, Context, Item, Kind, Problem, Verdict};
 use crate::evidence::readers::sql::{self, AddedColumns, Safety, Statement};
 use crate::history::History;
 use crate::time;
@@ -95,8 +95,9 @@ struct Named {
     contract_up: Option<String>,
 }
 
-fn named(a: &Artifact<Migration>, problems: &mut Vec<Problem>) -> Named {
+fn named(a: &Artifact<Migration>, problems: &mut Verdict) -> Named {
     let m = &a.data;
+    problems.ran(rule::FIELDS);
     let mut require = |value: &Option<String>, half: &str, key: &str| -> Option<String> {
         let found = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
         if found.is_none() {
@@ -120,7 +121,7 @@ fn named(a: &Artifact<Migration>, problems: &mut Vec<Problem>) -> Named {
 
 pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Item {
     let m = &a.data;
-    let mut problems = Vec::new();
+    let mut problems = Verdict::default();
     let mut notes = Vec::new();
     let title = m.change.clone().unwrap_or_else(|| a.path.clone());
     let mut facts = MigrationFacts {
@@ -146,6 +147,7 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
     if let Some(up) = &n.contract_up {
         if let Some(s) = read_or_report(a, records, h, "contract", up, &mut problems, &mut notes) {
             let statements = sql::classify(&s.text);
+            problems.ran(rule::CONTRACT_ADDITIVE);
             if sql::is_additive(&statements) {
                 problems.push(
                     Problem::new(rule::CONTRACT_ADDITIVE, "the contract half holds no non-additive statement, so nothing needed expand-contract", "the contract is where the old column or table is dropped, renamed or tightened")
@@ -159,6 +161,7 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
     }
     facts.expand.down = n.expand_down.clone();
     facts.contract.down = m.contract.down.clone();
+    problems.ran(rule::PARAGRAPH);
     if !a.has_paragraph() {
         problems.push(
             Problem::new(
@@ -180,7 +183,7 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
         }
         Err(problem) => problems.push(problem),
     }
-    let mut item = Item::new(&a.path, title, problems, Facts::Migration(facts));
+    let mut item = Item::judged(&a.path, title, problems, Facts::Migration(facts));
     item.notes = notes;
     item.judged.files = judged;
     item
@@ -193,9 +196,10 @@ fn read_or_report(
     h: Option<&History>,
     half: &str,
     path: &str,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     notes: &mut Vec<String>,
 ) -> Option<Shipped> {
+    problems.ran(rule::FILE);
     let Some(s) = shipped(records, h, path) else {
         problems.push(
             Problem::new(
@@ -227,12 +231,14 @@ fn judge_expand(
     records: &Records,
     h: Option<&History>,
     up: &str,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     notes: &mut Vec<String>,
 ) -> Option<(String, Vec<Statement>)> {
     let named = read_or_report(a, records, h, "expand", up, problems, notes)?;
+    problems.ran(rule::EXPAND_NOT_ADDITIVE);
     let mut files = vec![(up.to_string(), named)];
     if let Some((h, commit)) = h.and_then(|h| Some((h, h.first_added(up)?))) {
+        problems.ran(rule::EXPAND_HIDDEN);
         let added: Vec<&str> = h
             .changes(commit)
             .iter()
@@ -295,9 +301,10 @@ fn check_history(
     h: &History,
     cx: Context<'_>,
     [expand_up, expand_down, contract_up]: [&String; 3],
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     facts: &mut MigrationFacts,
 ) {
+    problems.ran(rule::UNCOMMITTED);
     let added = |path: &str, problems: &mut Vec<Problem>| {
         let found = h.first_added(path);
         if found.is_none() {
@@ -321,11 +328,17 @@ fn check_history(
     };
     facts.expand.commit = Some(CommitRef::of(h, expand));
     facts.contract.commit = Some(CommitRef::of(h, contract));
+    // The commits' dates; the release's is checked once it is found.
+    problems.ran(common::FUTURE);
     for (half, commit) in [("expand", expand), ("contract", contract)] {
         if let Some(p) = cx.in_the_future(h.commit(commit).time, &format!("the {half} commit")) {
             problems.push(p.at(&a.path, a.line_of(half)));
         }
     }
+    if down.is_some() {
+        problems.ran(rule::EXPAND_PAIR);
+    }
+    problems.ran(rule::SAME_COMMIT);
     if down.is_some_and(|d| d != expand) {
         problems.push(
             Problem::new(
@@ -344,6 +357,8 @@ fn check_history(
         );
         return;
     }
+    problems.ran(rule::SAME_CHANGE);
+    problems.ran(rule::ORDER);
     if h.merged_by(expand).is_some() && h.merged_by(expand) == h.merged_by(contract) {
         let merge = CommitRef::of(h, h.merged_by(expand).unwrap_or(expand));
         problems.push(
@@ -363,6 +378,7 @@ fn check_history(
         );
         return;
     }
+    problems.ran(common::DATES_BACKWARDS);
     if let Some((commit, ancestor)) = h.dates_go_backwards(expand, contract) {
         problems.push(dates_backwards(h, commit, ancestor).at(&a.path, a.line_of("contract")));
     }
@@ -388,9 +404,10 @@ fn check_release_between(
     cx: Context<'_>,
     expand: usize,
     contract: usize,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     facts: &mut MigrationFacts,
 ) {
+    problems.ran(rule::NO_RELEASE);
     let contract_time = h.effective_time(contract);
     let splits = |r: &&crate::history::Release| {
         h.index_of(r.commit)

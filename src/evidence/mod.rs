@@ -143,6 +143,10 @@ pub struct Item {
     pub title: String,
     pub state: State,
     pub problems: Vec<Problem>,
+    /// The rules its judge evaluated that held, each with what it proves, in the order they were
+    /// judged (empty for a record that could not be read). A rule the judge did not get to (an
+    /// earlier one failed, the history could not be read) is in neither list.
+    pub passed: Vec<Rule>,
     /// What the rules established (commits, times, durations) for pages and tools.
     pub facts: Facts,
     /// Things the student should know that do not fail the item (a file edited after it
@@ -166,9 +170,19 @@ impl Item {
             title,
             state,
             problems,
+            passed: Vec::new(),
             facts,
             notes: Vec::new(),
             judged: Judged::default(),
+        }
+    }
+
+    /// The item of a judged record: its failures, and the rules that held.
+    pub fn judged(artifact: &str, title: String, verdict: Verdict, facts: Facts) -> Item {
+        let passed = verdict.passed();
+        Item {
+            passed,
+            ..Item::new(artifact, title, verdict.into_problems(), facts)
         }
     }
 

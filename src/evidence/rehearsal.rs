@@ -2,8 +2,8 @@
 
 use super::facts::{Facts, RehearsalFacts, ReleaseClaim, TimelineMark};
 use super::records::{required, Artifact, Rehearsal};
-use super::{CommitRef, Context, Item, Kind, Problem};
-use crate::evidence::catalogue::rehearsal as rule;
+use super::{CommitRef, Context, Item, Kind, Problem, Verdict};
+use crate::evidence::catalogue::{common, rehearsal as rule};
 use crate::evidence::readers::down_step::migration_down_step;
 use crate::history::History;
 use crate::time;
@@ -30,7 +30,7 @@ struct Timed<'a> {
 
 pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
     let (r, config) = (&a.data, cx.config);
-    let mut problems = Vec::new();
+    let mut problems = Verdict::default();
     let title = r.title.clone().unwrap_or_else(|| a.path.clone());
 
     // Fields the student writes.
@@ -48,12 +48,15 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         rule::COMMAND,
         "write the exact command that restored service",
     );
+    problems.ran(rule::TRIGGER);
+    problems.ran(rule::COMMAND);
     for result in [&trigger, &command] {
         if let Err(p) = result {
             problems.push(p.clone());
         }
     }
     if let Ok(command) = command {
+        problems.ran(rule::MIGRATION_DOWN);
         if let Some(reason) = migration_down_step(command) {
             problems.push(
                 Problem::new(
@@ -69,6 +72,9 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
 
     // The timeline.
     let timeline = parse_timeline(a, cx, &mut problems);
+    problems.ran(rule::TIME);
+    problems.ran(rule::TIMELINE);
+    problems.ran(rule::ORDER);
     let entry = |mark: &str| timeline.iter().find(|t| t.mark.eq_ignore_ascii_case(mark));
     let find = |mark: &str| entry(mark).map(|t| t.time);
     let (deployed, detected, restored) = (find("deployed"), find("detected"), find("restored"));
@@ -103,6 +109,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         |from: Option<i64>, to: Option<i64>| from.zip(to).map(|(f, t)| (t - f).div_euclid(60));
     let timer = minutes(deployed, restored);
     if let Some(timer) = timer {
+        problems.ran(rule::TIMER);
         if timer <= 0 || timer >= DAY_MINUTES {
             problems.push(
                 Problem::new(
@@ -147,7 +154,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         ),
         Err(problem) => problems.push(problem),
     }
-    Item::new(&a.path, title, problems, Facts::Rehearsal(facts))
+    Item::judged(&a.path, title, problems, Facts::Rehearsal(facts))
 }
 
 fn parse_timeline<'a>(
@@ -202,10 +209,15 @@ fn check_history(
     cx: Context<'_>,
     deployed: Option<&Timed<'_>>,
     restored: Option<&Timed<'_>>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     facts: &mut RehearsalFacts,
 ) {
     let r = &a.data;
+    // Every date the rules rely on (timeline entries, the releases' and the write-up's
+    // commits) is checked for the future once the history is read.
+    problems.ran(common::FUTURE);
+    problems.ran(rule::RELEASE);
+    problems.ran(rule::UNCOMMITTED);
     let resolve = |key: &str,
                    value: &Option<String>,
                    problems: &mut Vec<Problem>|
@@ -248,6 +260,7 @@ fn check_history(
         });
     }
     if let (Some(bad), Some(good)) = (bad, good) {
+        problems.ran(rule::ROLLFORWARD);
         if bad == good || !h.is_ancestor(good, bad) {
             problems.push(
                 Problem::new(
@@ -260,6 +273,7 @@ fn check_history(
         }
     }
     if let (Some(bad), Some(deployed)) = (bad, deployed) {
+        problems.ran(rule::DEPLOYED_BEFORE_COMMIT);
         let commit_time = h.effective_time(bad);
         if deployed.time < commit_time {
             problems.push(
@@ -289,6 +303,7 @@ fn check_history(
                 problems.push(p.at(&a.path, None));
             }
             if let Some(restored) = restored {
+                problems.ran(rule::PREDATES);
                 if h.effective_time(first) < restored.time {
                     problems.push(
                         Problem::new(

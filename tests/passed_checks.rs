@@ -1,0 +1,191 @@
+//! "Checks that passed": a record's page, its badge and `evidence.json` list the rules its judge
+//! evaluated that held (from the rule catalogue the failures are named from), an incomplete
+//! record never lists a failed rule (or one its judge did not get to) among them, and the
+//! evidence checklist marks the checks already proven.
+
+mod common;
+
+use common::git::RepoBuilder;
+use common::{between, build_into, read_output};
+use serde_json::Value;
+
+const REHEARSAL: &str = "library/raw/rollback-rehearsals/001.md";
+
+/// The `passed` rule ids of the first item of `badge` in `evidence.json`.
+fn passed_ids(evidence: &Value, badge: &str) -> Vec<String> {
+    evidence["badges"][badge]["items"][0]["passed"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{badge}: no passed list in {evidence:#}"))
+        .iter()
+        .map(|p| p["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The rule ids a page's `<ul class="passed-list">` shows.
+fn listed_ids(html: &str) -> Vec<String> {
+    between(html, "<ul class=\"passed-list\">", "</ul>")
+        .split("<code class=\"rule-id\">")
+        .skip(1)
+        .map(|s| s[..s.find('<').unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn a_verified_demo_record_lists_the_checks_that_passed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    let out = tmp.path().join("out");
+    build_into(repo.root(), &out, &[]).expect_code(0);
+    let evidence: Value = serde_json::from_str(&read_output(&out, "evidence.json")).unwrap();
+
+    let passed = passed_ids(&evidence, "rehearsal");
+    for rule in [
+        "rehearsal.trigger",
+        "rehearsal.timeline",
+        "rehearsal.release",
+        "rehearsal.rollforward",
+        "rehearsal.migration-down",
+        "rehearsal.predates",
+        "evidence.future",
+    ] {
+        assert!(
+            passed.contains(&rule.to_string()),
+            "{rule} not in {passed:?}"
+        );
+    }
+    let first = &evidence["badges"]["rehearsal"]["items"][0]["passed"][0];
+    assert!(
+        first["holds"].as_str().is_some_and(|h| !h.is_empty()),
+        "each passed check says what it proves: {first}"
+    );
+    // Every kind lists checks, and a verified item has no failure.
+    for badge in ["rehearsal", "migration", "smoke", "flag"] {
+        let item = &evidence["badges"][badge]["items"][0];
+        assert_eq!(item["state"], "verified", "{badge}");
+        assert!(passed_ids(&evidence, badge).len() >= 10, "{badge}: {item}");
+    }
+
+    // The record's page lists the same checks, in the same order.
+    let page = read_output(&out, "portfolio/rehearsals/001/index.html");
+    assert!(page.contains("<h2 id=\"passed-title\">Checks that passed</h2>"));
+    assert_eq!(listed_ids(&page), passed);
+    assert!(page.contains("the restored release is an older ancestor of the bad release"));
+
+    // So does the badge on the portfolio, naming the record.
+    let portfolio = read_output(&out, "portfolio/index.html");
+    let card = between(
+        &portfolio,
+        "id=\"badge-rehearsal\"",
+        "</li>\n      \n      <li",
+    );
+    assert!(
+        card.contains("Checks that passed (13), on <span class=\"passed-record\">"),
+        "{card}"
+    );
+    assert_eq!(listed_ids(card), passed);
+}
+
+#[test]
+fn an_incomplete_record_lists_its_failures_and_never_a_failed_check_as_passed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    repo.replace(
+        REHEARSAL,
+        "restored_release: v1.2.0",
+        "restored_release: v9.9.9",
+    );
+    repo.commit(
+        "2026-11-01 10:00",
+        "Rehearsal: name a release that does not exist",
+    );
+    let out = tmp.path().join("out");
+    build_into(repo.root(), &out, &[]).expect_code(0);
+    let evidence: Value = serde_json::from_str(&read_output(&out, "evidence.json")).unwrap();
+    let item = &evidence["badges"]["rehearsal"]["items"][0];
+    assert_eq!(item["state"], "incomplete");
+    let failed: Vec<&str> = item["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["rehearsal.release"], "{item:#}");
+    let passed = passed_ids(&evidence, "rehearsal");
+    assert!(
+        !passed.contains(&"rehearsal.release".to_string()),
+        "{passed:?}"
+    );
+    // Needs both releases: never judged, so never listed as passed.
+    assert!(
+        !passed.contains(&"rehearsal.rollforward".to_string()),
+        "{passed:?}"
+    );
+    assert!(
+        passed.contains(&"rehearsal.trigger".to_string()),
+        "{passed:?}"
+    );
+    assert!(
+        passed.contains(&"rehearsal.timer".to_string()),
+        "{passed:?}"
+    );
+
+    let page = read_output(&out, "portfolio/rehearsals/001/index.html");
+    let problems = between(&page, "<section class=\"problems\"", "</section>");
+    assert!(problems.contains("v9.9.9"), "{problems}");
+    let listed = listed_ids(&page);
+    assert_eq!(listed, passed);
+    assert!(!listed.contains(&"rehearsal.release".to_string()));
+    assert!(page.contains("A rule that depends on a failed one is checked once that one is fixed"));
+}
+
+#[test]
+fn the_evidence_checklist_marks_the_checks_already_proven() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    repo.replace(
+        REHEARSAL,
+        "restored_release: v1.2.0",
+        "restored_release: v9.9.9",
+    );
+    repo.commit(
+        "2026-11-01 10:00",
+        "Rehearsal: name a release that does not exist",
+    );
+    let out = tmp.path().join("out");
+    build_into(repo.root(), &out, &[]).expect_code(0);
+    let page = read_output(&out, "evidence-checklist/index.html");
+    // A badge's checklist: from its entry to the end of its list of checks.
+    let checks_of = |key: &str| -> &str {
+        let start = page.find(&format!("#badge-{key}\">")).unwrap();
+        let end = start + page[start..].find("<p class=\"evidence-items\"").unwrap();
+        &page[start..end]
+    };
+    let rehearsal = checks_of("rehearsal");
+    let row = |holds: &str| -> &str {
+        let at = rehearsal
+            .find(holds)
+            .unwrap_or_else(|| panic!("{holds} is not listed:\n{rehearsal}"));
+        let start = rehearsal[..at].rfind("<li class=\"").unwrap();
+        &rehearsal[start..at]
+    };
+    assert!(row("names the signal acted on").contains("is-proven"));
+    assert!(row("names the signal acted on").contains("✓ proven"));
+    let release = row("the bad and the restored release resolve to commits");
+    assert!(
+        release.contains("not-proven") && release.contains("not yet"),
+        "{release}"
+    );
+    assert!(row("is an older ancestor of the bad release").contains("not-proven"));
+    assert!(
+        rehearsal
+            .contains("11 of 13 checks already proven, on <a href=\"/portfolio/rehearsals/001/\">"),
+        "{rehearsal}"
+    );
+    // A verified badge has every check of its catalogue proven.
+    let migration = checks_of("migration");
+    assert!(
+        migration.contains("14 of 14 checks already proven"),
+        "{migration}"
+    );
+    assert!(!migration.contains("not-proven"));
+}
