@@ -189,3 +189,36 @@ fn the_evidence_checklist_marks_the_checks_already_proven() {
     );
     assert!(!migration.contains("not-proven"));
 }
+
+#[test]
+fn a_drill_lists_the_gate_rules_only_when_they_held_at_the_break_commit_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    let drill = "library/raw/smoke-drills/001.md";
+    let text = repo.read(drill);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("break_commit:"))
+        .unwrap();
+    repo.write(drill, &text.replace(line, "break_commit: 0000000"));
+    repo.commit(
+        "2026-11-01 10:00",
+        "Drill: a break commit that does not exist",
+    );
+    let out = tmp.path().join("out");
+    build_into(repo.root(), &out, &[]).expect_code(0);
+    let evidence: Value = serde_json::from_str(&read_output(&out, "evidence.json")).unwrap();
+    let passed = passed_ids(&evidence, "smoke");
+    // The gate held at HEAD, but the break commit was never judged.
+    for rule in [
+        "smoke.three-checks",
+        "smoke.not-wired",
+        "smoke.drill-commit",
+    ] {
+        assert!(!passed.contains(&rule.to_string()), "{rule} in {passed:?}");
+    }
+    assert!(
+        passed.contains(&"smoke.drill-fields".to_string()),
+        "{passed:?}"
+    );
+}

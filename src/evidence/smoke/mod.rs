@@ -85,7 +85,9 @@ fn check_drill(
         .title
         .clone()
         .unwrap_or_else(|| format!("Smoke drill {stem}"));
-    let mut problems = head_problems.clone();
+    // The gate's failures at HEAD are the drill's; its rules count as passed only once they
+    // also held at the break commit (below).
+    let mut problems = Verdict::from(head_problems.to_vec());
     problems.ran(rule::DRILL_FIELDS);
     for (key, value, fix) in [
         (
@@ -117,7 +119,7 @@ fn check_drill(
         ..SmokeFacts::default()
     };
     if let Ok(h) = cx.usable_history() {
-        check_drill_history(a, h, &mut problems, &mut facts);
+        check_drill_history(a, h, &head_problems.evaluated(), &mut problems, &mut facts);
     }
     Item::judged(&a.path, title, problems, Facts::Smoke(facts))
 }
@@ -125,6 +127,7 @@ fn check_drill(
 fn check_drill_history(
     a: &Artifact<Drill>,
     h: &History,
+    head_evaluated: &[super::Rule],
     problems: &mut Verdict,
     facts: &mut SmokeFacts,
 ) {
@@ -170,8 +173,10 @@ fn check_drill_history(
     check_observed(a, &at_break, problems);
     // The gate's rules hold for the drill only if they held at HEAD and at the break commit.
     let mut then = Verdict::default();
-    for &evaluated in &at_break.verdict.evaluated() {
-        then.ran(evaluated);
+    for evaluated in at_break.verdict.evaluated() {
+        if head_evaluated.contains(&evaluated) {
+            then.ran(evaluated);
+        }
     }
     for p in at_break.verdict.into_problems() {
         then.push(Problem {
