@@ -27,6 +27,14 @@ impl std::fmt::Display for Rule {
     }
 }
 
+/// Rules as their ids, for `evidence.json`.
+pub(crate) fn serialize_ids<S: serde::Serializer>(
+    rules: &[Rule],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(rules.iter().map(|r| r.id))
+}
+
 /// Readers' tests compare a finding's rule with its id.
 impl PartialEq<&str> for Rule {
     fn eq(&self, other: &&str) -> bool {

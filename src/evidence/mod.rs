@@ -143,9 +143,11 @@ pub struct Item {
     pub title: String,
     pub state: State,
     pub problems: Vec<Problem>,
-    /// The rules its judge evaluated that held, each with what it proves, in the order they were
-    /// judged (empty for a record that could not be read). A rule the judge did not get to (an
-    /// earlier one failed, the history could not be read) is in neither list.
+    /// The rules its judge evaluated that held, in the order they were judged (empty for a
+    /// record that could not be read). A rule the judge did not get to (an earlier one failed,
+    /// the history could not be read) is in neither list. `evidence.json` has their ids only
+    /// (pages show what each proves): a cohort publishes one per student.
+    #[serde(serialize_with = "catalogue::serialize_ids")]
     pub passed: Vec<Rule>,
     /// What the rules established (commits, times, durations) for pages and tools.
     pub facts: Facts,
