@@ -5,9 +5,10 @@
 
 mod common;
 
+use common::browser::{browser_available, Browser, StaticServer};
 use common::git::RepoBuilder;
 use common::{between, build_into, read_output};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const REHEARSAL: &str = "library/raw/rollback-rehearsals/001.md";
 
@@ -218,4 +219,57 @@ fn a_drill_lists_the_gate_rules_only_when_they_held_at_the_break_commit_too() {
         passed.contains(&"smoke.drill-fields".to_string()),
         "{passed:?}"
     );
+}
+
+#[test]
+fn chromium_shows_the_passed_checks_and_the_proven_marks() {
+    if browser_available().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    repo.replace(
+        REHEARSAL,
+        "restored_release: v1.2.0",
+        "restored_release: v9.9.9",
+    );
+    repo.commit(
+        "2026-11-01 10:00",
+        "Rehearsal: name a release that does not exist",
+    );
+    let out = tmp.path().join("out");
+    build_into(repo.root(), &out, &[]).expect_code(0);
+    let server = StaticServer::start(out);
+    let mut browser = Browser::launch(&tmp.path().join("profile"), &tmp.path().join("log"));
+    browser.viewport(1280, 900, false);
+    let base = format!("http://127.0.0.1:{}/", server.port);
+
+    // What a person sees: each passed check as a visible line with its tick.
+    let visible = "(sel) => [...document.querySelectorAll(sel)].filter(e => e.checkVisibility() && e.getBoundingClientRect().height > 0)";
+    browser.open(&format!("{base}portfolio/migrations/display-name/"));
+    let shown = browser.eval(&format!(
+        "({visible})('.passed-list > li').map(li => [li.textContent, getComputedStyle(li, '::before').content])"
+    ));
+    let shown = shown.as_array().unwrap();
+    assert_eq!(shown.len(), 14, "{shown:?}");
+    assert!(shown.iter().all(|li| li[1] == json!("\"✓ \"")), "{shown:?}");
+
+    // The checklist: proven checks say so in words, and look different from the others.
+    browser.open(&format!("{base}evidence-checklist/"));
+    let marks = browser.eval(&format!(
+        "({visible})('.proven-list > li .proven-label').map(l => [l.closest('li').className, l.textContent, getComputedStyle(l).color])"
+    ));
+    let marks = marks.as_array().unwrap();
+    let of = |class: &str| -> Vec<&Value> { marks.iter().filter(|m| m[0] == class).collect() };
+    let (proven, not_yet) = (of("is-proven"), of("not-proven"));
+    assert_eq!(proven.len() + not_yet.len(), marks.len());
+    assert_eq!(
+        not_yet.len(),
+        2,
+        "the release and its ancestry: {not_yet:?}"
+    );
+    assert!(proven.len() >= 50, "{proven:?}");
+    assert!(proven.iter().all(|m| m[1] == "✓ proven"));
+    assert!(not_yet.iter().all(|m| m[1] == "not yet"));
+    assert_ne!(proven[0][2], not_yet[0][2], "proven and not yet look alike");
 }
