@@ -175,8 +175,7 @@ fn the_evidence_checklist_marks_the_checks_already_proven() {
     );
     assert!(row("is an older ancestor of the bad release").contains("not-proven"));
     assert!(
-        rehearsal
-            .contains("11 of 13 checks already proven, on <a href=\"/portfolio/rehearsals/001/\">"),
+        rehearsal.contains("11 of 13 checks already proven, on Rollback of"),
         "{rehearsal}"
     );
     // A verified badge has every check of its catalogue proven.
@@ -256,6 +255,12 @@ fn chromium_shows_the_passed_checks_and_the_proven_marks() {
 
     // The checklist: proven checks say so in words, and look different from the others.
     browser.open(&format!("{base}evidence-checklist/"));
+    // Open where something is left to prove; a verified badge's list of ticks is folded.
+    let open =
+        browser.eval("[...document.querySelectorAll('details.evidence-proven')].map(d => d.open)");
+    assert_eq!(open, json!([true, false, false, false]));
+    browser
+        .eval("document.querySelectorAll('details.evidence-proven').forEach(d => d.open = true)");
     let marks = browser.eval(&format!(
         "({visible})('.proven-list > li .proven-label').map(l => [l.closest('li').className, l.textContent, getComputedStyle(l).color])"
     ));

@@ -617,7 +617,7 @@ fn write_site_files(
         .chain(virtual_pages.iter().map(|p| p.path.as_str()));
     // A sitemap lists absolute URLs only (sitemaps.org): without the site's address there is
     // none to write, and the build says so once (see `sitemap_note`).
-    if input.urls.base_url.is_some() {
+    if has_sitemap(input.urls) {
         output.write(SITEMAP, sitemap(paths, input.urls).as_bytes())?;
     }
     output.write("robots.txt", robots(input.urls).as_bytes())?;
@@ -630,10 +630,16 @@ fn write_site_files(
 
 const SITEMAP: &str = "sitemap.xml";
 
-/// Why a build wrote no `sitemap.xml`, for the build's output: its entries must be absolute URLs,
-/// and only a base URL says what they are. `None` when the sitemap was written.
+/// Whether the site gets a `sitemap.xml`: its entries must be absolute URLs, and only a base
+/// URL says what they are. The sitemap, `robots.txt`'s `Sitemap:` line and the build's note all
+/// ask this.
+fn has_sitemap(urls: &Urls) -> bool {
+    urls.base_url.is_some()
+}
+
+/// Why a build wrote no `sitemap.xml`, for the build's output; `None` when it wrote one.
 pub fn sitemap_note(urls: &Urls) -> Option<String> {
-    urls.base_url.is_none().then(|| {
+    (!has_sitemap(urls)).then(|| {
         format!("no {SITEMAP} was written: its addresses must be absolute, and the site's address is unknown; set `base_url` in clinic.yaml or build with --base-url https://you.github.io/repository/")
     })
 }
@@ -642,7 +648,7 @@ pub fn sitemap_note(urls: &Urls) -> Option<String> {
 /// (a `Sitemap:` line must be an absolute URL).
 fn robots(urls: &Urls) -> String {
     let mut text = String::from("User-agent: *\nAllow: /\n");
-    if urls.base_url.is_some() {
+    if has_sitemap(urls) {
         text.push_str(&format!("Sitemap: {}\n", urls.permalink(SITEMAP)));
     }
     text
