@@ -182,7 +182,9 @@ pub fn all() -> impl Iterator<Item = Rule> {
     .copied()
 }
 
-/// The rules a kind's checklist lists: its group, then the shared date rules its judge uses.
+/// The rules a kind's checklist lists: its group, then the shared date rules its judge uses;
+/// not the badge-level ones (no record at all, no drill), which no record's judge evaluates.
+/// `tests/passed_checks.rs` checks that a verified demo record passed exactly these.
 pub fn of_kind(kind: super::Kind) -> Vec<Rule> {
     use super::Kind;
     let (group, shared): (&[Rule], &[Rule]) = match kind {
