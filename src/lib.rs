@@ -72,6 +72,9 @@ pub struct BuildReport {
     /// How the output was written: whole, or updated in place (and how many files changed).
     pub update: output::Update,
     pub diagnostics: Vec<Diagnostic>,
+    /// Things the user should know that are not problems (no sitemap without a base URL), each
+    /// one sentence; printed once after the summary.
+    pub notes: Vec<String>,
     #[serde(skip)]
     pub evidence: Evidence,
     /// The settings the build used, for a preview's partial re-renders.
@@ -177,7 +180,7 @@ pub fn build(
         &evidence,
         &setup.urls,
         setup.config.utc_offset_minutes,
-        Some(build_time()),
+        Some(time::build_clock()),
     );
 
     // 5. render, and 6. write (the staged site is swapped in at the end)
@@ -226,23 +229,11 @@ pub fn build(
         pages: content.pages.len(),
         update,
         diagnostics,
+        notes: render::sitemap_note(&setup.urls).into_iter().collect(),
         evidence,
         setup,
         generated,
     })
-}
-
-/// When this build runs, for the portfolio's stamp: `SOURCE_DATE_EPOCH` when it is set (the
-/// reproducible-builds convention, so that two builds can be compared byte for byte), else now.
-fn build_time() -> i64 {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        })
 }
 
 /// Part of step 6: the theme's static files and the content's assets, copied as they are.
@@ -381,7 +372,7 @@ pub mod fuzzing {
 
     /// Markdown to HTML, then the sanitiser, with the write-up guards of the portfolio.
     pub fn markdown(body: &str) -> usize {
-        let resolve = |target: &str| match target.len() % 3 {
+        let resolve = |target: &str, _: usize| match target.len() % 3 {
             0 => markdown::Link::Keep,
             1 => markdown::Link::Rewrite(format!("/x/{}", target.len())),
             _ => markdown::Link::Broken("nowhere".into()),

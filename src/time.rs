@@ -5,6 +5,20 @@
 
 use crate::load::config::parse_utc_offset;
 
+/// When this run happens, for the stamps people read (a portfolio's build time, a cohort
+/// dashboard's "generated at"): `SOURCE_DATE_EPOCH` when it is set (the reproducible-builds
+/// convention, so that two runs can be compared byte for byte), else now.
+pub(crate) fn build_clock() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        })
+}
+
 /// Seconds since the Unix epoch, or why the text is not a time.
 pub(crate) fn parse(text: &str, default_offset_minutes: i32) -> Result<i64, String> {
     let text = text.trim();

@@ -92,8 +92,56 @@ fn an_image_beside_a_record_is_published_and_links_between_records_become_pages(
         .expect_stderr(&format!("{RECORD}:{gone}"))
         .expect_stderr("leads out of the repository")
         .expect_stderr("evil.svg is not published: only images, PDFs and text files")
-        .expect_stderr("links library/raw/smoke-drills/missing.png, which is not published: there is no such file")
-        .expect_stderr("links library/raw/smoke-drills/outside.png, which is not published: it is a link that leads out of the repository");
+        .expect_stderr(&format!("warning: {RECORD}:{gone}: the write-up links library/raw/smoke-drills/missing.png, which is not published: there is no such file"))
+        .expect_stderr(&format!("warning: {RECORD}:{gone}: the write-up links library/raw/smoke-drills/outside.png, which is not published: it is a link that leads out of the repository"));
+}
+
+#[test]
+fn a_linked_file_missing_on_disk_is_reported_at_the_record_line_and_is_an_error_with_strict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    let text = repo.read(RECORD);
+    repo.write(
+        RECORD,
+        &format!("{text}\nThe run, before the fix:\n\n![the failed run](screenshots/run-42.png)\n"),
+    );
+    repo.commit("2026-11-01 10:00", "Smoke drill: link the run's screenshot");
+    let line = line_of(&repo, "run-42.png");
+    let expected = format!("{RECORD}:{line}: the write-up links library/raw/smoke-drills/screenshots/run-42.png, which is not published: there is no such file");
+
+    let out = tmp.path().join("out");
+    let run = build_into(repo.root(), &out, &["--json"]);
+    run.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<&serde_json::Value> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("run-42.png"))
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one diagnostic for the missing file: {report:#}"
+    );
+    assert_eq!(found[0]["file"], RECORD);
+    assert_eq!(
+        found[0]["line"], line,
+        "the line of the image in the record"
+    );
+    assert_eq!(found[0]["severity"], "warning");
+    assert!(
+        !out.join("portfolio/files").exists(),
+        "nothing was published"
+    );
+
+    build_into(repo.root(), &tmp.path().join("strict"), &["--strict"])
+        .expect_code(1)
+        .expect_stderr(&format!("error: {expected}"));
 }
 
 #[test]

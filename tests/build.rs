@@ -12,6 +12,9 @@ const GUIDE_ORDER: [&str; 3] = ["Zebra introduction", "Middle setup", "Advanced 
 
 /// `clinic build` of `good/` with a strict umask, so that world-readable output is the
 /// generator's doing and not the environment's.
+/// The site's address for the tests that read `sitemap.xml`: only a build that knows it writes one.
+const BASE_URL: &str = "https://docs.example/site/";
+
 fn build_good(extra: &[&str]) -> (common::Site, common::Run) {
     let site = copy_fixture("good");
     let mut command = common::clinic_command();
@@ -37,7 +40,7 @@ fn build_good(extra: &[&str]) -> (common::Site, common::Run) {
 
 #[test]
 fn good_site_builds_every_required_file() {
-    let (site, run) = build_good(&[]);
+    let (site, run) = build_good(&["--base-url", BASE_URL]);
     run.expect_code(0);
     let out = site.public();
     for rel in [
@@ -79,10 +82,48 @@ fn good_site_builds_every_required_file() {
     assert!(not_found.contains("Page not found"), "{not_found}");
     let sitemap = read_output(&out, "sitemap.xml");
     assert!(sitemap.starts_with("<?xml"), "{sitemap}");
-    assert!(sitemap.contains("<loc>/guide/intro/</loc>"), "{sitemap}");
+    assert!(
+        sitemap.contains("<loc>https://docs.example/site/guide/intro/</loc>"),
+        "{sitemap}"
+    );
     assert!(
         !sitemap.contains("404"),
         "the 404 page is not in the sitemap:\n{sitemap}"
+    );
+}
+
+#[test]
+fn without_a_base_url_there_is_no_sitemap_and_the_build_says_why_once() {
+    let (site, run) = build_good(&[]);
+    run.expect_code(0);
+    let out = site.public();
+    assert!(out.join("index.html").is_file());
+    assert!(
+        !out.join("sitemap.xml").exists(),
+        "a sitemap of relative addresses was written: {:?}",
+        list_files(&out)
+    );
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("note: no sitemap.xml was written"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", run.stderr);
+    assert!(notes[0].contains("--base-url"), "{}", notes[0]);
+    // For tools, the note is in the build report; it is not a diagnostic (--strict ignores it).
+    let site = copy_fixture("good");
+    let json = build(&site.root, &["--json"]);
+    json.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.starts_with("no sitemap.xml was written")),
+        "{report}"
+    );
+    assert!(
+        !report["diagnostics"].to_string().contains("sitemap"),
+        "{report}"
     );
 }
 
@@ -243,7 +284,7 @@ fn weight_orders_pages_in_the_section_listing_navigation_and_page_links() {
 
 #[test]
 fn drafts_are_left_out_unless_asked_for() {
-    let (site, run) = build_good(&[]);
+    let (site, run) = build_good(&["--base-url", BASE_URL]);
     run.expect_code(0);
     let out = site.public();
     assert!(
@@ -516,7 +557,7 @@ fn init_writes_the_pages_workflow_and_never_overwrites() {
 #[test]
 fn a_front_matter_error_names_the_file_line_and_the_rest_still_builds() {
     let site = copy_fixture("bad-front-matter");
-    let run = build(&site.root, &[]);
+    let run = build(&site.root, &["--base-url", BASE_URL]);
     // line 5 of the file; line 4 of the YAML between the fences
     run.expect_code(1)
         .expect_stderr("error: content/broken.md:5: front matter:");
@@ -615,7 +656,7 @@ fn oversized_front_matter_and_alias_bombs_are_refused_and_the_rest_builds() {
 fn a_slug_that_climbs_out_is_an_error_and_nothing_lands_outside_the_output() {
     let site = copy_fixture("slug-escape");
     let before_tmp = common::snapshot(site.tmp.path());
-    let run = build(&site.root, &[]);
+    let run = build(&site.root, &["--base-url", BASE_URL]);
     run.expect_code(1).expect_stderr(
         "error: content/page.md:3: slug \"../../x\" would leave the page's folder or the output",
     );

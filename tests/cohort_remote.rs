@@ -122,13 +122,12 @@ fn write_roster(path: &Path, students: &[(String, String)]) {
 }
 
 fn cohort(roster: &Path, out: &Path, extra: &[&str]) -> (std::process::Output, Value) {
-    let output = Command::new(env!("CARGO_BIN_EXE_clinic"))
+    let output = common::clinic_command()
         .arg("cohort")
         .arg(roster)
         .arg("--out")
         .arg(out)
         .args(extra)
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -4,16 +4,22 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::git::{temp_dir, RepoBuilder};
 use common::snapshot;
 
+/// `clinic ARGS` in `dir`, at the tests' fixed clock (`SOURCE_DATE_EPOCH`).
 fn clinic(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clinic"))
+    clinic_at(args, dir, common::SOURCE_DATE_EPOCH)
+}
+
+/// `clinic ARGS` in `dir`, at the clock `epoch` (seconds).
+fn clinic_at(args: &[&str], dir: &Path, epoch: &str) -> Output {
+    common::clinic_command()
         .args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", epoch)
         .output()
         .unwrap()
 }
@@ -115,6 +121,45 @@ fn four_shards_merged_equal_the_single_run_byte_for_byte() {
     }
     let dashboard = std::fs::read_to_string(root.join("merged/cohort.json")).unwrap();
     assert!(dashboard.contains("\"Grace\""));
+    // Both say when the dashboard was generated: at the clock of the run that wrote it.
+    let json: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    assert_eq!(
+        json["generated_at"], 1_793_610_000_i64,
+        "{}",
+        json["generated_at"]
+    );
+    assert_eq!(json["generated_at_utc"], "2026-11-02 09:00 +00:00");
+    let index = std::fs::read_to_string(root.join("merged/index.html")).unwrap();
+    assert!(
+        index.contains(
+            "Generated <time datetime=\"2026-11-02T09:00:00Z\">2026-11-02 09:00 UTC</time>."
+        ),
+        "{}",
+        common::between(&index, "<article class=\"cohort\">", "<section")
+    );
+
+    // A merge generates the dashboard: run later, it shows its own time (the parts hold none),
+    // and nothing else changes.
+    let later = clinic_at(
+        &[
+            "cohort", "merge", "part-1", "part-2", "part-3", "part-4", "--out", "later",
+        ],
+        root,
+        "1793617200",
+    );
+    assert_eq!(later.status.code(), Some(1));
+    let index_later = std::fs::read_to_string(root.join("later/index.html")).unwrap();
+    assert!(
+        index_later.contains("2026-11-02 11:00 UTC"),
+        "the merge's own clock"
+    );
+    assert_eq!(
+        index_later
+            .replace("2026-11-02T11:00:00Z", "2026-11-02T09:00:00Z")
+            .replace("2026-11-02 11:00 UTC", "2026-11-02 09:00 UTC"),
+        index,
+        "only the time differs"
+    );
     assert!(root
         .join("merged/students/grace/portfolio/index.html")
         .is_file());

@@ -150,6 +150,9 @@ fn init_cohort_writes_a_sharded_workflow_whose_commands_give_the_single_run_dash
             .arg(line)
             .current_dir(dir)
             .env("PATH", &path_var)
+            // One clock for every run, as `common::clinic_command` sets: the dashboard shows
+            // when it was generated, and a merge equals a single run only at the same time.
+            .env("SOURCE_DATE_EPOCH", common::SOURCE_DATE_EPOCH)
             .status()
             .unwrap();
         // Cy has no repository: an error cell on the dashboard, not a failed job.

@@ -384,7 +384,10 @@ fn a_slug_that_claims_a_generated_file_or_folder_is_a_collision_and_the_rest_bui
         "content/guide/fine.md",
         "---\ntitle: Fine too\n---\nfine\n",
     );
-    let run = build(&site.root, &["--json"]);
+    let run = build(
+        &site.root,
+        &["--json", "--base-url", "https://docs.example/"],
+    );
     run.expect_code(1);
     let errors = errors(&run);
     for (file, slug) in reserved {

@@ -685,6 +685,50 @@ fn the_badges_and_timelines_are_visible_in_chromium() {
     }
 }
 
+#[test]
+fn the_timelines_scale_to_a_phone_screen() {
+    if browser_available().is_none() {
+        return;
+    }
+    let tmp = temp_dir();
+    let repo = demo(tmp.path());
+    let (_server, base) = serve_below(repo.root(), tmp.path(), "orders-api");
+    let mut browser = launch(tmp.path());
+    browser.viewport(390, 844, true);
+    for page in [
+        "portfolio/rehearsals/001/",
+        "portfolio/migrations/display-name/",
+        "portfolio/flags/new_checkout/",
+        "portfolio/timeline/",
+    ] {
+        browser.open(&format!("{base}{page}"));
+        let found = browser.eval(
+            "(() => { const s = document.querySelector('svg.timeline'), f = s.closest('figure');
+                const r = s.getBoundingClientRect(), fr = f.getBoundingClientRect();
+                return {left: r.left, right: r.right, width: r.width,
+                        figureRight: fr.right, figureScrolls: f.scrollWidth > f.clientWidth,
+                        viewport: document.documentElement.clientWidth,
+                        pageScrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth}; })()",
+        );
+        let number = |key: &str| found[key].as_f64().unwrap();
+        assert_eq!(number("viewport"), 390.0, "{page}: {found}");
+        assert!(
+            number("left") >= 0.0 && number("right") <= number("viewport"),
+            "{page}: the drawing runs off the screen: {found}"
+        );
+        assert!(
+            number("right") <= number("figureRight") + 0.5,
+            "{page}: {found}"
+        );
+        assert!(
+            number("width") > 250.0,
+            "{page}: the drawing is not scaled to the column: {found}"
+        );
+        assert_eq!(found["figureScrolls"], json!(false), "{page}: {found}");
+        assert_eq!(found["pageScrolls"], json!(false), "{page}: {found}");
+    }
+}
+
 // ---- 4. Untrusted text stays text ---------------------------------------------------------------
 
 /// Sets `document.title` when it runs, in each way a payload can run.

@@ -37,6 +37,8 @@ fn a_shared_portfolio_link_previews_with_its_badges_and_robots_names_the_sitemap
         read_output(&out, "robots.txt"),
         "User-agent: *\nAllow: /\nSitemap: https://ada.github.io/orders-api/sitemap.xml\n"
     );
+    assert!(read_output(&out, "sitemap.xml")
+        .contains("<loc>https://ada.github.io/orders-api/portfolio/</loc>"));
     // The address is known: the badges' snippet is absolute and needs no note.
     assert!(!portfolio.contains("class=\"embed-note\""));
     assert!(portfolio.contains("https://ada.github.io/orders-api/badges/rehearsal.svg"));
@@ -57,6 +59,10 @@ fn without_a_base_url_robots_names_no_sitemap_and_the_embed_snippet_says_why() {
     let out = tmp.path().join("out");
     build_into(repo.root(), &out, &[]).expect_code(0);
     assert_eq!(read_output(&out, "robots.txt"), "User-agent: *\nAllow: /\n");
+    assert!(
+        !out.join("sitemap.xml").exists(),
+        "robots.txt names no sitemap because there is none"
+    );
     let portfolio = read_output(&out, "portfolio/index.html");
     let note = common::between(&portfolio, "<p class=\"embed-note\">", "</p>");
     assert!(note.contains("Set <code>base_url</code>"), "{note}");

@@ -524,6 +524,9 @@ fn summary(
         (errors, warnings) => line.push_str(&format!(" ({errors} errors, {warnings} warnings)")),
     }
     line.push('\n');
+    for note in &report.notes {
+        line.push_str(&format!("note: {note}\n"));
+    }
     line.push_str(&preview_hint(report, root, base_url));
     line
 }

@@ -2,11 +2,12 @@
 //! from the history of files outside `library/` and docs: introduced off, flipped on, retired
 //! in one change, within two sprints.
 
+use crate::evidence::catalogue::{common, flag as rule};
 use std::collections::BTreeSet;
 
 use super::facts::{DeployedOff, Facts, FlagFacts};
 use super::records::{Artifact, Flag};
-use super::{CommitRef, Context, Item, Kind, Problem};
+use super::{CommitRef, Context, Item, Kind, Problem, Verdict};
 use crate::history::references::value_of;
 use crate::history::walk::KeyLines;
 use crate::history::History;
@@ -38,7 +39,7 @@ pub(crate) fn is_scannable_key(key: &str) -> bool {
 pub(crate) fn missing() -> Problem {
     let dir = Kind::Flag.folder();
     Problem::new(
-        "flag.missing",
+        rule::MISSING,
         format!("no feature flag yet ({dir}/ is empty)"),
         format!("introduce a flag off, flip it on, retire it, and describe it in {dir}/<name>.md"),
     )
@@ -46,7 +47,9 @@ pub(crate) fn missing() -> Problem {
 
 pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
     let (f, config) = (&a.data, cx.config);
-    let mut problems = Vec::new();
+    let mut problems = Verdict::default();
+    problems.ran(rule::KEY);
+    problems.ran(rule::KIND);
     let key = f.flag.as_deref().map(str::trim).unwrap_or("");
     let title = if key.is_empty() {
         a.path.clone()
@@ -57,19 +60,19 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
     if key.is_empty() {
         problems.push(
             Problem::new(
-                "flag.key",
+                rule::KEY,
                 "`flag` is missing",
                 "write the key exactly as it appears in code and config",
             )
             .at(&a.path, a.line_of("flag").or(Some(1))),
         );
     } else if !is_scannable_key(key) {
-        problems.push(Problem::new("flag.key", format!("`{key}` does not look like a flag key"), "use the key as written in code: letters, digits, `_`, `-` or `.`, at least 3 characters").at(&a.path, a.line_of("flag")));
+        problems.push(Problem::new(rule::KEY, format!("`{key}` does not look like a flag key"), "use the key as written in code: letters, digits, `_`, `-` or `.`, at least 3 characters").at(&a.path, a.line_of("flag")));
     }
     if !KINDS.contains(&kind) {
         problems.push(
             Problem::new(
-                "flag.kind",
+                rule::KIND,
                 format!("`kind: {kind}` is not one of release, ops, experiment, permission"),
                 "pick the flag's kind",
             )
@@ -90,7 +93,7 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
         Ok(_) => {}
         Err(problem) => problems.push(problem),
     }
-    Item::new(&a.path, title, problems, Facts::Flag(facts))
+    Item::judged(&a.path, title, problems, Facts::Flag(facts))
 }
 
 struct Lifecycle<'a> {
@@ -129,7 +132,7 @@ impl<'a> Lifecycle<'a> {
         }
     }
 
-    fn problem(&self, rule: &'static str, message: String, fix: &str) -> Problem {
+    fn problem(&self, rule: super::Rule, message: String, fix: &str) -> Problem {
         Problem::new(rule, message, fix).at(&self.artifact.path, self.artifact.line_of("flag"))
     }
 
@@ -147,10 +150,11 @@ impl<'a> Lifecycle<'a> {
         self.limit_days * 86_400
     }
 
-    fn check(&self, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
+    fn check(&self, problems: &mut Verdict, facts: &mut FlagFacts) {
         let (h, key) = (self.h, self.key);
+        problems.ran(rule::NEVER_INTRODUCED);
         let Some(introduced) = self.own.iter().find(|e| !e.added.is_empty()) else {
-            problems.push(self.problem("flag.never-introduced", format!("the key `{key}` never appears in the code or config (outside library/ and docs)"), "write the key exactly as the code spells it"));
+            problems.push(self.problem(rule::NEVER_INTRODUCED, format!("the key `{key}` never appears in the code or config (outside library/ and docs)"), "write the key exactly as the code spells it"));
             return;
         };
         let intro = introduced.commit as usize;
@@ -162,9 +166,14 @@ impl<'a> Lifecycle<'a> {
             .filter(|e| e.commit == introduced.commit)
             .flat_map(|e| e.added.iter().map(|l| value_of(l, key)))
             .collect();
+        problems.ran(rule::INTRODUCED_ON);
+        // Whether it was set off is asked only of a flag not set on.
+        if !values.contains(&Some(true)) {
+            problems.ran(rule::NO_OFF_VALUE);
+        }
         if values.contains(&Some(true)) {
             problems.push(self.problem(
-                "flag.introduced-on",
+                rule::INTRODUCED_ON,
                 format!(
                     "the commit that introduced `{key}` ({}) set it on; a new flag ships off",
                     h.commit(intro).id.short()
@@ -172,7 +181,7 @@ impl<'a> Lifecycle<'a> {
                 "introduce the flag with its value off, and flip it in a later commit",
             ));
         } else if !values.contains(&Some(false)) {
-            problems.push(self.problem("flag.no-off-value", format!("the commit that introduced `{key}` ({}) gives it no off value (`false`, `off`, `0`, `disabled`)", h.commit(intro).id.short()), "set the flag's value to off in the same commit that introduces it"));
+            problems.push(self.problem(rule::NO_OFF_VALUE, format!("the commit that introduced `{key}` ({}) gives it no off value (`false`, `off`, `0`, `disabled`)", h.commit(intro).id.short()), "set the flag's value to off in the same commit that introduces it"));
         } else {
             let release = h.releases.iter().find(|r| {
                 h.index_of(r.commit)
@@ -190,9 +199,10 @@ impl<'a> Lifecycle<'a> {
                 && e.removed.iter().any(|l| value_of(l, key) == Some(false))
                 && e.added.iter().any(|l| value_of(l, key) == Some(true))
         });
+        problems.ran(rule::NEVER_FLIPPED);
         let Some(flip) = flip.map(|e| e.commit as usize) else {
             problems.push(self.problem(
-                "flag.never-flipped",
+                rule::NEVER_FLIPPED,
                 format!("no commit changes `{key}` from off to on"),
                 "flip the flag on in its own commit once the off release is deployed",
             ));
@@ -228,14 +238,15 @@ impl<'a> Lifecycle<'a> {
         &self,
         intro: usize,
         flip: usize,
-        problems: &mut Vec<Problem>,
+        problems: &mut Verdict,
         facts: &mut FlagFacts,
     ) {
         let (h, key) = (self.h, self.key);
         let (count, retired) = self.count_at_head();
+        problems.ran(rule::NOT_RETIRED);
         let Some(retired) = retired.filter(|_| count <= 0) else {
             problems.push(
-                self.problem("flag.not-retired", format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs)"), "retire it: delete the toggle point, the off branch and the flag's config in one change")
+                self.problem(rule::NOT_RETIRED, format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs)"), "retire it: delete the toggle point, the off branch and the flag's config in one change")
                     .mistake("a flag left in place"),
             );
             self.stale(intro, problems, facts);
@@ -245,6 +256,17 @@ impl<'a> Lifecycle<'a> {
         facts.days_to_retire = Some(self.days(flip, retired));
         let lifetime = self.days(intro, retired);
         facts.lifetime_days = Some(lifetime);
+        for evaluated in [
+            // Retired, so not a stale release flag.
+            rule::STALE,
+            common::FUTURE,
+            common::DATES_BACKWARDS,
+            rule::ORDER,
+            rule::SPLIT_REMOVAL,
+            rule::RETIRED_LATE,
+        ] {
+            problems.ran(evaluated);
+        }
         for (what, commit) in [
             ("introduced", intro),
             ("flipped", flip),
@@ -265,7 +287,7 @@ impl<'a> Lifecycle<'a> {
         }
         if !(intro < flip && h.is_ancestor(flip, retired)) {
             problems.push(self.problem(
-                "flag.order",
+                rule::ORDER,
                 "the flag was retired before it was flipped on".into(),
                 "introduce off, flip on, then retire",
             ));
@@ -286,10 +308,11 @@ impl<'a> Lifecycle<'a> {
                 .map(|&c| format!("{} {}", h.commit(c).id.short(), h.commit(c).summary))
                 .collect();
             problems.push(
-                self.problem("flag.split-removal", format!("references to `{key}` were removed in {} separate changes ({})", changes.len(), list.join("; ")), "retire a flag in one change: one commit or one merged pull request that deletes both branches")
+                self.problem(rule::SPLIT_REMOVAL, format!("references to `{key}` were removed in {} separate changes ({})", changes.len(), list.join("; ")), "retire a flag in one change: one commit or one merged pull request that deletes both branches")
                     .mistake("a flag retired piecemeal"),
             );
         } else {
+            problems.ran(rule::BRANCHES);
             let removed: Vec<&String> = removals.iter().flat_map(|e| e.removed.iter()).collect();
             let on_value = removed.iter().any(|l| value_of(l, key) == Some(true));
             // Any reference removed from code is the toggle point, with or without a default
@@ -303,7 +326,7 @@ impl<'a> Lifecycle<'a> {
                 } else {
                     "the flag's on value in config (the on branch)"
                 };
-                problems.push(self.problem("flag.branches", format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
+                problems.push(self.problem(rule::BRANCHES, format!("the retiring change does not delete {missing}"), "delete the flag's value and its toggle point together, keeping only the on behaviour"));
             }
             facts.removal_commits = Some(
                 removal_commits
@@ -315,7 +338,7 @@ impl<'a> Lifecycle<'a> {
         // Compared in seconds: 28 days and an hour is over four weeks, whatever it rounds to.
         if self.seconds(intro, retired) > self.limit_seconds() {
             problems.push(
-                self.problem("flag.retired-late", format!("`{key}` lived {lifetime} days from introduction to retirement, more than two sprints ({} days)", self.limit_days), "retire release flags within two sprints; plan the retirement when you introduce the flag")
+                self.problem(rule::RETIRED_LATE, format!("`{key}` lived {lifetime} days from introduction to retirement, more than two sprints ({} days)", self.limit_days), "retire release flags within two sprints; plan the retirement when you introduce the flag")
                     .mistake("a flag left in place too long"),
             );
         }
@@ -352,10 +375,11 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// A release flag alive past two sprints (at HEAD's time) is stale.
-    fn stale(&self, intro: usize, problems: &mut Vec<Problem>, facts: &mut FlagFacts) {
+    fn stale(&self, intro: usize, problems: &mut Verdict, facts: &mut FlagFacts) {
         let Some(head) = self.h.head_index() else {
             return;
         };
+        problems.ran(rule::STALE);
         let age = self.days(intro, head);
         facts.age_days = Some(age);
         let stale = self.kind == "release" && self.seconds(intro, head) > self.limit_seconds();
@@ -363,7 +387,7 @@ impl<'a> Lifecycle<'a> {
         if stale {
             problems.push(
                 self.problem(
-                    "flag.stale",
+                    rule::STALE,
                     format!(
                         "release flag `{}` is stale: {age} days old, past two sprints ({} days)",
                         self.key, self.limit_days

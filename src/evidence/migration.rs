@@ -6,13 +6,14 @@
 //! additive, named in the record or not, and a release must have shipped the expand alone, tagged
 //! before the contract was committed.
 
+use crate::evidence::catalogue::{common, migration as rule};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::facts::{Facts, MigrationFacts, ReleaseBetween};
 use super::records::{Artifact, Migration, Records};
-use super::{CommitRef, Context, Item, Kind, Problem};
+use super::{CommitRef, Context, Item, Kind, Problem, Verdict};
 use crate::evidence::readers::sql::{self, AddedColumns, Safety, Statement};
 use crate::history::History;
 use crate::time;
@@ -23,7 +24,7 @@ const SAME_CHANGE: &str = "a rename and its contract shipped in one change";
 pub fn missing() -> Problem {
     let dir = Kind::Migration.folder();
     Problem::new(
-        "migration.missing",
+        rule::MISSING,
         format!("no expand-contract migration yet ({dir}/ is empty)"),
         format!("ship a schema change in two releases and describe it in {dir}/<id>.md"),
     )
@@ -94,14 +95,15 @@ struct Named {
     contract_up: Option<String>,
 }
 
-fn named(a: &Artifact<Migration>, problems: &mut Vec<Problem>) -> Named {
+fn named(a: &Artifact<Migration>, problems: &mut Verdict) -> Named {
     let m = &a.data;
+    problems.ran(rule::FIELDS);
     let mut require = |value: &Option<String>, half: &str, key: &str| -> Option<String> {
         let found = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "migration.fields",
+                    rule::FIELDS,
                     format!("`{half}.{key}` is missing"),
                     format!("name the {half} {key} SQL file, relative to the repository root"),
                 )
@@ -119,7 +121,7 @@ fn named(a: &Artifact<Migration>, problems: &mut Vec<Problem>) -> Named {
 
 pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Item {
     let m = &a.data;
-    let mut problems = Vec::new();
+    let mut problems = Verdict::default();
     let mut notes = Vec::new();
     let title = m.change.clone().unwrap_or_else(|| a.path.clone());
     let mut facts = MigrationFacts {
@@ -145,9 +147,10 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
     if let Some(up) = &n.contract_up {
         if let Some(s) = read_or_report(a, records, h, "contract", up, &mut problems, &mut notes) {
             let statements = sql::classify(&s.text);
+            problems.ran(rule::CONTRACT_ADDITIVE);
             if sql::is_additive(&statements) {
                 problems.push(
-                    Problem::new("migration.contract-additive", "the contract half holds no non-additive statement, so nothing needed expand-contract", "the contract is where the old column or table is dropped, renamed or tightened")
+                    Problem::new(rule::CONTRACT_ADDITIVE, "the contract half holds no non-additive statement, so nothing needed expand-contract", "the contract is where the old column or table is dropped, renamed or tightened")
                         .at(up, None),
                 );
             }
@@ -158,10 +161,11 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
     }
     facts.expand.down = n.expand_down.clone();
     facts.contract.down = m.contract.down.clone();
+    problems.ran(rule::PARAGRAPH);
     if !a.has_paragraph() {
         problems.push(
             Problem::new(
-                "migration.paragraph",
+                rule::PARAGRAPH,
                 "the write-up has no paragraph on what the overlap window protects",
                 "add a paragraph below the front matter",
             )
@@ -179,7 +183,7 @@ pub fn check(a: &Artifact<Migration>, records: &Records, cx: Context<'_>) -> Ite
         }
         Err(problem) => problems.push(problem),
     }
-    let mut item = Item::new(&a.path, title, problems, Facts::Migration(facts));
+    let mut item = Item::judged(&a.path, title, problems, Facts::Migration(facts));
     item.notes = notes;
     item.judged.files = judged;
     item
@@ -192,13 +196,14 @@ fn read_or_report(
     h: Option<&History>,
     half: &str,
     path: &str,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     notes: &mut Vec<String>,
 ) -> Option<Shipped> {
+    problems.ran(rule::FILE);
     let Some(s) = shipped(records, h, path) else {
         problems.push(
             Problem::new(
-                "migration.file",
+                rule::FILE,
                 match records.refused_paths.get(path) {
                     Some(why) => format!("the {half} up file `{path}` {why}, so it was not read"),
                     None => format!("the {half} up file `{path}` does not exist"),
@@ -226,12 +231,14 @@ fn judge_expand(
     records: &Records,
     h: Option<&History>,
     up: &str,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     notes: &mut Vec<String>,
 ) -> Option<(String, Vec<Statement>)> {
     let named = read_or_report(a, records, h, "expand", up, problems, notes)?;
+    problems.ran(rule::EXPAND_NOT_ADDITIVE);
     let mut files = vec![(up.to_string(), named)];
     if let Some((h, commit)) = h.and_then(|h| Some((h, h.first_added(up)?))) {
+        problems.ran(rule::EXPAND_HIDDEN);
         let added: Vec<&str> = h
             .changes(commit)
             .iter()
@@ -261,7 +268,7 @@ fn judge_expand(
         {
             let problem = if i == 0 {
                 Problem::new(
-                    "migration.expand-not-additive",
+                    rule::EXPAND_NOT_ADDITIVE,
                     format!(
                         "the expand half is not additive: {} ({})",
                         st.reason, st.rule
@@ -270,7 +277,7 @@ fn judge_expand(
                 )
             } else {
                 Problem::new(
-                    "migration.expand-hidden",
+                    rule::EXPAND_HIDDEN,
                     format!(
                         "`{path}`, added in the same commit as the expand, is not additive: {} ({})",
                         st.reason, st.rule
@@ -294,15 +301,16 @@ fn check_history(
     h: &History,
     cx: Context<'_>,
     [expand_up, expand_down, contract_up]: [&String; 3],
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     facts: &mut MigrationFacts,
 ) {
+    problems.ran(rule::UNCOMMITTED);
     let added = |path: &str, problems: &mut Vec<Problem>| {
         let found = h.first_added(path);
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "migration.uncommitted",
+                    rule::UNCOMMITTED,
                     format!("`{path}` was never committed on the history HEAD reaches"),
                     "commit the migration file (and merge it into your main branch)",
                 )
@@ -320,15 +328,21 @@ fn check_history(
     };
     facts.expand.commit = Some(CommitRef::of(h, expand));
     facts.contract.commit = Some(CommitRef::of(h, contract));
+    // The commits' dates; the release's is checked once it is found.
+    problems.ran(common::FUTURE);
     for (half, commit) in [("expand", expand), ("contract", contract)] {
         if let Some(p) = cx.in_the_future(h.commit(commit).time, &format!("the {half} commit")) {
             problems.push(p.at(&a.path, a.line_of(half)));
         }
     }
+    if down.is_some() {
+        problems.ran(rule::EXPAND_PAIR);
+    }
+    problems.ran(rule::SAME_COMMIT);
     if down.is_some_and(|d| d != expand) {
         problems.push(
             Problem::new(
-                "migration.expand-pair",
+                rule::EXPAND_PAIR,
                 "the expand `up` and `down` files were added in different commits",
                 "add both halves of a migration in one commit",
             )
@@ -337,16 +351,18 @@ fn check_history(
     }
     if expand == contract {
         problems.push(
-            Problem::new("migration.same-commit", "the expand and the contract were added in the same commit, so no release ran with only the expand", "ship the expand in one release and the contract in a later one")
+            Problem::new(rule::SAME_COMMIT, "the expand and the contract were added in the same commit, so no release ran with only the expand", "ship the expand in one release and the contract in a later one")
                 .at(&a.path, a.line_of("contract"))
                 .mistake(SAME_CHANGE),
         );
         return;
     }
+    problems.ran(rule::SAME_CHANGE);
+    problems.ran(rule::ORDER);
     if h.merged_by(expand).is_some() && h.merged_by(expand) == h.merged_by(contract) {
         let merge = CommitRef::of(h, h.merged_by(expand).unwrap_or(expand));
         problems.push(
-            Problem::new("migration.same-change", format!("the expand and the contract arrived on the main line in the same merge ({} {})", merge.short, merge.summary), "merge the expand, release it, and only then merge the contract")
+            Problem::new(rule::SAME_CHANGE, format!("the expand and the contract arrived on the main line in the same merge ({} {})", merge.short, merge.summary), "merge the expand, release it, and only then merge the contract")
                 .at(&a.path, a.line_of("contract"))
                 .mistake(SAME_CHANGE),
         );
@@ -354,7 +370,7 @@ fn check_history(
     if !h.is_ancestor(expand, contract) {
         problems.push(
             Problem::new(
-                "migration.order",
+                rule::ORDER,
                 "the expand commit is not an ancestor of the contract commit",
                 "the contract must come after the expand in the history",
             )
@@ -362,6 +378,7 @@ fn check_history(
         );
         return;
     }
+    problems.ran(common::DATES_BACKWARDS);
     if let Some((commit, ancestor)) = h.dates_go_backwards(expand, contract) {
         problems.push(dates_backwards(h, commit, ancestor).at(&a.path, a.line_of("contract")));
     }
@@ -372,7 +389,7 @@ fn check_history(
 pub(super) fn dates_backwards(h: &History, commit: usize, ancestor: usize) -> Problem {
     let (c, later) = (CommitRef::of(h, commit), CommitRef::of(h, ancestor));
     Problem::new(
-        "evidence.dates-backwards",
+        common::DATES_BACKWARDS,
         format!(
             "commit {} ({}) is dated {}, more than an hour before its ancestor {} ({}, {}): dates that go backwards show a commit was back- or forward-dated, so the time between the commits cannot be trusted",
             c.short, c.summary, c.when, later.short, later.summary, later.when
@@ -387,9 +404,10 @@ fn check_release_between(
     cx: Context<'_>,
     expand: usize,
     contract: usize,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     facts: &mut MigrationFacts,
 ) {
+    problems.ran(rule::NO_RELEASE);
     let contract_time = h.effective_time(contract);
     let splits = |r: &&crate::history::Release| {
         h.index_of(r.commit)
@@ -416,7 +434,7 @@ fn check_release_between(
         };
         problems.push(
             Problem::new(
-                "migration.no-release",
+                rule::NO_RELEASE,
                 message,
                 "release (tag) the expand before committing the contract",
             )

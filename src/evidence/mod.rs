@@ -4,6 +4,7 @@
 //! fails itself; a badge is verified when at least one of its records is. Each item carries the
 //! facts its rules established ([`facts`]) and the exact text they judged.
 
+pub mod catalogue;
 pub mod facts;
 pub(crate) mod flag;
 pub mod kind;
@@ -13,9 +14,11 @@ pub mod records;
 pub(crate) mod rehearsal;
 pub mod smoke;
 
+pub use catalogue::{Rule, Verdict};
 pub use facts::{Facts, Judged};
 pub use kind::Kind;
 
+use crate::evidence::catalogue::common;
 use serde::Serialize;
 
 use crate::diagnostics::Diagnostic;
@@ -58,11 +61,13 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(rule: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    /// A failure of `rule`: every failure is named from the [`catalogue`], the same list the
+    /// "checks that passed" come from.
+    pub fn new(rule: Rule, message: impl Into<String>, fix: impl Into<String>) -> Problem {
         Problem {
             file: None,
             line: None,
-            rule,
+            rule: rule.id,
             message: message.into(),
             fix: fix.into(),
             mistake: None,
@@ -138,6 +143,12 @@ pub struct Item {
     pub title: String,
     pub state: State,
     pub problems: Vec<Problem>,
+    /// The rules its judge evaluated that held, in the order they were judged (empty for a
+    /// record that could not be read). A rule the judge did not get to (an earlier one failed,
+    /// the history could not be read) is in neither list. `evidence.json` has their ids only
+    /// (pages show what each proves): a cohort publishes one per student.
+    #[serde(serialize_with = "catalogue::serialize_ids")]
+    pub passed: Vec<Rule>,
     /// What the rules established (commits, times, durations) for pages and tools.
     pub facts: Facts,
     /// Things the student should know that do not fail the item (a file edited after it
@@ -161,9 +172,19 @@ impl Item {
             title,
             state,
             problems,
+            passed: Vec::new(),
             facts,
             notes: Vec::new(),
             judged: Judged::default(),
+        }
+    }
+
+    /// The item of a judged record: its failures, and the rules that held.
+    pub fn judged(artifact: &str, title: String, verdict: Verdict, facts: Facts) -> Item {
+        let passed = verdict.passed();
+        Item {
+            passed,
+            ..Item::new(artifact, title, verdict.into_problems(), facts)
         }
     }
 
@@ -322,7 +343,7 @@ impl<'a> Context<'a> {
     pub fn in_the_future(&self, time: i64, what: &str) -> Option<Problem> {
         (time > self.now + 86_400).then(|| {
             Problem::new(
-                "evidence.future",
+                common::FUTURE,
                 format!(
                     "{what} is dated in the future ({}), after this build's clock",
                     time::format(time, 0)
@@ -361,9 +382,9 @@ fn judge<T>(
 /// Why history-based rules cannot pass, when the history is missing or incomplete.
 pub fn history_problem(history: Result<&History, &RepoError>) -> Option<Problem> {
     match history {
-        Err(e) => Some(Problem::new("history.unavailable", e.to_string(), e.hint())),
+        Err(e) => Some(Problem::new(common::HISTORY_UNAVAILABLE, e.to_string(), e.hint())),
         Ok(h) if h.shallow => Some(Problem::new(
-            "history.shallow",
+            common::HISTORY_SHALLOW,
             "the repository is a shallow clone, so its history is cut off and cannot prove anything",
             "fetch the whole history: `git fetch --unshallow`, or in GitHub Actions set `fetch-depth: 0` on actions/checkout",
         )),

@@ -2,6 +2,7 @@
 //! all loaded once before the history walk (which takes the flag keys from them). Unknown keys
 //! are warnings; a file that cannot be read is a problem of its own record only.
 
+use crate::evidence::catalogue::common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -290,7 +291,7 @@ pub fn load<T: DeserializeOwned>(
     // Only a regular file is read: a named pipe would block the build forever.
     let bytes = frontmatter::read_regular_file(&root.join(path), u64::MAX).map_err(|e| {
         Problem::new(
-            "artifact.unreadable",
+            common::UNREADABLE,
             format!("cannot read the file: {e}"),
             "commit the record as a regular file and check its permissions",
         )
@@ -310,7 +311,7 @@ pub fn parse<T: DeserializeOwned>(
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = crate::diagnostics::utf8_error_line(bytes, &e);
         Problem::new(
-            "artifact.encoding",
+            common::ENCODING,
             "the file is not valid UTF-8",
             "save it as UTF-8",
         )
@@ -318,17 +319,12 @@ pub fn parse<T: DeserializeOwned>(
     })?;
     let text = frontmatter::normalise(text);
     let front_matter_problem = |d: crate::diagnostics::Diagnostic| {
-        Problem::new(
-            "artifact.front-matter",
-            d.message,
-            d.hint.unwrap_or_default(),
-        )
-        .at(path, d.line)
+        Problem::new(common::FRONT_MATTER, d.message, d.hint.unwrap_or_default()).at(path, d.line)
     };
     let split = frontmatter::split(&text).map_err(front_matter_problem)?;
     if split.yaml.trim().is_empty() {
         return Err(Problem::new(
-            "artifact.front-matter",
+            common::FRONT_MATTER,
             "the file has no front matter",
             "start it with the YAML block between `---` lines shown in the artifact reference",
         )
@@ -362,7 +358,7 @@ pub fn required<'a, T>(
     artifact: &Artifact<T>,
     value: &'a Option<String>,
     key: &str,
-    rule: &'static str,
+    rule: super::Rule,
     fix: &str,
 ) -> Result<&'a str, Problem> {
     match value.as_deref().map(str::trim) {

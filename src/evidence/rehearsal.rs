@@ -2,7 +2,8 @@
 
 use super::facts::{Facts, RehearsalFacts, ReleaseClaim, TimelineMark};
 use super::records::{required, Artifact, Rehearsal};
-use super::{CommitRef, Context, Item, Kind, Problem};
+use super::{CommitRef, Context, Item, Kind, Problem, Verdict};
+use crate::evidence::catalogue::{common, rehearsal as rule};
 use crate::evidence::readers::down_step::migration_down_step;
 use crate::history::History;
 use crate::time;
@@ -13,7 +14,7 @@ const DAY_MINUTES: i64 = 24 * 60;
 pub(crate) fn missing() -> Problem {
     let dir = Kind::Rehearsal.folder();
     Problem::new(
-        "rehearsal.missing",
+        rule::MISSING,
         format!("no rollback rehearsal yet ({dir}/ is empty)"),
         format!("rehearse a rollback and write it up as {dir}/001.md"),
     )
@@ -29,7 +30,7 @@ struct Timed<'a> {
 
 pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
     let (r, config) = (&a.data, cx.config);
-    let mut problems = Vec::new();
+    let mut problems = Verdict::default();
     let title = r.title.clone().unwrap_or_else(|| a.path.clone());
 
     // Fields the student writes.
@@ -37,26 +38,29 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         a,
         &r.trigger,
         "trigger",
-        "rehearsal.trigger",
+        rule::TRIGGER,
         "name the signal you acted on, e.g. `error rate above 2% for 5 minutes`",
     );
     let command = required(
         a,
         &r.restore_command,
         "restore_command",
-        "rehearsal.command",
+        rule::COMMAND,
         "write the exact command that restored service",
     );
+    problems.ran(rule::TRIGGER);
+    problems.ran(rule::COMMAND);
     for result in [&trigger, &command] {
         if let Err(p) = result {
             problems.push(p.clone());
         }
     }
     if let Ok(command) = command {
+        problems.ran(rule::MIGRATION_DOWN);
         if let Some(reason) = migration_down_step(command) {
             problems.push(
                 Problem::new(
-                    "rehearsal.migration-down",
+                    rule::MIGRATION_DOWN,
                     format!("the restore command is not a rollback of the release: {reason}, which does not bring data back"),
                     "restore the previous release (e.g. `kubectl rollout undo`, redeploy the old image) and keep the schema compatible with both",
                 )
@@ -68,6 +72,9 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
 
     // The timeline.
     let timeline = parse_timeline(a, cx, &mut problems);
+    problems.ran(rule::TIME);
+    problems.ran(rule::TIMELINE);
+    problems.ran(rule::ORDER);
     let entry = |mark: &str| timeline.iter().find(|t| t.mark.eq_ignore_ascii_case(mark));
     let find = |mark: &str| entry(mark).map(|t| t.time);
     let (deployed, detected, restored) = (find("deployed"), find("detected"), find("restored"));
@@ -75,7 +82,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "rehearsal.timeline",
+                    rule::TIMELINE,
                     format!("the timeline has no `{name}` entry"),
                     format!("add `- at: YYYY-MM-DD HH:MM` with `mark: {name}`"),
                 )
@@ -87,7 +94,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         if pair[1].time < pair[0].time {
             problems.push(
                 Problem::new(
-                    "rehearsal.order",
+                    rule::ORDER,
                     format!(
                         "the timeline goes backwards: `{}` is earlier than `{}` before it",
                         pair[1].mark, pair[0].mark
@@ -102,10 +109,11 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         |from: Option<i64>, to: Option<i64>| from.zip(to).map(|(f, t)| (t - f).div_euclid(60));
     let timer = minutes(deployed, restored);
     if let Some(timer) = timer {
+        problems.ran(rule::TIMER);
         if timer <= 0 || timer >= DAY_MINUTES {
             problems.push(
                 Problem::new(
-                    "rehearsal.timer",
+                    rule::TIMER,
                     format!("the timer (restored minus deployed) is {timer} minutes; it must be positive and under 24 hours"),
                     "check the `deployed` and `restored` times",
                 )
@@ -146,7 +154,7 @@ pub(crate) fn check(a: &Artifact<Rehearsal>, cx: Context<'_>) -> Item {
         ),
         Err(problem) => problems.push(problem),
     }
-    Item::new(&a.path, title, problems, Facts::Rehearsal(facts))
+    Item::judged(&a.path, title, problems, Facts::Rehearsal(facts))
 }
 
 fn parse_timeline<'a>(
@@ -184,7 +192,7 @@ fn parse_timeline<'a>(
             }
             Err(why) => problems.push(
                 Problem::new(
-                    "rehearsal.time",
+                    rule::TIME,
                     format!("timeline entry {} has no valid time: {why}", i + 1),
                     "write `at: YYYY-MM-DD HH:MM`",
                 )
@@ -201,10 +209,15 @@ fn check_history(
     cx: Context<'_>,
     deployed: Option<&Timed<'_>>,
     restored: Option<&Timed<'_>>,
-    problems: &mut Vec<Problem>,
+    problems: &mut Verdict,
     facts: &mut RehearsalFacts,
 ) {
     let r = &a.data;
+    // Every date the rules rely on (timeline entries, the releases' and the write-up's
+    // commits) is checked for the future once the history is read.
+    problems.ran(common::FUTURE);
+    problems.ran(rule::RELEASE);
+    problems.ran(rule::UNCOMMITTED);
     let resolve = |key: &str,
                    value: &Option<String>,
                    problems: &mut Vec<Problem>|
@@ -223,7 +236,7 @@ fn check_history(
             };
             problems.push(
                 Problem::new(
-                    "rehearsal.release",
+                    rule::RELEASE,
                     message,
                     "write the release's tag (e.g. v2.4.1), its branch, or its commit SHA",
                 )
@@ -247,10 +260,11 @@ fn check_history(
         });
     }
     if let (Some(bad), Some(good)) = (bad, good) {
+        problems.ran(rule::ROLLFORWARD);
         if bad == good || !h.is_ancestor(good, bad) {
             problems.push(
                 Problem::new(
-                    "rehearsal.rollforward",
+                    rule::ROLLFORWARD,
                     "`restored_release` is not an older ancestor of `bad_release`: restoring it was a roll-forward, not a rollback",
                     "restore a release that came before the bad one (an ancestor of it in the history)",
                 )
@@ -259,11 +273,12 @@ fn check_history(
         }
     }
     if let (Some(bad), Some(deployed)) = (bad, deployed) {
+        problems.ran(rule::DEPLOYED_BEFORE_COMMIT);
         let commit_time = h.effective_time(bad);
         if deployed.time < commit_time {
             problems.push(
                 Problem::new(
-                    "rehearsal.deployed-before-commit",
+                    rule::DEPLOYED_BEFORE_COMMIT,
                     format!("the `deployed` time is before the bad release's commit ({})", time::format(commit_time, h.commit(bad).offset_minutes)),
                     "a release cannot be deployed before it was committed: check the time and its offset",
                 )
@@ -274,7 +289,7 @@ fn check_history(
     match h.first_added(&a.path) {
         None => problems.push(
             Problem::new(
-                "rehearsal.uncommitted",
+                rule::UNCOMMITTED,
                 "the write-up is not committed yet",
                 "commit it; its commit time shows it came after the event",
             )
@@ -288,10 +303,11 @@ fn check_history(
                 problems.push(p.at(&a.path, None));
             }
             if let Some(restored) = restored {
+                problems.ran(rule::PREDATES);
                 if h.effective_time(first) < restored.time {
                     problems.push(
                         Problem::new(
-                            "rehearsal.predates",
+                            rule::PREDATES,
                             format!("the write-up was first committed ({}) before the `restored` time: a write-up cannot predate the event", CommitRef::of(h, first).when),
                             "check the timeline's times and offsets; commit the write-up after the rehearsal",
                         )

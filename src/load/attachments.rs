@@ -9,25 +9,26 @@ use std::path::Path;
 
 use crate::diagnostics::Diagnostic;
 use crate::output::{OutputError, Sink};
-use crate::portfolio::links::FILES;
+use crate::portfolio::links::{Attachment, FILES};
 
 /// The largest attachment published; a CI screenshot is well under it.
 pub(crate) const MAX_BYTES: u64 = 5 * 1024 * 1024;
 /// Attachments published per site at most.
 pub(crate) const MAX_FILES: usize = 200;
 
-/// Copies every attachment into the site; one that cannot be published is a warning naming it
-/// (the others are still copied).
+/// Copies every attachment into the site; one that cannot be published (missing on disk, too
+/// big, a link out of the repository) is a warning at the record's file and the line of the
+/// link (the others are still copied).
 pub(crate) fn copy(
     root: &Path,
-    attachments: &[(String, String)],
+    attachments: &[Attachment],
     sink: &dyn Sink,
 ) -> Result<Vec<Diagnostic>, OutputError> {
     let mut diagnostics = Vec::new();
     let Ok(real_root) = root.canonicalize() else {
         return Ok(diagnostics);
     };
-    for (i, (path, record)) in attachments.iter().enumerate() {
+    for (i, Attachment { path, record, line }) in attachments.iter().enumerate() {
         if i == MAX_FILES {
             diagnostics.push(
                 Diagnostic::warning(format!(
@@ -44,7 +45,8 @@ pub(crate) fn copy(
                 Diagnostic::warning(format!(
                     "the write-up links {path}, which is not published: {why}"
                 ))
-                .in_file(record.clone())
+                .in_file(record)
+                .at_line(*line)
                 .with_hint("commit the file next to the record, under 5 MiB, or fix the link"),
             ),
         }

@@ -20,13 +20,23 @@ pub(crate) const PUBLISHED: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "webp", "avif", "pdf", "txt", "log", "csv",
 ];
 
+/// A file a write-up links to, to publish: its repository path, and where the first link to
+/// it is (the record and its line), for the warning when the file cannot be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Attachment {
+    pub(crate) path: String,
+    pub(crate) record: String,
+    pub(crate) line: usize,
+}
+
 /// What the write-ups of one portfolio link to, gathered while they are rendered.
 pub(crate) struct WriteUpLinks<'a> {
     urls: &'a Urls,
     /// Record file (`library/raw/migrations/x.md`) to its page's URL.
     records: HashMap<String, String>,
-    /// Repository paths of the files to publish, each with the first record that links it.
-    pub(crate) attachments: RefCell<BTreeMap<String, String>>,
+    /// Repository paths of the files to publish, each with the first record and line that
+    /// links it.
+    attachments: RefCell<BTreeMap<String, (String, usize)>>,
     pub(crate) diagnostics: RefCell<Vec<Diagnostic>>,
 }
 
@@ -40,8 +50,19 @@ impl<'a> WriteUpLinks<'a> {
         }
     }
 
-    /// Resolves `href` as written in the record file `artifact`.
-    pub(crate) fn resolve(&self, artifact: &str, href: &str) -> Link {
+    /// The files to publish, by path.
+    pub(crate) fn into_attachments(self) -> (Vec<Attachment>, Vec<Diagnostic>) {
+        let attachments = self
+            .attachments
+            .into_inner()
+            .into_iter()
+            .map(|(path, (record, line))| Attachment { path, record, line })
+            .collect();
+        (attachments, self.diagnostics.into_inner())
+    }
+
+    /// Resolves `href` as written on file line `line` of the record file `artifact`.
+    pub(crate) fn resolve(&self, artifact: &str, href: &str, line: usize) -> Link {
         if href.is_empty() || href.starts_with('#') || href.starts_with('/') || has_scheme(href) {
             return Link::Keep;
         }
@@ -72,7 +93,7 @@ impl<'a> WriteUpLinks<'a> {
         self.attachments
             .borrow_mut()
             .entry(path.clone())
-            .or_insert_with(|| artifact.to_string());
+            .or_insert_with(|| (artifact.to_string(), line));
         Link::Rewrite(format!(
             "{}{suffix}",
             self.urls.url(&format!("{FILES}{path}"))
@@ -101,7 +122,7 @@ mod tests {
         };
         let l = links(&urls);
         let from = "library/raw/smoke-drills/001.md";
-        let rewrite = |href: &str| match l.resolve(from, href) {
+        let rewrite = |href: &str| match l.resolve(from, href, 7) {
             Link::Rewrite(url) => url,
             Link::Keep => "keep".into(),
             Link::Broken(why) => format!("broken: {why}"),
@@ -122,8 +143,12 @@ mod tests {
         assert_eq!(rewrite("https://ci.example/run/1"), "keep");
         assert_eq!(rewrite("#top"), "keep");
         assert_eq!(
-            l.attachments.borrow().keys().collect::<Vec<_>>(),
-            ["library/raw/smoke-drills/ci-blocked.png"]
+            l.into_attachments().0,
+            [Attachment {
+                path: "library/raw/smoke-drills/ci-blocked.png".into(),
+                record: from.into(),
+                line: 7
+            }]
         );
     }
 }

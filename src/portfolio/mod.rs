@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::evidence::facts::{
     Facts, FlagFacts, MigrationFacts, RehearsalFacts, SmokeFacts, WriteUp,
 };
-use crate::evidence::{CommitRef, Evidence, Item, Judged, Kind};
+use crate::evidence::{catalogue, Badge, CommitRef, Evidence, Item, Judged, Kind, State};
 use crate::load::urls::Urls;
 use crate::render::html::{escape, html_depth, sanitise};
 use crate::render::markdown;
@@ -56,13 +56,14 @@ pub(crate) fn generate(
         .collect();
     let links = links::WriteUpLinks::new(urls, records);
     let pages = pages(evidence, urls, offset_minutes, &links);
+    let (attachments, diagnostics) = links.into_attachments();
     Generated {
         values,
         pages,
         files: files(evidence),
         nav: (PORTFOLIO.to_string(), "Portfolio".to_string()),
-        attachments: links.attachments.into_inner().into_iter().collect(),
-        diagnostics: links.diagnostics.into_inner(),
+        attachments,
+        diagnostics,
         searched: Default::default(),
     }
 }
@@ -94,11 +95,15 @@ fn summary(evidence: &Evidence, urls: &Urls) -> Value {
                 .iter()
                 .map(|item| json!({"title": item.title, "state": item.state, "url": urls.url(&item_path(kind, item)), "source": item.artifact}))
                 .collect();
+            let best = best_item(badge);
             json!({
                 "key": kind.key(),
                 "name": kind.name(),
                 "state": badge.state,
                 "reasons": badge.reasons,
+                "proven_by": best.map(|item| json!({"title": item.title, "url": urls.url(&item_path(kind, item)), "state": item.state})),
+                "passed": best.map(|item| item.passed.clone()).unwrap_or_default(),
+                "checks": checklist(kind, best),
                 "badge_url": urls.url(&badge_file(kind)),
                 "badge_permalink": urls.permalink(&badge_file(kind)),
                 "exercise_url": urls.url(kind.exercise()),
@@ -136,6 +141,36 @@ fn summary(evidence: &Evidence, urls: &Urls) -> Value {
         "embed_markdown": embed.join("\n"),
         "policy": evidence.policy,
     })
+}
+
+/// The record whose passed checks a badge shows: the first verified one, else the one that got
+/// furthest (the most checks passed; the first of equals), so the checks shown were all proven
+/// together on one record.
+fn best_item(badge: &Badge) -> Option<&Item> {
+    badge
+        .items
+        .iter()
+        .find(|i| i.state == State::Verified)
+        .or_else(|| {
+            badge
+                .items
+                .iter()
+                .rev()
+                .max_by_key(|i| i.passed.len())
+                .filter(|i| !i.passed.is_empty())
+        })
+}
+
+/// Every rule of the kind's catalogue, each marked proven when `best` passed it: the evidence
+/// checklist's "already proven" marks.
+fn checklist(kind: Kind, best: Option<&Item>) -> Vec<Value> {
+    catalogue::of_kind(kind)
+        .into_iter()
+        .map(|rule| {
+            let proven = best.is_some_and(|item| item.passed.contains(&rule));
+            json!({"rule": rule.id, "holds": rule.holds, "proven": proven})
+        })
+        .collect()
 }
 
 /// What the badges were computed from: the commit, its date, the build time and the generator,
@@ -264,6 +299,7 @@ fn artifact_page(
             "mistake": p.mistake, "mistake_url": mistake_page(p.rule).map(|page| urls.url(page)),
         })).collect::<Vec<_>>(),
         "notes": item.notes,
+        "passed": item.passed,
         "body_html": item.judged.write_up.as_ref().map(|w| body_html(&item.artifact, w, links)).unwrap_or_default(),
         "facts": facts,
         "timeline_svg": shown.drawing,
@@ -450,8 +486,8 @@ fn body_html(artifact: &str, write_up: &WriteUp, links: &links::WriteUpLinks<'_>
         );
         return refused_body(artifact, &why);
     }
-    let rendered = markdown::render(&write_up.markdown, write_up.first_line, &|href| {
-        links.resolve(artifact, href)
+    let rendered = markdown::render(&write_up.markdown, write_up.first_line, &|href, line| {
+        links.resolve(artifact, href, line)
     });
     links.diagnostics.borrow_mut().extend(
         rendered

@@ -48,8 +48,12 @@ fn parser_options() -> Options {
         | Options::ENABLE_SMART_PUNCTUATION
 }
 
+/// What the caller's resolver gets: a link's target as written, and the file line it is on (so
+/// that a problem found later, such as an attachment missing on disk, can name it).
+pub(crate) type Resolve<'r> = dyn Fn(&str, usize) -> Link + 'r;
+
 /// Renders `body`, whose first line is line `first_line` of its file.
-pub(crate) fn render(body: &str, first_line: usize, resolve: &dyn Fn(&str) -> Link) -> Rendered {
+pub(crate) fn render(body: &str, first_line: usize, resolve: &Resolve<'_>) -> Rendered {
     let mut renderer = Renderer {
         lines: LineIndex::new(body, first_line),
         resolve,
@@ -87,7 +91,7 @@ enum Block<'a> {
 
 struct Renderer<'a, 'r> {
     lines: LineIndex,
-    resolve: &'r dyn Fn(&str) -> Link,
+    resolve: &'r Resolve<'r>,
     out: Rendered,
     events: Vec<Event<'a>>,
     ids: HashMap<String, usize>,
@@ -177,13 +181,14 @@ impl<'a> Renderer<'a, '_> {
     }
 
     fn check_target(&mut self, dest: CowStr<'a>, offset: usize, what: &str) -> CowStr<'a> {
-        match (self.resolve)(&dest) {
+        let line = self.lines.line(offset);
+        match (self.resolve)(&dest, line) {
             Link::Keep => dest,
             Link::Rewrite(url) => url.into(),
             Link::Broken(why) => {
                 self.out.diagnostics.push(
                     Diagnostic::warning(format!("{what} to `{dest}` points nowhere: {why}"))
-                        .at_line(self.lines.line(offset))
+                        .at_line(line)
                         .with_hint("link to an existing .md file, relative to this file"),
                 );
                 dest
@@ -310,7 +315,7 @@ fn newline_offsets(text: &str) -> impl Iterator<Item = usize> + '_ {
 mod tests {
     use super::*;
 
-    fn keep(_: &str) -> Link {
+    fn keep(_: &str, _: usize) -> Link {
         Link::Keep
     }
 
@@ -368,7 +373,7 @@ mod tests {
 
     #[test]
     fn links_are_rewritten_and_broken_ones_reported_with_file_line() {
-        let resolve = |href: &str| match href {
+        let resolve = |href: &str, _: usize| match href {
             "ok.md" => Link::Rewrite("/ok/".into()),
             "gone.md" => Link::Broken("no such file".into()),
             _ => Link::Keep,

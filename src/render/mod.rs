@@ -202,7 +202,7 @@ pub struct Generated {
     pub nav: (String, String),
     /// Repository files the write-ups link to, each with the record that links it: published
     /// under `portfolio/files/` by the write step (which checks each one).
-    pub attachments: Vec<(String, String)>,
+    pub(crate) attachments: Vec<crate::portfolio::links::Attachment>,
     /// Broken links in the write-ups, at their file and line.
     pub diagnostics: Vec<Diagnostic>,
     /// What the last whole render put in the search index, so that a preview's partial
@@ -567,7 +567,7 @@ fn render_page(
     shared: &Shared,
 ) -> RenderedPage {
     let page = &structure.pages[index];
-    let resolve = |href: &str| structure.resolve(input.urls, &page.source, href);
+    let resolve = |href: &str, _: usize| structure.resolve(input.urls, &page.source, href);
     let markdown = markdown::render(&page.body, page.body_first_line, &resolve);
     let mut diagnostics: Vec<Diagnostic> = markdown
         .diagnostics
@@ -733,7 +733,11 @@ fn write_site_files(
         .iter()
         .map(|p| p.path.as_str())
         .chain(virtual_pages.iter().map(|p| p.path.as_str()));
-    output.write("sitemap.xml", sitemap(paths, input.urls).as_bytes())?;
+    // A sitemap lists absolute URLs only (sitemaps.org): without the site's address there is
+    // none to write, and the build says so once (see `sitemap_note`).
+    if has_sitemap(input.urls) {
+        output.write(SITEMAP, sitemap(paths, input.urls).as_bytes())?;
+    }
     output.write("robots.txt", robots(input.urls).as_bytes())?;
     output.write(".nojekyll", b"")?;
     let (light, dark) = highlight::stylesheets();
@@ -742,12 +746,28 @@ fn write_site_files(
     Ok(())
 }
 
+const SITEMAP: &str = "sitemap.xml";
+
+/// Whether the site gets a `sitemap.xml`: its entries must be absolute URLs, and only a base
+/// URL says what they are. The sitemap, `robots.txt`'s `Sitemap:` line and the build's note all
+/// ask this.
+fn has_sitemap(urls: &Urls) -> bool {
+    urls.base_url.is_some()
+}
+
+/// Why a build wrote no `sitemap.xml`, for the build's output; `None` when it wrote one.
+pub fn sitemap_note(urls: &Urls) -> Option<String> {
+    (!has_sitemap(urls)).then(|| {
+        format!("no {SITEMAP} was written: its addresses must be absolute, and the site's address is unknown; set `base_url` in clinic.yaml or build with --base-url https://you.github.io/repository/")
+    })
+}
+
 /// Every crawler may read every page; the sitemap is named when its absolute address is known
 /// (a `Sitemap:` line must be an absolute URL).
 fn robots(urls: &Urls) -> String {
     let mut text = String::from("User-agent: *\nAllow: /\n");
-    if urls.base_url.is_some() {
-        text.push_str(&format!("Sitemap: {}\n", urls.permalink("sitemap.xml")));
+    if has_sitemap(urls) {
+        text.push_str(&format!("Sitemap: {}\n", urls.permalink(SITEMAP)));
     }
     text
 }

@@ -237,11 +237,37 @@ pub(crate) fn policy_json(policy: Option<&Policy>) -> Value {
     })
 }
 
+/// When the dashboard was generated, as the page and `cohort.json` show it (always UTC: a
+/// class spans time zones, and the roster sets none).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Generated {
+    /// Seconds since the epoch.
+    pub time: i64,
+    /// `2026-11-02 09:00 +00:00`.
+    pub utc: String,
+    /// `2026-11-02T09:00:00Z`, for the page's `<time datetime>`.
+    pub iso: String,
+}
+
+impl Generated {
+    pub(crate) fn at(time: i64) -> Generated {
+        let utc = crate::time::format(time, 0);
+        let iso = format!(
+            "{}T{}:{:02}Z",
+            crate::time::date(time),
+            &utc[11..16],
+            time.rem_euclid(60)
+        );
+        Generated { time, utc, iso }
+    }
+}
+
 /// `index.html` of the cohort.
 pub(crate) fn render_html(
     title: &str,
     rows: &[Row],
     policy: Option<&Policy>,
+    generated: &Generated,
     urls: &Urls,
     theme: &Theme,
 ) -> Result<String, Diagnostic> {
@@ -292,6 +318,7 @@ pub(crate) fn render_html(
         "students": students,
         "summary": summary(rows),
         "policy": policy_json(policy),
+        "generated": generated,
         "columns": COLUMNS.iter().map(|(key, name)| json!({"key": key, "name": name})).collect::<Vec<_>>(),
     });
     let mut context = Context::new();
@@ -379,7 +406,13 @@ fn csv_field(value: &str) -> String {
 }
 
 /// `cohort.json`: the matrix with every reason, for tools.
-pub(crate) fn json(title: &str, rows: &[Row], policy: Option<&Policy>, urls: &Urls) -> String {
+pub(crate) fn json(
+    title: &str,
+    rows: &[Row],
+    policy: Option<&Policy>,
+    generated: &Generated,
+    urls: &Urls,
+) -> String {
     let students: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -411,6 +444,8 @@ pub(crate) fn json(title: &str, rows: &[Row], policy: Option<&Policy>, urls: &Ur
     let document = json!({
         "generator": format!("clinic {}", env!("CARGO_PKG_VERSION")),
         "title": title,
+        "generated_at": generated.time,
+        "generated_at_utc": generated.utc,
         "summary": summary(rows),
         "policy": policy_json(policy),
         "students": students,
@@ -491,6 +526,18 @@ mod tests {
         assert!(lines[1].ends_with(",rechecked"), "{}", lines[1]);
         assert!(lines[2].ends_with(",reported"), "{}", lines[2]);
         assert!(lines[3].ends_with(','), "{}", lines[3]);
+    }
+
+    #[test]
+    fn generated_at_is_shown_in_utc_to_the_second_for_machines() {
+        let g = Generated::at(1_793_610_007);
+        assert_eq!(g.utc, "2026-11-02 09:00 +00:00");
+        assert_eq!(g.iso, "2026-11-02T09:00:07Z");
+        let doc: Value =
+            serde_json::from_str(&json("t", &[row("a", None)], None, &g, &Urls::new(None)))
+                .unwrap();
+        assert_eq!(doc["generated_at"], 1_793_610_007);
+        assert_eq!(doc["generated_at_utc"], "2026-11-02 09:00 +00:00");
     }
 
     #[test]

@@ -996,13 +996,16 @@ fn write_dashboard(
     output: &Output,
 ) -> Result<(), BuildError> {
     let policy = roster.policy.as_ref();
-    let html = dashboard::render_html(&roster.title, rows, policy, urls, theme)
+    // The dashboard is generated when it is written: by a single run, or by the merge of a
+    // sharded one (the parts record no time, so a merge equals a single run at the same clock).
+    let generated = dashboard::Generated::at(crate::time::build_clock());
+    let html = dashboard::render_html(&roster.title, rows, policy, &generated, urls, theme)
         .map_err(BuildError::Fatal)?;
     output.write("index.html", html.as_bytes())?;
     output.write(dashboard::CSV_PATH, dashboard::csv(rows, urls).as_bytes())?;
     output.write(
         dashboard::JSON_PATH,
-        dashboard::json(&roster.title, rows, policy, urls).as_bytes(),
+        dashboard::json(&roster.title, rows, policy, &generated, urls).as_bytes(),
     )?;
     output.write(dashboard::SCRIPT_PATH, dashboard::SCRIPT.as_bytes())?;
     output.write(".nojekyll", b"")?;

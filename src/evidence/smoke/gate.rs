@@ -4,6 +4,7 @@
 //! script, it cannot be skipped, every promoting job is gated). The readers build the models;
 //! these rules only ask them questions and say the answer in the student's words.
 
+use crate::evidence::catalogue::smoke as rule;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use super::super::facts::GateFacts;
 use super::super::records::SMOKE_SCRIPT as SCRIPT;
-use super::super::Problem;
+use super::super::{Problem, Verdict};
 use crate::evidence::readers::shell::{self, ShellOptions, SmokeScript, StepRun};
 use crate::evidence::readers::workflow;
 use crate::history::History;
@@ -49,7 +50,8 @@ pub(super) struct GateReport {
     pub(super) script_committed: bool,
     pub(super) checks: Vec<Check>,
     pub(super) lines: Vec<WorkflowLine>,
-    pub(super) problems: Vec<Problem>,
+    /// The failures, and the rules judged at this commit.
+    pub(super) verdict: Verdict,
     /// The script and workflow texts judged, by path.
     pub(super) files: BTreeMap<String, String>,
 }
@@ -66,14 +68,15 @@ impl GateReport {
 
 /// Judges the script and the workflows as they stood at commit `index`.
 pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
-    let mut problems = Vec::new();
+    let mut problems = Verdict::default();
     let mut files = BTreeMap::new();
     let script = h.file_at(index, SCRIPT);
+    problems.ran(rule::SCRIPT);
     let checks = match &script {
         None => {
             problems.push(
                 Problem::new(
-                    "smoke.script",
+                    rule::SCRIPT,
                     format!("{SCRIPT} is not committed"),
                     "commit the smoke script",
                 )
@@ -82,10 +85,11 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
             Vec::new()
         }
         Some((bytes, mode)) => {
+            problems.ran(rule::EXECUTABLE);
             if *mode != MODE_EXECUTABLE {
                 problems.push(
                     Problem::new(
-                        "smoke.executable",
+                        rule::EXECUTABLE,
                         format!("{SCRIPT} is committed without its executable bit"),
                         format!("run `git update-index --chmod=+x {SCRIPT}` and commit"),
                     )
@@ -93,8 +97,8 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
                 );
             }
             let text = String::from_utf8_lossy(bytes).into_owned();
-            let (checks, script_problems) = judge_script(&text);
-            problems.extend(script_problems);
+            let (checks, script_verdict) = script_verdict(&text);
+            problems.absorb(script_verdict);
             files.insert(SCRIPT.to_string(), text);
             checks
         }
@@ -109,19 +113,33 @@ pub(super) fn gate_at(h: &History, index: usize) -> GateReport {
         })
         .collect();
     let (lines, wiring_problems) = judge_wiring(&workflows, files.get(SCRIPT).map(String::as_str));
+    // The workflow reader judges the wiring as a whole and names only what fails; after one
+    // failure it may not have got to the other rules, so they count as held only when none
+    // failed.
+    if wiring_problems.is_empty() {
+        for &wiring_rule in rule::WIRING {
+            problems.ran(wiring_rule);
+        }
+    }
     problems.extend(wiring_problems);
     files.extend(workflows);
     GateReport {
         script_committed: script.is_some(),
         checks,
         lines,
-        problems,
+        verdict: problems,
         files,
     }
 }
 
 /// The script rules on the script's text: the checks as pages show them, and every rule that fails.
 pub fn judge_script(text: &str) -> (Vec<Check>, Vec<Problem>) {
+    let (checks, verdict) = script_verdict(text);
+    (checks, verdict.into_problems())
+}
+
+/// [`judge_script`], with the rules it evaluated.
+fn script_verdict(text: &str) -> (Vec<Check>, Verdict) {
     let model = shell::analyse_smoke_script(text);
     let checks: Vec<Check> = model.checks.iter().map(check_facts).collect();
     (checks, script_problems(&model))
@@ -146,17 +164,25 @@ fn check_facts(c: &shell::Check) -> Check {
     }
 }
 
-fn script_problems(model: &SmokeScript) -> Vec<Problem> {
+fn script_problems(model: &SmokeScript) -> Verdict {
     let at = |line: Option<usize>| (SCRIPT, line);
-    let mut problems: Vec<Problem> = model
-        .unseen
-        .iter()
-        .map(|f| Problem::new("smoke.unseen", &f.message, &f.fix).at(at(f.line).0, f.line))
-        .collect();
+    let mut problems = Verdict::from(
+        model
+            .unseen
+            .iter()
+            .map(|f| Problem::new(rule::UNSEEN, &f.message, &f.fix).at(at(f.line).0, f.line))
+            .collect::<Vec<_>>(),
+    );
+    for evaluated in [rule::UNSEEN, rule::THREE_CHECKS, rule::FAILURE_IGNORED] {
+        problems.ran(evaluated);
+    }
     // Checks that count: called, making at least one request, every request failing on a bad
     // status. A request that does not fail is named even when three others work: it is a check
     // that can never catch what it was written for.
     let called: Vec<&shell::Check> = model.checks.iter().filter(|c| c.called.is_some()).collect();
+    if called.iter().any(|c| !c.requests.is_empty()) {
+        problems.ran(rule::CANNOT_FAIL);
+    }
     for check in &called {
         for request in check.requests.iter().filter(|r| !r.fails_on_status) {
             let why = request
@@ -165,7 +191,7 @@ fn script_problems(model: &SmokeScript) -> Vec<Problem> {
                 .unwrap_or_else(|| "nothing fails the check when it answers 500".into());
             problems.push(
                 Problem::new(
-                    "smoke.cannot-fail",
+                    rule::CANNOT_FAIL,
                     format!(
                         "`{}`: the {} request at line {} does not fail on a bad HTTP status: {why}",
                         check.name, request.tool, request.line
@@ -188,12 +214,15 @@ fn script_problems(model: &SmokeScript) -> Vec<Problem> {
             .iter()
             .any(|r| r.url.as_deref().is_some_and(|u| !shell::is_health_url(u)))
     });
-    if !working.is_empty() && !business {
-        problems.push(health_only(&working));
+    if !working.is_empty() {
+        problems.ran(rule::HEALTH_ONLY);
+        if !business {
+            problems.push(health_only(&working));
+        }
     }
     problems.extend(model.propagation.iter().map(|f| {
         Problem::new(
-            "smoke.failure-ignored",
+            rule::FAILURE_IGNORED,
             format!("a failing check would not fail the script: {}", f.message),
             &f.fix,
         )
@@ -227,7 +256,7 @@ fn too_few_checks(model: &SmokeScript, called: &[&shell::Check], working: usize)
         format!(" ({})", why.join("; "))
     };
     Problem::new(
-        "smoke.three-checks",
+        rule::THREE_CHECKS,
         format!(
             "the script has {working} working `check_<name>` functions (called, making an HTTP request that fails on a bad status); the gate needs at least {MIN_CHECKS}{detail}"
         ),
@@ -252,7 +281,7 @@ fn health_only(working: &[&&shell::Check]) -> Problem {
         )
     };
     Problem::new(
-        "smoke.health-only",
+        rule::HEALTH_ONLY,
         message,
         "check real behaviour: a read through the database, a key page, the deployed version (write the URL as `\"$BASE_URL/api/orders\"`)",
     )
@@ -317,7 +346,7 @@ pub fn judge_wiring(
     if through_interpreter.get().is_some() && script.is_some_and(relies_on_shebang) {
         problems.push(
             Problem::new(
-                "smoke.failure-ignored",
+                rule::FAILURE_IGNORED,
                 "the workflow runs the script through `bash` (or `sh`), which ignores the `-e` in its `#!` line, so a failing check does not fail the script",
                 "put `set -euo pipefail` at the top of the script instead of relying on the `#!` line",
             )

@@ -7,7 +7,8 @@ pub use gate::{judge_script, judge_wiring, Check, WorkflowLine};
 
 use super::facts::{Facts, GateFacts, SmokeFacts};
 use super::records::{Artifact, Drill, Records, SMOKE_SCRIPT as SCRIPT};
-use super::{Badge, CommitRef, Context, Item, Kind, Problem};
+use super::{Badge, CommitRef, Context, Item, Kind, Problem, Verdict};
+use crate::evidence::catalogue::smoke as rule;
 use crate::history::forge;
 use crate::history::references::{is_comment_line, mentions};
 use crate::history::{is_documentation, History};
@@ -17,7 +18,7 @@ use gate::{gate_at, GateReport};
 pub fn badge(records: &Records, cx: Context<'_>) -> Badge {
     let dir = Kind::Smoke.folder();
     let missing = Problem::new(
-        "smoke.missing",
+        rule::MISSING,
         format!("no smoke suite yet (neither {SCRIPT} nor a drill record in {dir}/)"),
         format!("write {SCRIPT} with three check_ functions and wire it into your deploy workflow"),
     );
@@ -25,9 +26,9 @@ pub fn badge(records: &Records, cx: Context<'_>) -> Badge {
         .usable_history()
         .ok()
         .and_then(|h| h.head_index().map(|head| gate_at(h, head)));
-    let mut head_problems: Vec<Problem> = match &head_report {
-        Some(report) => report.problems.clone(),
-        None => cx.usable_history().err().into_iter().collect(),
+    let mut head_problems: Verdict = match &head_report {
+        Some(report) => report.verdict.clone(),
+        None => Verdict::from(cx.usable_history().err().into_iter().collect::<Vec<_>>()),
     };
     if records.drills.is_empty()
         && !records.smoke_script_on_disk
@@ -54,13 +55,13 @@ pub fn badge(records: &Records, cx: Context<'_>) -> Badge {
         .collect();
     if items.is_empty() {
         head_problems.push(Problem::new(
-            "smoke.no-drill",
+            rule::NO_DRILL,
             "no drill record yet: nothing shows the gate ever blocked a promotion",
             format!("break an endpoint on purpose, watch the gate stop the promotion, fix it, and record it in {dir}/001.md"),
         ));
     }
     let extra = if records.drills.is_empty() {
-        head_problems
+        head_problems.into_problems()
     } else {
         Vec::new()
     };
@@ -70,7 +71,7 @@ pub fn badge(records: &Records, cx: Context<'_>) -> Badge {
 fn check_drill(
     a: &Artifact<Drill>,
     cx: Context<'_>,
-    head_problems: &[Problem],
+    head_problems: &Verdict,
     head_facts: &GateFacts,
 ) -> Item {
     let d = &a.data;
@@ -84,7 +85,10 @@ fn check_drill(
         .title
         .clone()
         .unwrap_or_else(|| format!("Smoke drill {stem}"));
-    let mut problems: Vec<Problem> = head_problems.to_vec();
+    // The gate's failures at HEAD are the drill's; its rules count as passed only once they
+    // also held at the break commit (below).
+    let mut problems = Verdict::from(head_problems.to_vec());
+    problems.ran(rule::DRILL_FIELDS);
     for (key, value, fix) in [
         (
             "ci_run",
@@ -100,7 +104,7 @@ fn check_drill(
         if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
             problems.push(
                 Problem::new(
-                    "smoke.drill-fields",
+                    rule::DRILL_FIELDS,
                     format!("`{key}` is missing or empty"),
                     fix,
                 )
@@ -115,18 +119,20 @@ fn check_drill(
         ..SmokeFacts::default()
     };
     if let Ok(h) = cx.usable_history() {
-        check_drill_history(a, h, &mut problems, &mut facts);
+        check_drill_history(a, h, &head_problems.evaluated(), &mut problems, &mut facts);
     }
-    Item::new(&a.path, title, problems, Facts::Smoke(facts))
+    Item::judged(&a.path, title, problems, Facts::Smoke(facts))
 }
 
 fn check_drill_history(
     a: &Artifact<Drill>,
     h: &History,
-    problems: &mut Vec<Problem>,
+    head_evaluated: &[super::Rule],
+    problems: &mut Verdict,
     facts: &mut SmokeFacts,
 ) {
     let d = &a.data;
+    problems.ran(rule::DRILL_COMMIT);
     let mut resolve = |key: &str, value: &Option<String>| {
         let found = value
             .as_deref()
@@ -135,7 +141,7 @@ fn check_drill_history(
         if found.is_none() {
             problems.push(
                 Problem::new(
-                    "smoke.drill-commit",
+                    rule::DRILL_COMMIT,
                     format!("`{key}` does not name a commit reachable from HEAD"),
                     "write the SHA of the commit (short or full)",
                 )
@@ -156,50 +162,62 @@ fn check_drill_history(
     };
     facts.break_commit = Some(CommitRef::of(h, broke));
     let broken_files = code_lines_changed(h, broke);
+    problems.ran(rule::DRILL_DOCS_ONLY);
     if broken_files.is_empty() {
         problems.push(
-            Problem::new("smoke.drill-docs-only", "the break commit changes no line of code (only documentation, blank lines or comments), so it cannot have broken an endpoint", "name the commit that broke the service on purpose")
+            Problem::new(rule::DRILL_DOCS_ONLY, "the break commit changes no line of code (only documentation, blank lines or comments), so it cannot have broken an endpoint", "name the commit that broke the service on purpose")
                 .at(&a.path, a.line_of("break_commit")),
         );
     }
     let at_break = gate_at(h, broke);
     check_observed(a, &at_break, problems);
-    for p in at_break.problems {
-        problems.push(Problem {
+    // The gate's rules hold for the drill only if they held at HEAD and at the break commit.
+    let mut then = Verdict::default();
+    for evaluated in at_break.verdict.evaluated() {
+        if head_evaluated.contains(&evaluated) {
+            then.ran(evaluated);
+        }
+    }
+    for p in at_break.verdict.into_problems() {
+        then.push(Problem {
             message: format!("at the break commit: {}", p.message),
             ..p
         });
     }
+    problems.absorb(then);
     let Some(fixed) = fixed else {
         return;
     };
     facts.fix_commit = Some(CommitRef::of(h, fixed));
+    problems.ran(rule::DRILL_ORDER);
     if fixed == broke || !h.is_ancestor(broke, fixed) {
         problems.push(
             Problem::new(
-                "smoke.drill-order",
+                rule::DRILL_ORDER,
                 "the fix commit does not come after the break commit",
                 "name the commit that repaired the endpoint, a descendant of the break",
             )
             .at(&a.path, a.line_of("fix_commit")),
         );
-    } else if !broken_files.is_empty()
-        && !h
+    } else if !broken_files.is_empty() {
+        problems.ran(rule::DRILL_FIX);
+        let repairs = h
             .changes(fixed)
             .iter()
-            .any(|c| broken_files.contains(&h.path(c.path)))
-    {
-        problems.push(
-            Problem::new(
-                "smoke.drill-fix",
-                format!(
-                    "the fix commit changes none of the files the break changed ({})",
-                    broken_files.join(", ")
-                ),
-                "name the commit that repaired what the break commit broke",
-            )
-            .at(&a.path, a.line_of("fix_commit")),
-        );
+            .any(|c| broken_files.contains(&h.path(c.path)));
+        if !repairs {
+            problems.push(
+                Problem::new(
+                    rule::DRILL_FIX,
+                    format!(
+                        "the fix commit changes none of the files the break changed ({})",
+                        broken_files.join(", ")
+                    ),
+                    "name the commit that repaired what the break commit broke",
+                )
+                .at(&a.path, a.line_of("fix_commit")),
+            );
+        }
     }
 }
 
@@ -225,7 +243,8 @@ fn code_lines_changed(h: &History, index: usize) -> Vec<&str> {
 }
 
 /// `ci_run` is a run of this repository's CI when its web host is known.
-fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Vec<Problem>) {
+fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Verdict) {
+    problems.ran(rule::DRILL_CI_RUN);
     // Judged against `origin`, not `repository_url` from clinic.yaml: the student writes that
     // file, and another repository's failing run proves nothing about this one.
     let fine = match &h.origin_web {
@@ -240,7 +259,7 @@ fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Vec<
         };
         problems.push(
             Problem::new(
-                "smoke.drill-ci-run",
+                rule::DRILL_CI_RUN,
                 format!("`ci_run` is not a CI run of this repository: expected {expected}"),
                 "open the run in which the gate stopped the promotion and copy its address",
             )
@@ -250,10 +269,11 @@ fn check_ci_run(a: &Artifact<Drill>, h: &History, url: &str, problems: &mut Vec<
 }
 
 /// `observed` names one of the checks the script had at the break commit.
-fn check_observed(a: &Artifact<Drill>, at_break: &GateReport, problems: &mut Vec<Problem>) {
+fn check_observed(a: &Artifact<Drill>, at_break: &GateReport, problems: &mut Verdict) {
     let Some(observed) = a.data.observed.as_deref().filter(|o| !o.trim().is_empty()) else {
         return;
     };
+    problems.ran(rule::DRILL_OBSERVED);
     let named = at_break.checks.iter().any(|c| mentions(observed, &c.name));
     if !named {
         let names: Vec<&str> = at_break.checks.iter().map(|c| c.name.as_str()).collect();
@@ -264,7 +284,7 @@ fn check_observed(a: &Artifact<Drill>, at_break: &GateReport, problems: &mut Vec
         };
         problems.push(
             Problem::new(
-                "smoke.drill-observed",
+                rule::DRILL_OBSERVED,
                 format!("`observed` names none of the script's checks ({listed})"),
                 "say which check failed, e.g. `check_orders failed with 500; promote job skipped`",
             )

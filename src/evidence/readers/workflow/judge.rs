@@ -7,6 +7,7 @@ use super::{
     ContinueOnError, Finding, Promotion, SmokeStep, StepRunReader, Wiring, Workflow, SCRIPT,
     WORKFLOWS,
 };
+use crate::evidence::catalogue::smoke as rule;
 
 /// What a candidate smoke step is worth.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ pub(crate) fn loc(file: &str, line: usize) -> String {
 pub(crate) fn finding(
     file: &str,
     line: usize,
-    rule: &'static str,
+    rule: crate::evidence::Rule,
     message: String,
     fix: &str,
 ) -> Finding {
@@ -160,7 +161,7 @@ impl Judge<'_> {
                         let head = finding(
                             &self.wfs[ci].w.path,
                             cj.line,
-                            "smoke.ungated",
+                            rule::UNGATED,
                             format!(
                                 "job `{}` ({}) calls {target}, which promotes, but is not gated \
                                  by the smoke job",
@@ -214,7 +215,7 @@ impl Judge<'_> {
             problems.push(Finding {
                 file,
                 line,
-                rule: "smoke.no-promotion",
+                rule: rule::NO_PROMOTION,
                 message: "nothing promotes after the smoke step, so it gates nothing: no job or \
                           step that promotes (its name or id contains `promote`, `release`, or \
                           `deploy` to production, or it has `environment: production`) runs \
@@ -251,7 +252,7 @@ impl Judge<'_> {
         Finding {
             file: WORKFLOWS.trim_end_matches('/').to_string(),
             line: None,
-            rule: "smoke.not-wired",
+            rule: rule::NOT_WIRED,
             message: if hints.is_empty() {
                 format!("no workflow under {WORKFLOWS} runs {SCRIPT}")
             } else {

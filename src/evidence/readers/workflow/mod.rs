@@ -45,7 +45,7 @@ const MAX_WORKFLOW_BYTES: usize = 512 * 1024;
 pub(crate) struct Finding {
     pub file: String,
     pub line: Option<usize>,
-    pub rule: &'static str,
+    pub rule: crate::evidence::Rule,
     pub message: String,
     pub fix: String,
 }

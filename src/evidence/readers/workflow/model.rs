@@ -1,6 +1,7 @@
 //! Loading one workflow file into the typed model (jobs, steps, `if:`, `run:` with their file
 //! lines); the YAML values come from `parse_yaml` only.
 
+use crate::evidence::catalogue::smoke as rule;
 use crate::load::yaml::Value;
 
 use super::{
@@ -54,7 +55,7 @@ pub(crate) fn load(path: &str, text: &str) -> Result<Workflow, Finding> {
     let bad = |line: Option<usize>, what: String| Finding {
         file: path.to_string(),
         line,
-        rule: "smoke.workflow-unreadable",
+        rule: rule::WORKFLOW_UNREADABLE,
         message: format!("{path} cannot be read as a workflow: {what}"),
         fix: "fix the file so that GitHub can run it (check it with `actionlint`)".into(),
     };

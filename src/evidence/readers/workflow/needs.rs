@@ -4,6 +4,7 @@
 use super::expr::Assumptions;
 use super::judge::{finding, loc, Judge, SmokeJob};
 use super::{expr, Finding, Workflow};
+use crate::evidence::catalogue::smoke as rule;
 
 impl Judge<'_> {
     /// The jobs `ji` needs, directly or transitively (a cycle is cut).
@@ -90,7 +91,7 @@ impl Judge<'_> {
                 return Err(finding(
                     &w.path,
                     pline,
-                    "smoke.gate-bypassed",
+                    rule::GATE_BYPASSED,
                     format!(
                         "job `{}` ({}) can promote even when the smoke job failed: {why}",
                         pj.id,
@@ -116,7 +117,7 @@ impl Judge<'_> {
                 return Err(finding(
                     &w.path,
                     c.line,
-                    "smoke.gate-skippable",
+                    rule::GATE_SKIPPABLE,
                     format!(
                         "the smoke job `{}` ({}) is skipped when `{}` is false, and job `{}` \
                          ({}) still promotes when it is skipped",

@@ -4,6 +4,7 @@
 use super::expr::Assumptions;
 use super::judge::{finding, loc, Judge, SmokeCandidate, SmokeJob};
 use super::{expr, is_workflow_path, Finding, Job, Promotion, Step, Workflow, SCRIPT};
+use crate::evidence::catalogue::smoke as rule;
 
 fn lower_names(id: &str, name: Option<&str>) -> String {
     format!("{} {}", id, name.unwrap_or("")).to_lowercase()
@@ -116,7 +117,7 @@ impl Judge<'_> {
                     Err(finding(
                         &w.path,
                         st.line,
-                        "smoke.ungated",
+                        rule::UNGATED,
                         format!(
                             "step `{}` ({}) promotes before the smoke step `{}` ({}) has run",
                             st.label(),
@@ -162,7 +163,7 @@ impl Judge<'_> {
                     problems.push(finding(
                         &w.path,
                         g.line,
-                        "smoke.ungated",
+                        rule::UNGATED,
                         format!(
                             "the smoke step `{}` ({}) is the last step of job `{}`, which \
                              promotes, so the promotion happens before the suite runs",
@@ -259,7 +260,7 @@ impl Judge<'_> {
             problems.push(finding(
                 &w.path,
                 job.line,
-                "smoke.ungated",
+                rule::UNGATED,
                 format!("{what} without a smoke run before it{detail}"),
                 "give the job `needs:` the job that runs scripts/smoke.sh (or run the suite \
                  in an earlier step of the same job)",
@@ -268,7 +269,7 @@ impl Judge<'_> {
             problems.push(finding(
                 &w.path,
                 job.line,
-                "smoke.ungated",
+                rule::UNGATED,
                 format!("{what} after a smoke run that cannot stop it (the next reasons say why)"),
                 "make the smoke run a real gate: the reasons that follow name what lets it pass",
             ));
@@ -309,7 +310,7 @@ impl Judge<'_> {
         Err(finding(
             &w.path,
             c.line,
-            "smoke.gate-bypassed",
+            rule::GATE_BYPASSED,
             format!(
                 "step `{}` of job `{}` ({}) can promote even when the smoke step `{}` failed: {why}",
                 st.label(),

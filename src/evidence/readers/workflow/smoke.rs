@@ -6,6 +6,7 @@ use super::judge::{coe_text, finding, loc, Judge, SmokeCandidate, SmokeJob};
 use super::promote::local_target;
 use super::shells::step_shell;
 use super::{expr, StepRun, SCRIPT};
+use crate::evidence::catalogue::smoke as rule;
 
 /// GitHub allows four levels of reusable workflows.
 const MAX_CALL_DEPTH: usize = 4;
@@ -59,7 +60,7 @@ impl Judge<'_> {
                             defects.push(finding(
                                 &w.path,
                                 here(*line),
-                                "smoke.gate-cancelled",
+                                rule::GATE_CANCELLED,
                                 format!(
                                     "step `{label}` of job `{}` ({}) runs {SCRIPT}, but its \
                                      failure does not fail the step: {why}",
@@ -76,7 +77,7 @@ impl Judge<'_> {
                             defects.push(finding(
                                 &w.path,
                                 here(*line),
-                                "smoke.unseen",
+                                rule::UNSEEN,
                                 format!(
                                     "step `{label}` of job `{}` ({}) cannot be checked: {why}",
                                     job.id,
@@ -95,7 +96,7 @@ impl Judge<'_> {
                         defects.push(finding(
                             &w.path,
                             *cl,
-                            "smoke.gate-cancelled",
+                            rule::GATE_CANCELLED,
                             format!(
                                 "the smoke step `{label}` ({}) carries {what}, so the job goes \
                                  on when the smoke suite fails",
@@ -119,7 +120,7 @@ impl Judge<'_> {
                             defects.push(finding(
                                 &w.path,
                                 cond.line,
-                                "smoke.gate-skippable",
+                                rule::GATE_SKIPPABLE,
                                 format!(
                                     "the smoke step `{label}` ({}) can be skipped on a deploy: \
                                      {why}, and a skipped step lets the job succeed",
@@ -172,7 +173,7 @@ impl Judge<'_> {
                                         defects.push(finding(
                                             tpath,
                                             c.line,
-                                            "smoke.gate-skippable",
+                                            rule::GATE_SKIPPABLE,
                                             format!(
                                                 "job `{}` of the reusable workflow {tpath} ({}) \
                                                  runs the smoke suite but {}, and a skipped \
@@ -206,7 +207,7 @@ impl Judge<'_> {
                     defects.push(finding(
                         &w.path,
                         job.line,
-                        "smoke.unseen",
+                        rule::UNSEEN,
                         format!(
                             "job `{}` ({}) calls `{uses}`, which is not among the repository's \
                              workflows",
@@ -221,7 +222,7 @@ impl Judge<'_> {
                     defects.push(finding(
                         &w.path,
                         job.line,
-                        "smoke.unseen",
+                        rule::UNSEEN,
                         format!(
                             "job `{}` ({}) calls the reusable workflow `{uses}` from another \
                              repository, which the generator cannot read, so it cannot tell \
@@ -256,7 +257,7 @@ impl Judge<'_> {
             return SmokeJob::Broken(vec![finding(
                 &w.path,
                 *cl,
-                "smoke.gate-cancelled",
+                rule::GATE_CANCELLED,
                 format!(
                     "the smoke job `{}` ({}) carries {what}, so jobs that \
                      need it run even when the smoke suite fails",

@@ -50,7 +50,7 @@ fn judge_one(text: &str) -> Wiring {
 }
 
 fn rules(w: &Wiring) -> Vec<&'static str> {
-    w.problems.iter().map(|p| p.rule).collect()
+    w.problems.iter().map(|p| p.rule.id).collect()
 }
 
 fn assert_clean(text: &str) -> Wiring {
