@@ -145,7 +145,7 @@ fn property(
         let size = parse(&input);
         total_in += input.len();
         total_out += size;
-        let took = (thread_cpu() - start);
+        let took = thread_cpu() - start;
         assert!(
             took < MAX_TIME,
             "{name}: {took:?} on {:?}",
