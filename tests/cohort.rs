@@ -275,14 +275,22 @@ fn text_of(html: &str) -> String {
 }
 
 /// Active content in one page: script and dangerous elements, event handlers, script URLs,
-/// inline styles. The dashboard's own script tag is the only script allowed.
+/// inline styles. The dashboard's own script tags (sorting, search, copy buttons) are the only
+/// scripts allowed.
 fn active_content(rel: &str, html: &str) -> Vec<String> {
     let mut found = Vec::new();
     let lower = html.to_ascii_lowercase();
     let scripts = lower.matches("<script").count();
-    let own = lower
-        .matches("<script src=\"/static/cohort.js\" defer></script>")
-        .count();
+    let own: usize = ["cohort", "search", "copy"]
+        .iter()
+        .map(|name| {
+            lower
+                .matches(&format!(
+                    "<script src=\"/static/{name}.js\" defer></script>"
+                ))
+                .count()
+        })
+        .sum();
     if scripts != own {
         found.push(format!("{rel}: {} <script> elements", scripts - own));
     }
@@ -1362,7 +1370,10 @@ fn chromium_runs_no_student_script_and_the_dashboard_sorts_and_filters() {
         assert_eq!(state["handlers"], json!([]), "{url}: {state}");
         assert_eq!(state["frames"], json!(0), "{url}: {state}");
         let expected = if url == base {
-            json!([format!("{base}static/cohort.js")])
+            json!(["cohort", "search", "copy"]
+                .iter()
+                .map(|name| format!("{base}static/{name}.js"))
+                .collect::<Vec<_>>())
         } else {
             json!([])
         };

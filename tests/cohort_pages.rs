@@ -1,6 +1,7 @@
 //! What a person sees of a cohort in Chromium: the dashboard does not scroll sideways on a
-//! 390-pixel phone (the visually hidden labels stay inside the table's scroll box), and every
-//! page of a student's site links back to the dashboard. `CLINIC_UPDATE_DOCS=1` rewrites
+//! 390-pixel phone (the visually hidden labels stay inside the table's scroll box), every
+//! page of a student's site links back to the dashboard, and its search box finds students'
+//! write-ups. `CLINIC_UPDATE_DOCS=1` rewrites
 //! `docs/dashboard.png`.
 
 mod common;
@@ -94,6 +95,43 @@ fn the_dashboard_fits_a_phone_and_student_pages_link_back_to_it() {
     browser.open(&base);
     let shot = tmp.path().join("dashboard.png");
     browser.screenshot(&shot);
+
+    // The dashboard's search box finds students' write-ups under the subpath, past the
+    // dashboard's Content-Security-Policy (which lets it fetch only this site's index).
+    browser.wait_for(
+        "document.querySelector('.site-search') && document.querySelector('.site-search').dataset.ready === 'true'",
+        "the dashboard's search box never became ready",
+    );
+    browser.eval("document.querySelector('.site-search-input').focus()");
+    browser.call("Input.insertText", json!({"text": "kubectl rollout undo"}));
+    browser.wait_for(
+        "document.querySelectorAll('.site-search-list li').length > 0",
+        "no write-up matched `kubectl rollout undo` on the dashboard",
+    );
+    let links = browser.eval(
+        "[...document.querySelectorAll('.site-search-list a')].map(a => [a.textContent, a.getAttribute('href')])",
+    );
+    let links = links.as_array().unwrap();
+    assert!(
+        links
+            .iter()
+            .any(|l| l[0].as_str().unwrap().starts_with("Ada Lovelace · ")
+                && l[1] == "/class/students/ada-lovelace/portfolio/rehearsals/001/"),
+        "Ada's rehearsal is a result, named after her: {links:?}"
+    );
+    assert!(
+        links
+            .iter()
+            .all(|l| l[1].as_str().unwrap().starts_with("/class/students/")
+                && !l[1].as_str().unwrap().contains("/print/")),
+        "only students' pages, and not their print views: {links:?}"
+    );
+    // The search page, where Enter leads, has the same box and lists every result.
+    browser.open(&format!("{base}search/?q=rollback"));
+    browser.wait_for(
+        "document.querySelectorAll('.search-page-list li').length >= 2",
+        "the dashboard's search page lists no result for `rollback`",
+    );
     drop(browser);
     if std::env::var("CLINIC_UPDATE_DOCS").as_deref() == Ok("1") {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");

@@ -268,6 +268,7 @@ pub(crate) fn render_html(
     rows: &[Row],
     policy: Option<&Policy>,
     generated: &Generated,
+    searchable: bool,
     urls: &Urls,
     theme: &Theme,
 ) -> Result<String, Diagnostic> {
@@ -322,10 +323,12 @@ pub(crate) fn render_html(
         "columns": COLUMNS.iter().map(|(key, name)| json!({"key": key, "name": name})).collect::<Vec<_>>(),
     });
     let mut context = Context::new();
-    context.insert(
-        "site",
-        &json!({"title": title, "description": "", "base_path": urls.base_path, "language": "en"}),
-    );
+    let site = if searchable {
+        super::search::site_value(title, urls)
+    } else {
+        json!({"title": title, "description": "", "base_path": urls.base_path, "language": "en"})
+    };
+    context.insert("site", &site);
     context.insert(
         "page",
         &json!({"title": title, "description": "", "permalink": urls.permalink(""), "toc": []}),

@@ -52,6 +52,7 @@ pub(crate) mod dashboard;
 pub(crate) mod fetch;
 pub(crate) mod mirror;
 pub(crate) mod roster;
+mod search;
 pub(crate) mod shard;
 
 use std::panic::AssertUnwindSafe;
@@ -69,6 +70,7 @@ use crate::load::content::Content;
 use crate::load::urls::Urls;
 use crate::output::Sink;
 use crate::output::{Output, OutputError};
+use crate::render::search::Doc;
 use crate::render::templates::Theme;
 use crate::render::RenderInput;
 use crate::BuildError;
@@ -208,20 +210,24 @@ pub(crate) fn build(
         selected
             .par_iter()
             .map(|(_, student)| {
-                let row = build_isolated(student, &shared, &output, deadline);
+                let built = build_isolated(student, &shared, &output, deadline);
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                row
+                built
             })
-            .collect::<Result<Vec<Row>, OutputError>>()
+            .collect::<Result<Vec<(Row, Vec<Doc>)>, OutputError>>()
     };
-    let rows = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
-        Ok(pool) => pool.install(build_all),
-        Err(_) => build_all(),
-    }?;
+    let (rows, docs): (Vec<Row>, Vec<Vec<Doc>>) =
+        match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+            Ok(pool) => pool.install(build_all),
+            Err(_) => build_all(),
+        }?
+        .into_iter()
+        .unzip();
 
     match options.shard {
         None => {
-            write_dashboard(&roster, &rows, &urls, &shared.theme, &output)?;
+            let docs: Vec<Doc> = docs.into_iter().flatten().collect();
+            write_dashboard(&roster, &rows, &docs, &urls, &shared.theme, &output)?;
             write_handbook(&shared.content, &shared.theme, &urls, &output)?;
         }
         Some(shard) => {
@@ -364,6 +370,8 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
     let (theme, content) = embedded_theme_and_handbook(&urls)?;
 
     let mut rows: Vec<Option<Row>> = vec![None; roster.students.len()];
+    // By roster position, so that the index lists students as a single run does.
+    let mut docs: Vec<Vec<Doc>> = vec![Vec::new(); roster.students.len()];
     for (file, part) in files.into_iter().zip(parts) {
         let shard = shard::Shard {
             index: file.shard,
@@ -385,7 +393,7 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
                     "build the part again",
                 ));
             };
-            copy_student_folder(part, &row.slug, &output)?;
+            docs[position] = copy_student_folder(part, &row, &output)?;
             *slot = Some(row);
         }
     }
@@ -395,15 +403,18 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
             "build the parts again",
         )
     })?;
-    write_dashboard(&roster, &rows, &urls, &theme, &output)?;
+    let docs: Vec<Doc> = docs.into_iter().flatten().collect();
+    write_dashboard(&roster, &rows, &docs, &urls, &theme, &output)?;
     write_handbook(&content, &theme, &urls, &output)?;
     let (output, _, _) = output.commit()?;
     let students: Vec<&Student> = roster.students.iter().collect();
     Ok(report(&roster, &students, rows, output))
 }
 
-/// Copies `<part>/students/<slug>/` into the output, file by file (a student in error has none).
-fn copy_student_folder(part: &Path, slug: &str, output: &Output) -> Result<(), BuildError> {
+/// Copies `<part>/students/<slug>/` into the output, file by file (a student in error has none),
+/// and returns the search documents of the student's pages.
+fn copy_student_folder(part: &Path, row: &Row, output: &Output) -> Result<Vec<Doc>, BuildError> {
+    let slug = &row.slug;
     let folder = part.join(STUDENTS).join(slug);
     // A link anywhere on the way could bring in files from outside the part.
     for path in [part.join(STUDENTS), folder.clone()] {
@@ -421,8 +432,9 @@ fn copy_student_folder(part: &Path, slug: &str, output: &Output) -> Result<(), B
         }
     }
     if !folder.is_dir() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let mut docs = Vec::new();
     for entry in walkdir::WalkDir::new(&folder).sort_by_file_name() {
         let entry = entry.map_err(|e| {
             BuildError::Fatal(Diagnostic::error(format!(
@@ -442,8 +454,16 @@ fn copy_student_folder(part: &Path, slug: &str, output: &Output) -> Result<(), B
             )))
         })?;
         output.write(&rel, &bytes)?;
+        let own = rel
+            .strip_prefix(&format!("{STUDENTS}{slug}/"))
+            .unwrap_or(&rel);
+        docs.extend(search::write_up_docs(
+            slug,
+            &row.name,
+            std::iter::once((own, bytes.as_slice())),
+        ));
     }
-    Ok(())
+    Ok(docs)
 }
 
 /// Brings the mirror of every `repo:` URL up to date, `jobs` at a time, before any student is
@@ -618,12 +638,14 @@ fn student_deadline() -> Duration {
 /// build that takes longer than `deadline` (a named pipe, a huge history): the student is built
 /// on a thread of its own, which is abandoned at the deadline. Only a finished build's files are
 /// written, here, so an abandoned thread never touches the output.
+/// Builds one student, and returns the dashboard's row and the search documents of the pages
+/// written.
 fn build_isolated(
     student: &Student,
     shared: &Arc<Shared>,
     output: &Output,
     deadline: Duration,
-) -> Result<Row, OutputError> {
+) -> Result<(Row, Vec<Doc>), OutputError> {
     let failed = |error: String| {
         Row::failed(
             &student.name,
@@ -646,37 +668,42 @@ fn build_isolated(
             let _ = send.send(outcome);
         });
     if let Err(e) = spawned {
-        return Ok(failed(format!(
-            "clinic could not start a thread for this student ({e})"
-        )));
+        return Ok((
+            failed(format!(
+                "clinic could not start a thread for this student ({e})"
+            )),
+            Vec::new(),
+        ));
     }
     let outcome = match receive.recv_timeout(deadline) {
         Ok(outcome) => outcome,
         Err(RecvTimeoutError::Timeout) => {
-            return Ok(failed(format!(
+            return Ok((failed(format!(
                 "the student's build took longer than {} s and was abandoned; the other students are not affected (a named pipe or another special file in the repository can cause this)",
                 deadline.as_secs_f64()
-            )))
+            )), Vec::new()))
         }
         Err(RecvTimeoutError::Disconnected) => {
-            return Ok(failed("clinic failed while building this student; the other students are not affected".to_string()))
+            return Ok((failed("clinic failed while building this student; the other students are not affected".to_string()), Vec::new()))
         }
     };
     match outcome {
         Ok(Ok(built)) => {
-            for (rel, bytes) in built.files {
-                output.write(&format!("{STUDENTS}{}/{rel}", student.slug), &bytes)?;
+            for (rel, bytes) in &built.files {
+                output.write(&format!("{STUDENTS}{}/{rel}", student.slug), bytes)?;
             }
-            Ok(built.row)
+            let files = built.files.iter().map(|(r, b)| (r.as_str(), b.as_slice()));
+            let docs = search::write_up_docs(&student.slug, &student.name, files);
+            Ok((built.row, docs))
         }
-        Ok(Err(reason)) => Ok(failed(reason)),
+        Ok(Err(reason)) => Ok((failed(reason), Vec::new())),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".to_string());
-            Ok(failed(format!("clinic failed while building this student ({message}); the other students are not affected")))
+            Ok((failed(format!("clinic failed while building this student ({message}); the other students are not affected")), Vec::new()))
         }
     }
 }
@@ -991,6 +1018,7 @@ fn with_policy(html: Vec<u8>) -> Vec<u8> {
 fn write_dashboard(
     roster: &Roster,
     rows: &[Row],
+    docs: &[Doc],
     urls: &Urls,
     theme: &Theme,
     output: &Output,
@@ -999,8 +1027,18 @@ fn write_dashboard(
     // The dashboard is generated when it is written: by a single run, or by the merge of a
     // sharded one (the parts record no time, so a merge equals a single run at the same clock).
     let generated = dashboard::Generated::at(crate::time::build_clock());
-    let html = dashboard::render_html(&roster.title, rows, policy, &generated, urls, theme)
-        .map_err(BuildError::Fatal)?;
+    let searchable = !docs.is_empty();
+    let html = dashboard::render_html(
+        &roster.title,
+        rows,
+        policy,
+        &generated,
+        searchable,
+        urls,
+        theme,
+    )
+    .map_err(BuildError::Fatal)?;
+    search::write(docs, &roster.title, urls, theme, output)?;
     output.write("index.html", html.as_bytes())?;
     output.write(dashboard::CSV_PATH, dashboard::csv(rows, urls).as_bytes())?;
     output.write(
