@@ -6,6 +6,7 @@
 
 pub(crate) mod cache;
 pub mod forge;
+mod raw;
 pub(crate) mod references;
 pub(crate) mod repo;
 pub mod walk;
