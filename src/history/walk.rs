@@ -61,6 +61,26 @@ pub struct Walked {
     pub paths: Vec<String>,
     /// Per flag key, the commits whose diffs touch a line containing it.
     pub key_lines: BTreeMap<String, Vec<KeyLines>>,
+    /// Per flag key, the first commit (in walk order) that changed a file holding the key in a
+    /// version too large to read line by line ([`MAX_LINE_SCAN`]): the key's lines are
+    /// incomplete, and rules that need them cannot pass.
+    pub unscanned: BTreeMap<String, Unscanned>,
+}
+
+/// The largest file version whose lines are read for flag references. Every changed file
+/// version is searched for the keys as raw bytes (fast), but one that holds a key is then read
+/// line by line, once more per key; past this size (generated or vendored files, data dumps) that
+/// is left undone and the key's history is marked incomplete instead (see
+/// [`Walked::unscanned`]), so a pathological file costs one inflate and one byte search per
+/// version.
+pub const MAX_LINE_SCAN: usize = 16 << 20;
+
+/// A file version that holds a key but was not read line by line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unscanned {
+    pub commit: u32,
+    pub path: u32,
+    pub bytes: u64,
 }
 
 /// A change before path interning (each worker thread has its own strings).
@@ -75,6 +95,8 @@ struct RawCommit {
     changes: Vec<RawChange>,
     /// (key, path, added, removed)
     key_lines: Vec<(String, String, Vec<String>, Vec<String>)>,
+    /// (key, path, bytes): see [`Walked::unscanned`].
+    unscanned: Vec<(String, String, u64)>,
 }
 
 /// Walks the commits reachable from `tips` but not from `known` and appends them to `walked`.
@@ -162,12 +184,20 @@ pub fn scan_keys(
     for (index, changes) in walked.changes.iter().enumerate() {
         for change in changes {
             let path = &walked.paths[change.path as usize];
-            for (key, added, removed) in scanner.scan(path, change.old, change.new)? {
+            let scan = scanner.scan(path, change.old, change.new)?;
+            for (key, added, removed) in scan.lines {
                 walked.key_lines.entry(key).or_default().push(KeyLines {
                     commit: index as u32,
                     path: change.path,
                     added,
                     removed,
+                });
+            }
+            for (key, bytes) in scan.unscanned {
+                walked.unscanned.entry(key).or_insert(Unscanned {
+                    commit: index as u32,
+                    path: change.path,
+                    bytes,
                 });
             }
         }
@@ -209,6 +239,14 @@ fn append(walked: &mut Walked, commits: impl Iterator<Item = RawCommit>) {
                 path,
                 added,
                 removed,
+            });
+        }
+        for (key, path, bytes) in raw.unscanned {
+            let path = intern(path, &mut walked.paths);
+            walked.unscanned.entry(key).or_insert(Unscanned {
+                commit: index,
+                path,
+                bytes,
             });
         }
         walked.commits.push(raw.info);
@@ -276,11 +314,15 @@ fn walk_chunk(
             "",
             &mut changes,
         )?;
-        let mut key_lines = Vec::new();
+        let (mut key_lines, mut unscanned) = (Vec::new(), Vec::new());
         if !keys.is_empty() {
             for change in &changes {
-                for (key, added, removed) in scanner.scan(&change.path, change.old, change.new)? {
+                let scan = scanner.scan(&change.path, change.old, change.new)?;
+                for (key, added, removed) in scan.lines {
                     key_lines.push((key, change.path.clone(), added, removed));
+                }
+                for (key, bytes) in scan.unscanned {
+                    unscanned.push((key, change.path.clone(), bytes));
                 }
             }
         }
@@ -288,6 +330,7 @@ fn walk_chunk(
             info,
             changes,
             key_lines,
+            unscanned,
         });
     }
     Ok(out)
@@ -499,7 +542,23 @@ struct KeyScanner<'r> {
     /// `holds`), so libgit2's object cache would only cost a copy.
     odb: Option<git2::Odb<'r>>,
     keys: &'r [String],
-    holds: IdMap<Id, Vec<bool>>,
+    holds: IdMap<Id, Held>,
+}
+
+/// What a blob holds: per key, whether its bytes contain it; and its size.
+#[derive(Clone)]
+struct Held {
+    keys: Vec<bool>,
+    bytes: usize,
+}
+
+/// What one file's change holds for the keys.
+#[derive(Default)]
+struct Scan {
+    /// (key, added lines, removed lines)
+    lines: Vec<(String, Vec<String>, Vec<String>)>,
+    /// (key, size of the largest version holding it): versions over [`MAX_LINE_SCAN`].
+    unscanned: Vec<(String, u64)>,
 }
 
 impl<'r> KeyScanner<'r> {
@@ -514,60 +573,68 @@ impl<'r> KeyScanner<'r> {
 
     /// For each key in either version of the file: the lines containing it that were added
     /// and removed (a multiset difference, which is all the rules need).
-    #[allow(clippy::type_complexity)]
     fn scan(
         &mut self,
         path: &str,
         old: Option<BlobRef>,
         new: Option<BlobRef>,
-    ) -> Result<Vec<(String, Vec<String>, Vec<String>)>, git2::Error> {
+    ) -> Result<Scan, git2::Error> {
+        let mut scan = Scan::default();
         if self.keys.is_empty() || is_documentation(path) {
-            return Ok(Vec::new());
+            return Ok(scan);
         }
-        let old_keys = self.keys_in(old)?;
-        let new_keys = self.keys_in(new)?;
-        let mut found = Vec::new();
+        let old_held = self.keys_in(old)?;
+        let new_held = self.keys_in(new)?;
         for (k, key) in self.keys.iter().enumerate() {
-            let in_old = old_keys.as_ref().is_some_and(|v| v[k]);
-            let in_new = new_keys.as_ref().is_some_and(|v| v[k]);
-            if !in_old && !in_new {
+            let in_old = old_held.as_ref().filter(|h| h.keys[k]);
+            let in_new = new_held.as_ref().filter(|h| h.keys[k]);
+            if in_old.is_none() && in_new.is_none() {
                 continue;
             }
-            let old_lines = if in_old {
+            let largest = in_old.into_iter().chain(in_new).map(|h| h.bytes).max();
+            if let Some(bytes) = largest.filter(|&b| b > MAX_LINE_SCAN) {
+                scan.unscanned.push((key.clone(), bytes as u64));
+                continue;
+            }
+            let old_lines = if in_old.is_some() {
                 self.lines_with(old, key)?
             } else {
                 Vec::new()
             };
-            let new_lines = if in_new {
+            let new_lines = if in_new.is_some() {
                 self.lines_with(new, key)?
             } else {
                 Vec::new()
             };
             let (added, removed) = multiset_diff(&old_lines, &new_lines);
             if !added.is_empty() || !removed.is_empty() {
-                found.push((key.clone(), added, removed));
+                scan.lines.push((key.clone(), added, removed));
             }
         }
-        Ok(found)
+        Ok(scan)
     }
 
-    fn keys_in(&mut self, blob: Option<BlobRef>) -> Result<Option<Vec<bool>>, git2::Error> {
+    fn keys_in(&mut self, blob: Option<BlobRef>) -> Result<Option<Held>, git2::Error> {
         let Some(blob) = blob.filter(|b| b.mode != MODE_SUBMODULE) else {
             return Ok(None);
         };
-        if let Some(holds) = self.holds.get(&blob.id) {
-            return Ok(Some(holds.clone()));
+        if let Some(held) = self.holds.get(&blob.id) {
+            return Ok(Some(held.clone()));
         }
-        let holds: Vec<bool> = {
+        let held = {
             let content = self.read(blob)?;
             let bytes = content.data();
-            self.keys
-                .iter()
-                .map(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
-                .collect()
+            Held {
+                keys: self
+                    .keys
+                    .iter()
+                    .map(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
+                    .collect(),
+                bytes: bytes.len(),
+            }
         };
-        self.holds.insert(blob.id, holds.clone());
-        Ok(Some(holds))
+        self.holds.insert(blob.id, held.clone());
+        Ok(Some(held))
     }
 
     fn read(&self, blob: BlobRef) -> Result<git2::OdbObject<'_>, git2::Error> {
@@ -766,6 +833,56 @@ mod tests {
         let mut via_libgit2 = Walked::default();
         walk_oids(&repo, &oids, &keys, &mut via_libgit2, 3).unwrap();
         assert_eq!(via_libgit2, whole);
+    }
+
+    /// A file version over the line-scan limit that holds a key marks the key incomplete (from
+    /// the first commit that changed it), whether the walk or a later scan found it; one that
+    /// does not hold the key costs nothing more, and other keys are still read.
+    #[test]
+    fn oversized_versions_mark_their_keys_unscanned() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let filler = "x".repeat(MAX_LINE_SCAN);
+        let c1 = commit(
+            &repo,
+            &[],
+            &[
+                ("data/big.json", Some(&format!("{filler}\nbig_flag: on\n"))),
+                ("data/quiet.json", Some(&format!("{filler}\n"))),
+                ("src/app.py", Some("if small_flag and big_flag:\n")),
+            ],
+        );
+        let c2 = commit(
+            &repo,
+            &[c1],
+            &[("data/big.json", Some(&format!("{filler}\nbig_flag: off\n")))],
+        );
+        let oids = vec![c1, c2];
+        let keys = vec!["big_flag".to_string(), "small_flag".to_string()];
+        let mut walked = Walked::default();
+        walk_oids(&repo, &oids, &keys, &mut walked, 1).unwrap();
+        let big = walked
+            .paths
+            .iter()
+            .position(|p| p == "data/big.json")
+            .unwrap() as u32;
+        assert_eq!(
+            walked.unscanned.get("big_flag"),
+            Some(&Unscanned {
+                commit: 0,
+                path: big,
+                bytes: (MAX_LINE_SCAN + "\nbig_flag: on\n".len()) as u64,
+            })
+        );
+        assert!(!walked.unscanned.contains_key("small_flag"));
+        // The small file's lines are read for both keys; the big file's for neither.
+        assert_eq!(walked.key_lines["big_flag"].len(), 1);
+        assert_eq!(walked.key_lines["small_flag"].len(), 1);
+        assert!(walked.key_lines["big_flag"][0].path != big);
+        let mut later = Walked::default();
+        walk_oids(&repo, &oids, &[], &mut later, 1).unwrap();
+        scan_keys(repo.path(), &keys, &mut later).unwrap();
+        assert_eq!(later, walked);
     }
 
     #[test]
