@@ -121,7 +121,7 @@ pub fn walk(
     }
     let oids: Vec<Oid> = revwalk.collect::<Result<_, _>>()?;
     let chunk = chunk_len(oids.len(), rayon::current_num_threads());
-    walk_oids(&repo, &oids, keys, walked, chunk)
+    walk_oids(repo, &oids, keys, walked, chunk)
 }
 
 /// Commits per unit of work: a few units per thread, so that when one core is busy with
@@ -135,20 +135,24 @@ fn chunk_len(commits: usize, threads: usize) -> usize {
 /// Walks `oids` (in the order given) in chunks of `chunk` commits on the rayon pool; the result
 /// does not depend on `chunk`.
 fn walk_oids(
-    repo: &Repository,
+    repo: Repository,
     oids: &[Oid],
     keys: &[String],
     walked: &mut Walked,
     chunk: usize,
 ) -> Result<(), git2::Error> {
-    let mut commits = read_commits(repo, oids)?;
+    let mut commits = read_commits(&repo, oids)?;
     // Each commit's tree, for the commits that name it as their first parent.
     let trees: IdMap<Oid, Oid> = oids
         .iter()
         .zip(&commits)
         .filter_map(|(&oid, commit)| Some((oid, commit.as_ref()?.tree)))
         .collect();
-    let repo_path = repo.path();
+    // Closed before the threads open their own: its object cache (every commit, from the
+    // revwalk) and its map of the pack would otherwise stay resident beside theirs.
+    let repo_path = repo.path().to_path_buf();
+    drop(repo);
+    let repo_path = repo_path.as_path();
     let chunks: Vec<Vec<RawCommit>> = oids
         .par_chunks(chunk.max(1))
         .zip(commits.par_chunks_mut(chunk.max(1)))
@@ -782,7 +786,14 @@ mod tests {
         let path = repo.path();
         let keys = vec!["go".to_string(), "new_checkout".to_string()];
         let mut whole = Walked::default();
-        walk_oids(&repo, &oids, &keys, &mut whole, oids.len()).unwrap();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &keys,
+            &mut whole,
+            oids.len(),
+        )
+        .unwrap();
         assert_eq!(whole.commits.len(), 18);
         let lines = &whole.key_lines["new_checkout"];
         // Docs do not count, comments do not count, a deleted file's lines are removed.
@@ -812,12 +823,26 @@ mod tests {
         );
         for chunk in [1, 2, 3, 5, 8] {
             let mut chunked = Walked::default();
-            walk_oids(&repo, &oids, &keys, &mut chunked, chunk).unwrap();
+            walk_oids(
+                Repository::open(repo.path()).unwrap(),
+                &oids,
+                &keys,
+                &mut chunked,
+                chunk,
+            )
+            .unwrap();
             assert_eq!(chunked, whole, "chunks of {chunk}");
         }
         // The walk's own scan and a scan of an already-walked index agree.
         let mut later = Walked::default();
-        walk_oids(&repo, &oids, &[], &mut later, 4).unwrap();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &[],
+            &mut later,
+            4,
+        )
+        .unwrap();
         assert!(later.key_lines.is_empty());
         scan_keys(path, &keys, &mut later).unwrap();
         assert_eq!(later, whole);
@@ -831,7 +856,14 @@ mod tests {
             .iter()
             .all(Option::is_none));
         let mut via_libgit2 = Walked::default();
-        walk_oids(&repo, &oids, &keys, &mut via_libgit2, 3).unwrap();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &keys,
+            &mut via_libgit2,
+            3,
+        )
+        .unwrap();
         assert_eq!(via_libgit2, whole);
     }
 
@@ -860,7 +892,14 @@ mod tests {
         let oids = vec![c1, c2];
         let keys = vec!["big_flag".to_string(), "small_flag".to_string()];
         let mut walked = Walked::default();
-        walk_oids(&repo, &oids, &keys, &mut walked, 1).unwrap();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &keys,
+            &mut walked,
+            1,
+        )
+        .unwrap();
         let big = walked
             .paths
             .iter()
@@ -880,7 +919,14 @@ mod tests {
         assert_eq!(walked.key_lines["small_flag"].len(), 1);
         assert!(walked.key_lines["big_flag"][0].path != big);
         let mut later = Walked::default();
-        walk_oids(&repo, &oids, &[], &mut later, 1).unwrap();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &[],
+            &mut later,
+            1,
+        )
+        .unwrap();
         scan_keys(repo.path(), &keys, &mut later).unwrap();
         assert_eq!(later, walked);
     }
