@@ -7,6 +7,10 @@
 //! The repository comes from `../shared/bench/make-history.sh 20000 DIR` (made on first use;
 //! set CLINIC_BENCH_HISTORY=DIR to reuse one). It is copied before commits are added, so the
 //! generated repository stays pristine.
+//!
+//! `CLINIC_BENCH_HISTORY_ONCE=key` (or `=nokey`) builds the index once, cold, over the source
+//! repository without writing its cache, and exits: for `/usr/bin/time -v` (peak RSS) and
+//! `perf record` on the bench binary.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,6 +35,25 @@ fn main() {
             .map(|s| s.success())
             .unwrap_or(false);
         assert!(ok, "make-history.sh failed; is ../shared/bench/ there?");
+    }
+    if let Ok(mode) = std::env::var("CLINIC_BENCH_HISTORY_ONCE") {
+        let options = HistoryOptions {
+            release_tag_pattern: "v*".into(),
+            flag_keys: match mode.as_str() {
+                "nokey" => Vec::new(),
+                _ => vec!["new_checkout".into()],
+            },
+            use_cache: false,
+            write_cache: false,
+        };
+        let start = Instant::now();
+        let h = History::load(&source, &options).expect("history");
+        println!(
+            "history index over {} commits, cold, {mode}: {:.1} ms",
+            h.commit_count(),
+            ms(start.elapsed())
+        );
+        return;
     }
     let work = tempfile::tempdir().expect("temp dir");
     let repo_dir = work.path().join("repo");

@@ -367,6 +367,32 @@ fn a_release_flag_never_retired_is_stale_with_its_age() {
     expect_others_verified(&e, "flag");
 }
 
+/// A file version too large to read line by line (generated, vendored) that names the key
+/// leaves the flag's history incomplete: the badge fails closed and says which file and commit.
+#[test]
+fn a_flag_named_in_a_file_too_large_to_read_fails_closed() {
+    let (_tmp, repo) = demo();
+    introduce_flag(&repo, "false", "2026-11-02 10:00");
+    let filler = "x".repeat(clinic::history::walk::MAX_LINE_SCAN);
+    repo.write(
+        "app/generated/pay.json",
+        &format!("{filler}\n\"one_click_pay\": true\n"),
+    );
+    let big = repo.commit("2026-11-03 10:00", "Generate the payment fixtures");
+    flip_flag(&repo, "2026-11-09 10:00");
+
+    let e = evidence(repo.root());
+    let b = expect_state(&e, "flag", State::Incomplete);
+    let p = expect_problem(b, "history.incomplete");
+    assert!(
+        p.message.contains("app/generated/pay.json") && p.message.contains(&big.to_string()[..7]),
+        "names the file and the commit: {}",
+        p.message
+    );
+    assert_eq!(p.file.as_deref(), Some(FLAG));
+    expect_others_verified(&e, "flag");
+}
+
 // ---- Rollback rehearsals --------------------------------------------------------------------
 
 /// Edits the demo's rehearsal write-up and commits the edit.

@@ -87,9 +87,23 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
         ..FlagFacts::default()
     };
     match cx.usable_history() {
-        Ok(h) if problems.is_empty() => {
-            Lifecycle::new(h, cx, key, kind, limit_days, a).check(&mut problems, &mut facts)
-        }
+        Ok(h) if problems.is_empty() => match h.key_unscanned(key) {
+            // Lines that were not read could hold any part of the lifecycle: fail closed.
+            Some((commit, path, bytes)) => problems.push(
+                Problem::new(
+                    "history.incomplete",
+                    format!(
+                        "`{path}` (in commit {}) names `{key}` in a version of {} MiB, over the {} MiB that clinic reads line by line, so the flag's history is incomplete",
+                        h.commit(commit).id.short(),
+                        bytes.div_ceil(1 << 20),
+                        crate::history::walk::MAX_LINE_SCAN >> 20,
+                    ),
+                    "keep generated or vendored files that name the flag out of the repository, or under the limit",
+                )
+                .at(&a.path, a.line_of("flag")),
+            ),
+            None => Lifecycle::new(h, cx, key, kind, limit_days, a).check(&mut problems, &mut facts),
+        },
         Ok(_) => {}
         Err(problem) => problems.push(problem),
     }

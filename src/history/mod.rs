@@ -6,6 +6,7 @@
 
 pub(crate) mod cache;
 pub mod forge;
+mod raw;
 pub(crate) mod references;
 pub(crate) mod repo;
 pub mod walk;
@@ -428,6 +429,16 @@ impl History {
 
     pub fn key_lines(&self, key: &str) -> &[KeyLines] {
         self.walked.key_lines.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// When the key's lines are incomplete: the first commit that changed a file holding the key
+    /// in a version too large to read line by line, the file, and that version's size in bytes
+    /// (see [`walk::MAX_LINE_SCAN`]).
+    pub fn key_unscanned(&self, key: &str) -> Option<(usize, &str, u64)> {
+        self.walked
+            .unscanned
+            .get(key)
+            .map(|u| (u.commit as usize, self.path(u.path), u.bytes))
     }
 
     /// A file's bytes and mode at a commit.

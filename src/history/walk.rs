@@ -12,6 +12,7 @@ use git2::{Oid, Repository, Sort};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::raw;
 use super::references::is_reference;
 use super::{is_documentation, Id, IdMap};
 
@@ -53,13 +54,33 @@ pub struct KeyLines {
 }
 
 /// What one walk produced, in topological order (parents before children).
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Walked {
     pub commits: Vec<CommitInfo>,
     pub changes: Vec<Vec<Change>>,
     pub paths: Vec<String>,
     /// Per flag key, the commits whose diffs touch a line containing it.
     pub key_lines: BTreeMap<String, Vec<KeyLines>>,
+    /// Per flag key, the first commit (in walk order) that changed a file holding the key in a
+    /// version too large to read line by line ([`MAX_LINE_SCAN`]): the key's lines are
+    /// incomplete, and rules that need them cannot pass.
+    pub unscanned: BTreeMap<String, Unscanned>,
+}
+
+/// The largest file version whose lines are read for flag references. Every changed file
+/// version is searched for the keys as raw bytes (fast), but one that holds a key is then read
+/// line by line, once more per key; past this size (generated or vendored files, data dumps) that
+/// is left undone and the key's history is marked incomplete instead (see
+/// [`Walked::unscanned`]), so a pathological file costs one inflate and one byte search per
+/// version.
+pub const MAX_LINE_SCAN: usize = 16 << 20;
+
+/// A file version that holds a key but was not read line by line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unscanned {
+    pub commit: u32,
+    pub path: u32,
+    pub bytes: u64,
 }
 
 /// A change before path interning (each worker thread has its own strings).
@@ -74,6 +95,8 @@ struct RawCommit {
     changes: Vec<RawChange>,
     /// (key, path, added, removed)
     key_lines: Vec<(String, String, Vec<String>, Vec<String>)>,
+    /// (key, path, bytes): see [`Walked::unscanned`].
+    unscanned: Vec<(String, String, u64)>,
 }
 
 /// Walks the commits reachable from `tips` but not from `known` and appends them to `walked`.
@@ -97,14 +120,61 @@ pub fn walk(
         let _ = revwalk.hide(*old);
     }
     let oids: Vec<Oid> = revwalk.collect::<Result<_, _>>()?;
-    let threads = rayon::current_num_threads().max(1);
-    let chunk = oids.len().div_ceil(threads).max(64);
+    let chunk = chunk_len(oids.len(), rayon::current_num_threads());
+    walk_oids(repo, &oids, keys, walked, chunk)
+}
+
+/// Commits per unit of work: a few units per thread, so that when one core is busy with
+/// something else the other thread takes over the rest (with one unit per thread, the walk
+/// waits for the slower half), yet long enough that the trees and blob scans a unit remembers
+/// across its commits are reused (each unit starts with an empty memo).
+fn chunk_len(commits: usize, threads: usize) -> usize {
+    commits.div_ceil(threads.max(1) * 4).max(256)
+}
+
+/// Walks `oids` (in the order given) in chunks of `chunk` commits on the rayon pool; the result
+/// does not depend on `chunk`.
+fn walk_oids(
+    repo: Repository,
+    oids: &[Oid],
+    keys: &[String],
+    walked: &mut Walked,
+    chunk: usize,
+) -> Result<(), git2::Error> {
+    let mut commits = read_commits(&repo, oids)?;
+    // Each commit's tree, for the commits that name it as their first parent.
+    let trees: IdMap<Oid, Oid> = oids
+        .iter()
+        .zip(&commits)
+        .filter_map(|(&oid, commit)| Some((oid, commit.as_ref()?.tree)))
+        .collect();
+    // Closed before the threads open their own: its object cache (every commit, from the
+    // revwalk) and its map of the pack would otherwise stay resident beside theirs.
+    let repo_path = repo.path().to_path_buf();
+    drop(repo);
+    let repo_path = repo_path.as_path();
     let chunks: Vec<Vec<RawCommit>> = oids
-        .par_chunks(chunk)
-        .map(|chunk| walk_chunk(repo_path, chunk, keys))
+        .par_chunks(chunk.max(1))
+        .zip(commits.par_chunks_mut(chunk.max(1)))
+        .map(|(oids, commits)| walk_chunk(repo_path, oids, commits, &trees, keys))
         .collect::<Result<_, git2::Error>>()?;
     append(walked, chunks.into_iter().flatten());
     Ok(())
+}
+
+/// The commits parsed from their raw bytes, where that gives what libgit2 would (`None`
+/// elsewhere: the walk then asks libgit2). The revwalk has just read every one of them into
+/// this repository's object cache, so this inflates nothing; the walk's threads, each with its
+/// own repository, would read and inflate each commit a second time.
+fn read_commits(repo: &Repository, oids: &[Oid]) -> Result<Vec<Option<raw::Parsed>>, git2::Error> {
+    // libgit2 rewrites the parents of a shallow clone's boundary commits and of grafted ones.
+    if repo.is_shallow() || has_grafts(repo) {
+        return Ok(vec![None; oids.len()]);
+    }
+    let odb = repo.odb()?;
+    oids.iter()
+        .map(|&oid| Ok(raw::parse(odb.read(oid)?.data())))
+        .collect()
 }
 
 /// Scans already-walked commits for keys that were not looked for when they were walked.
@@ -118,12 +188,20 @@ pub fn scan_keys(
     for (index, changes) in walked.changes.iter().enumerate() {
         for change in changes {
             let path = &walked.paths[change.path as usize];
-            for (key, added, removed) in scanner.scan(path, change.old, change.new)? {
+            let scan = scanner.scan(path, change.old, change.new)?;
+            for (key, added, removed) in scan.lines {
                 walked.key_lines.entry(key).or_default().push(KeyLines {
                     commit: index as u32,
                     path: change.path,
                     added,
                     removed,
+                });
+            }
+            for (key, bytes) in scan.unscanned {
+                walked.unscanned.entry(key).or_insert(Unscanned {
+                    commit: index as u32,
+                    path: change.path,
+                    bytes,
                 });
             }
         }
@@ -167,6 +245,14 @@ fn append(walked: &mut Walked, commits: impl Iterator<Item = RawCommit>) {
                 removed,
             });
         }
+        for (key, path, bytes) in raw.unscanned {
+            let path = intern(path, &mut walked.paths);
+            walked.unscanned.entry(key).or_insert(Unscanned {
+                commit: index,
+                path,
+                bytes,
+            });
+        }
         walked.commits.push(raw.info);
         walked.changes.push(changes);
     }
@@ -175,6 +261,8 @@ fn append(walked: &mut Walked, commits: impl Iterator<Item = RawCommit>) {
 fn walk_chunk(
     repo_path: &Path,
     oids: &[Oid],
+    commits: &mut [Option<raw::Parsed>],
+    trees: &IdMap<Oid, Oid>,
     keys: &[String],
 ) -> Result<Vec<RawCommit>, git2::Error> {
     let repo = Repository::open(repo_path)?;
@@ -182,15 +270,46 @@ fn walk_chunk(
     let mut reader = TreeReader::new(&odb);
     let mut scanner = KeyScanner::new(&repo, keys);
     let mut out = Vec::with_capacity(oids.len());
-    for &oid in oids {
-        let commit = repo.find_commit(oid)?;
-        // A shallow clone's boundary commit has no parent object: diff it against nothing.
-        let parent_tree = match commit.parent(0) {
-            Ok(parent) => Some(reader.read_oid(parent.tree_id())?),
-            Err(_) => None,
+    for (&oid, parsed) in oids.iter().zip(commits) {
+        let (info, tree_id, parent_tree_id) = match parsed.take() {
+            Some(commit) => {
+                let parent_tree = commit
+                    .parents
+                    .first()
+                    .and_then(|&parent| tree_of(&odb, trees, parent.into()));
+                let info = CommitInfo {
+                    id: Id::from(oid),
+                    parents: commit.parents,
+                    time: commit.time,
+                    offset_minutes: commit.offset_minutes,
+                    author: commit.author,
+                    summary: commit.summary,
+                };
+                (info, commit.tree, parent_tree)
+            }
+            None => {
+                let commit = repo.find_commit(oid)?;
+                // A shallow clone's boundary commit has no parent object: diff it against
+                // nothing.
+                let parent_tree = commit.parent(0).ok().map(|parent| parent.tree_id());
+                let committer = commit.committer();
+                let info = CommitInfo {
+                    id: Id::from(oid),
+                    parents: commit.parent_ids().map(Id::from).collect(),
+                    time: committer.when().seconds(),
+                    offset_minutes: committer.when().offset_minutes(),
+                    author: commit.author().name().unwrap_or("").to_string(),
+                    summary: commit.summary().unwrap_or("").to_string(),
+                };
+                (info, commit.tree_id(), parent_tree)
+            }
+        };
+        let parent_tree = match parent_tree_id {
+            Some(id) => Some(reader.read_oid(id)?),
+            None => None,
         };
         reader.next_commit();
-        let tree = reader.read_oid(commit.tree_id())?;
+        let tree = reader.read_oid(tree_id)?;
         let mut changes = Vec::new();
         diff_trees(
             &mut reader,
@@ -199,30 +318,41 @@ fn walk_chunk(
             "",
             &mut changes,
         )?;
-        let mut key_lines = Vec::new();
+        let (mut key_lines, mut unscanned) = (Vec::new(), Vec::new());
         if !keys.is_empty() {
             for change in &changes {
-                for (key, added, removed) in scanner.scan(&change.path, change.old, change.new)? {
+                let scan = scanner.scan(&change.path, change.old, change.new)?;
+                for (key, added, removed) in scan.lines {
                     key_lines.push((key, change.path.clone(), added, removed));
+                }
+                for (key, bytes) in scan.unscanned {
+                    unscanned.push((key, change.path.clone(), bytes));
                 }
             }
         }
-        let committer = commit.committer();
-        let info = CommitInfo {
-            id: Id::from(oid),
-            parents: commit.parent_ids().map(Id::from).collect(),
-            time: committer.when().seconds(),
-            offset_minutes: committer.when().offset_minutes(),
-            author: commit.author().name().unwrap_or("").to_string(),
-            summary: commit.summary().unwrap_or("").to_string(),
-        };
         out.push(RawCommit {
             info,
             changes,
             key_lines,
+            unscanned,
         });
     }
     Ok(out)
+}
+
+/// The tree of a commit: known when this walk parsed it, else read from its raw bytes.
+/// `None` when the commit cannot be read (a parent missing from a broken clone is diffed
+/// against nothing, as libgit2's `parent(0)` failing is).
+fn tree_of(odb: &git2::Odb<'_>, trees: &IdMap<Oid, Oid>, commit: Oid) -> Option<Oid> {
+    if let Some(&tree) = trees.get(&commit) {
+        return Some(tree);
+    }
+    raw::tree_of(odb.read(commit).ok()?.data())
+}
+
+/// `info/grafts` in the common git directory, which libgit2 applies to every commit it parses.
+fn has_grafts(repo: &Repository) -> bool {
+    repo.commondir().join("info").join("grafts").exists()
 }
 
 const MODE_TREE: u32 = 0o040000;
@@ -416,7 +546,23 @@ struct KeyScanner<'r> {
     /// `holds`), so libgit2's object cache would only cost a copy.
     odb: Option<git2::Odb<'r>>,
     keys: &'r [String],
-    holds: IdMap<Id, Vec<bool>>,
+    holds: IdMap<Id, Held>,
+}
+
+/// What a blob holds: per key, whether its bytes contain it; and its size.
+#[derive(Clone)]
+struct Held {
+    keys: Vec<bool>,
+    bytes: usize,
+}
+
+/// What one file's change holds for the keys.
+#[derive(Default)]
+struct Scan {
+    /// (key, added lines, removed lines)
+    lines: Vec<(String, Vec<String>, Vec<String>)>,
+    /// (key, size of the largest version holding it): versions over [`MAX_LINE_SCAN`].
+    unscanned: Vec<(String, u64)>,
 }
 
 impl<'r> KeyScanner<'r> {
@@ -431,60 +577,68 @@ impl<'r> KeyScanner<'r> {
 
     /// For each key in either version of the file: the lines containing it that were added
     /// and removed (a multiset difference, which is all the rules need).
-    #[allow(clippy::type_complexity)]
     fn scan(
         &mut self,
         path: &str,
         old: Option<BlobRef>,
         new: Option<BlobRef>,
-    ) -> Result<Vec<(String, Vec<String>, Vec<String>)>, git2::Error> {
+    ) -> Result<Scan, git2::Error> {
+        let mut scan = Scan::default();
         if self.keys.is_empty() || is_documentation(path) {
-            return Ok(Vec::new());
+            return Ok(scan);
         }
-        let old_keys = self.keys_in(old)?;
-        let new_keys = self.keys_in(new)?;
-        let mut found = Vec::new();
+        let old_held = self.keys_in(old)?;
+        let new_held = self.keys_in(new)?;
         for (k, key) in self.keys.iter().enumerate() {
-            let in_old = old_keys.as_ref().is_some_and(|v| v[k]);
-            let in_new = new_keys.as_ref().is_some_and(|v| v[k]);
-            if !in_old && !in_new {
+            let in_old = old_held.as_ref().filter(|h| h.keys[k]);
+            let in_new = new_held.as_ref().filter(|h| h.keys[k]);
+            if in_old.is_none() && in_new.is_none() {
                 continue;
             }
-            let old_lines = if in_old {
+            let largest = in_old.into_iter().chain(in_new).map(|h| h.bytes).max();
+            if let Some(bytes) = largest.filter(|&b| b > MAX_LINE_SCAN) {
+                scan.unscanned.push((key.clone(), bytes as u64));
+                continue;
+            }
+            let old_lines = if in_old.is_some() {
                 self.lines_with(old, key)?
             } else {
                 Vec::new()
             };
-            let new_lines = if in_new {
+            let new_lines = if in_new.is_some() {
                 self.lines_with(new, key)?
             } else {
                 Vec::new()
             };
             let (added, removed) = multiset_diff(&old_lines, &new_lines);
             if !added.is_empty() || !removed.is_empty() {
-                found.push((key.clone(), added, removed));
+                scan.lines.push((key.clone(), added, removed));
             }
         }
-        Ok(found)
+        Ok(scan)
     }
 
-    fn keys_in(&mut self, blob: Option<BlobRef>) -> Result<Option<Vec<bool>>, git2::Error> {
+    fn keys_in(&mut self, blob: Option<BlobRef>) -> Result<Option<Held>, git2::Error> {
         let Some(blob) = blob.filter(|b| b.mode != MODE_SUBMODULE) else {
             return Ok(None);
         };
-        if let Some(holds) = self.holds.get(&blob.id) {
-            return Ok(Some(holds.clone()));
+        if let Some(held) = self.holds.get(&blob.id) {
+            return Ok(Some(held.clone()));
         }
-        let holds: Vec<bool> = {
+        let held = {
             let content = self.read(blob)?;
             let bytes = content.data();
-            self.keys
-                .iter()
-                .map(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
-                .collect()
+            Held {
+                keys: self
+                    .keys
+                    .iter()
+                    .map(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
+                    .collect(),
+                bytes: bytes.len(),
+            }
         };
-        self.holds.insert(blob.id, holds.clone());
-        Ok(Some(holds))
+        self.holds.insert(blob.id, held.clone());
+        Ok(Some(held))
     }
 
     fn read(&self, blob: BlobRef) -> Result<git2::OdbObject<'_>, git2::Error> {
@@ -542,6 +696,240 @@ fn multiset_diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Commits `files` (path, new content or `None` to delete) on top of `parents`.
+    fn commit(repo: &Repository, parents: &[Oid], files: &[(&str, Option<&str>)]) -> Oid {
+        let root = repo.workdir().unwrap().to_path_buf();
+        let mut index = repo.index().unwrap();
+        if let Some(&first) = parents.first() {
+            index
+                .read_tree(&repo.find_commit(first).unwrap().tree().unwrap())
+                .unwrap();
+        }
+        for (path, content) in files {
+            let full = root.join(path);
+            match content {
+                Some(text) => {
+                    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+                    std::fs::write(&full, text).unwrap();
+                    index.add_path(Path::new(path)).unwrap();
+                }
+                None => index.remove_path(Path::new(path)).unwrap(),
+            }
+        }
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let parents: Vec<git2::Commit<'_>> = parents
+            .iter()
+            .map(|p| repo.find_commit(*p).unwrap())
+            .collect();
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let sig =
+            git2::Signature::new("T", "t@example.org", &git2::Time::new(1_700_000_000, 0)).unwrap();
+        repo.commit(None, &sig, &sig, "change", &tree, &parents)
+            .unwrap()
+    }
+
+    /// A small history with flag lines added, changed and removed, in code and in docs, with CR
+    /// line ends, a deleted file, a side branch and its merge.
+    fn sample_repository() -> (tempfile::TempDir, Vec<Oid>) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let c1 = commit(
+            &repo,
+            &[],
+            &[
+                ("src/flags.py", Some("new_checkout = False\nother = 1\n")),
+                ("docs/flags.md", Some("new_checkout: on\n")),
+                ("README.md", Some("new_checkout\n")),
+            ],
+        );
+        let c2 = commit(
+            &repo,
+            &[c1],
+            &[
+                ("src/flags.py", Some("new_checkout = True\rother = 1\r")),
+                (
+                    "src/app/main.py",
+                    Some("if flags.new_checkout:\n    go()\n# new_checkout\n"),
+                ),
+            ],
+        );
+        let side = commit(
+            &repo,
+            &[c2],
+            &[("lib/x.rs", Some("let a = new_checkout;\nlet b = go;\n"))],
+        );
+        let mut tip = commit(&repo, &[c2], &[("src/flags.py", None)]);
+        tip = commit(&repo, &[tip, side], &[("lib/x.rs", Some("let b = go;\n"))]);
+        for i in 0..12 {
+            let text = if i % 3 == 0 {
+                format!("v{i}\nnew_checkout_banner\n")
+            } else {
+                format!("v{i}\nuse(new_checkout); go\nnew_checkout\n")
+            };
+            tip = commit(&repo, &[tip], &[("src/app/loop.rs", Some(&text))]);
+        }
+        tip = commit(&repo, &[tip], &[("src/app/main.py", None)]);
+        let mut revwalk = repo.revwalk().unwrap();
+        revwalk
+            .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+            .unwrap();
+        revwalk.push(tip).unwrap();
+        let oids = revwalk.collect::<Result<_, _>>().unwrap();
+        (dir, oids)
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_walk() {
+        let (dir, oids) = sample_repository();
+        let repo = Repository::open(dir.path()).unwrap();
+        let path = repo.path();
+        let keys = vec!["go".to_string(), "new_checkout".to_string()];
+        let mut whole = Walked::default();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &keys,
+            &mut whole,
+            oids.len(),
+        )
+        .unwrap();
+        assert_eq!(whole.commits.len(), 18);
+        let lines = &whole.key_lines["new_checkout"];
+        // Docs do not count, comments do not count, a deleted file's lines are removed.
+        assert!(lines
+            .iter()
+            .all(|l| !whole.paths[l.path as usize].ends_with(".md")));
+        let flags = whole
+            .paths
+            .iter()
+            .position(|p| p == "src/flags.py")
+            .unwrap() as u32;
+        let on_flags: Vec<(&[String], &[String])> = lines
+            .iter()
+            .filter(|l| l.path == flags)
+            .map(|l| (l.added.as_slice(), l.removed.as_slice()))
+            .collect();
+        assert_eq!(
+            on_flags,
+            vec![
+                (&["new_checkout = False".to_string()][..], &[][..]),
+                (
+                    &["new_checkout = True".to_string()][..],
+                    &["new_checkout = False".to_string()][..]
+                ),
+                (&[][..], &["new_checkout = True".to_string()][..]),
+            ]
+        );
+        for chunk in [1, 2, 3, 5, 8] {
+            let mut chunked = Walked::default();
+            walk_oids(
+                Repository::open(repo.path()).unwrap(),
+                &oids,
+                &keys,
+                &mut chunked,
+                chunk,
+            )
+            .unwrap();
+            assert_eq!(chunked, whole, "chunks of {chunk}");
+        }
+        // The walk's own scan and a scan of an already-walked index agree.
+        let mut later = Walked::default();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &[],
+            &mut later,
+            4,
+        )
+        .unwrap();
+        assert!(later.key_lines.is_empty());
+        scan_keys(path, &keys, &mut later).unwrap();
+        assert_eq!(later, whole);
+        // With a grafts file (empty: it changes no parents) every commit is read through
+        // libgit2 instead of parsed from its raw bytes, with the same result.
+        std::fs::create_dir_all(path.join("info")).unwrap();
+        std::fs::write(path.join("info").join("grafts"), "").unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        assert!(read_commits(&repo, &oids)
+            .unwrap()
+            .iter()
+            .all(Option::is_none));
+        let mut via_libgit2 = Walked::default();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &keys,
+            &mut via_libgit2,
+            3,
+        )
+        .unwrap();
+        assert_eq!(via_libgit2, whole);
+    }
+
+    /// A file version over the line-scan limit that holds a key marks the key incomplete (from
+    /// the first commit that changed it), whether the walk or a later scan found it; one that
+    /// does not hold the key costs nothing more, and other keys are still read.
+    #[test]
+    fn oversized_versions_mark_their_keys_unscanned() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let filler = "x".repeat(MAX_LINE_SCAN);
+        let c1 = commit(
+            &repo,
+            &[],
+            &[
+                ("data/big.json", Some(&format!("{filler}\nbig_flag: on\n"))),
+                ("data/quiet.json", Some(&format!("{filler}\n"))),
+                ("src/app.py", Some("if small_flag and big_flag:\n")),
+            ],
+        );
+        let c2 = commit(
+            &repo,
+            &[c1],
+            &[("data/big.json", Some(&format!("{filler}\nbig_flag: off\n")))],
+        );
+        let oids = vec![c1, c2];
+        let keys = vec!["big_flag".to_string(), "small_flag".to_string()];
+        let mut walked = Walked::default();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &keys,
+            &mut walked,
+            1,
+        )
+        .unwrap();
+        let big = walked
+            .paths
+            .iter()
+            .position(|p| p == "data/big.json")
+            .unwrap() as u32;
+        assert_eq!(
+            walked.unscanned.get("big_flag"),
+            Some(&Unscanned {
+                commit: 0,
+                path: big,
+                bytes: (MAX_LINE_SCAN + "\nbig_flag: on\n".len()) as u64,
+            })
+        );
+        assert!(!walked.unscanned.contains_key("small_flag"));
+        // The small file's lines are read for both keys; the big file's for neither.
+        assert_eq!(walked.key_lines["big_flag"].len(), 1);
+        assert_eq!(walked.key_lines["small_flag"].len(), 1);
+        assert!(walked.key_lines["big_flag"][0].path != big);
+        let mut later = Walked::default();
+        walk_oids(
+            Repository::open(repo.path()).unwrap(),
+            &oids,
+            &[],
+            &mut later,
+            1,
+        )
+        .unwrap();
+        scan_keys(repo.path(), &keys, &mut later).unwrap();
+        assert_eq!(later, walked);
+    }
 
     #[test]
     fn multiset_diff_counts_repeats() {
