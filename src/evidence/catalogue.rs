@@ -61,6 +61,7 @@ pub mod common {
         DATES_BACKWARDS = "evidence.dates-backwards", "no commit of the span is dated backwards";
         HISTORY_UNAVAILABLE = "history.unavailable", "the git history could be read";
         HISTORY_SHALLOW = "history.shallow", "the git history is complete (not a shallow clone)";
+        HISTORY_INCOMPLETE = "history.incomplete", "every file version that names the flag was small enough to read line by line";
         UNREADABLE = "artifact.unreadable", "the record can be read";
         ENCODING = "artifact.encoding", "the record is UTF-8";
         FRONT_MATTER = "artifact.front-matter", "the record's front matter is valid YAML";

@@ -91,7 +91,7 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
             // Lines that were not read could hold any part of the lifecycle: fail closed.
             Some((commit, path, bytes)) => problems.push(
                 Problem::new(
-                    "history.incomplete",
+                    common::HISTORY_INCOMPLETE,
                     format!(
                         "`{path}` (in commit {}) names `{key}` in a version of {} MiB, over the {} MiB that clinic reads line by line, so the flag's history is incomplete",
                         h.commit(commit).id.short(),
