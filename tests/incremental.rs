@@ -322,3 +322,106 @@ fn the_search_index_is_whole_even_when_the_stored_documents_are_lost() {
         "the handbook's pages stay in the index"
     );
 }
+
+/// A site with no repository: the content folder alone.
+fn plain_site() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("site");
+    std::fs::create_dir_all(root.join("content")).unwrap();
+    std::fs::write(root.join("clinic.yaml"), "title: T\n").unwrap();
+    std::fs::write(
+        root.join("content/_index.md"),
+        "---\ntitle: Home\n---\nhi\n",
+    )
+    .unwrap();
+    (tmp, root)
+}
+
+#[test]
+fn a_content_file_at_a_path_clinic_writes_holds_the_same_bytes_on_every_build() {
+    let (tmp, root) = plain_site();
+    let out = Outputs::new(tmp.path());
+    out.rebuild_and_compare(&root, "the first build");
+    std::fs::write(root.join("content/robots.txt"), "MY ROBOTS\n").unwrap();
+    for round in ["once", "twice", "three times"] {
+        let run = out.rebuild_and_compare(&root, &format!("robots.txt in content/, {round}"));
+        assert_eq!(
+            common::read_output(&out.public, "robots.txt"),
+            "MY ROBOTS\n",
+            "{round}: the content file is written last, as in a whole build"
+        );
+        let (written, unchanged, _) = update_counts(&run).unwrap();
+        assert!(unchanged > 20 && written <= 2, "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_path_that_turns_from_a_file_into_a_folder_and_back_is_rebuilt_in_place() {
+    let (tmp, root) = plain_site();
+    let out = Outputs::new(tmp.path());
+    std::fs::write(root.join("content/notes"), "plain\n").unwrap();
+    out.rebuild_and_compare(&root, "an asset named notes");
+    std::fs::remove_file(root.join("content/notes")).unwrap();
+    std::fs::write(root.join("content/notes.md"), "---\ntitle: Notes\n---\nn\n").unwrap();
+    let run = out.rebuild_and_compare(&root, "a page at notes/ where the asset was");
+    assert!(update_counts(&run).is_some(), "{}", run.stderr);
+    std::fs::remove_file(root.join("content/notes.md")).unwrap();
+    std::fs::write(root.join("content/notes"), "plain again\n").unwrap();
+    out.rebuild_and_compare(&root, "the asset back where the page's folder was");
+}
+
+#[test]
+fn empty_folders_and_a_changed_marker_in_the_output_do_not_survive() {
+    let (tmp, root) = plain_site();
+    let out = Outputs::new(tmp.path());
+    out.rebuild_and_compare(&root, "the first build");
+    std::fs::create_dir_all(out.public.join("junk/deeper")).unwrap();
+    let run = out.rebuild_and_compare(&root, "an empty folder added to the output");
+    assert_eq!(update_counts(&run), None, "a whole build: {}", run.stderr);
+    let marker = out.public.join(".clinic-build");
+    let mut text = std::fs::read_to_string(&marker).unwrap();
+    text.push_str("extra\n");
+    std::fs::write(&marker, text).unwrap();
+    out.rebuild_and_compare(&root, "the marker edited");
+}
+
+#[cfg(unix)]
+#[test]
+fn folders_made_in_place_are_world_readable_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let (tmp, root) = plain_site();
+    let out = Outputs::new(tmp.path());
+    out.rebuild_and_compare(&root, "the first build");
+    std::fs::create_dir_all(root.join("content/section")).unwrap();
+    std::fs::write(
+        root.join("content/section/page.md"),
+        "---\ntitle: P\n---\np\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        out.public.join("static"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    // The umask of the build, not of this test: run it through a shell.
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg("umask 077 && exec \"$0\" build --quiet --root \"$1\" --out \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_clinic"))
+        .arg(&root)
+        .arg(&out.public)
+        .env("SOURCE_DATE_EPOCH", common::SOURCE_DATE_EPOCH);
+    assert!(command.status().unwrap().success());
+    for dir in ["section", "section/page", "static"] {
+        let mode = out
+            .public
+            .join(dir)
+            .metadata()
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o755, "{dir}");
+    }
+}

@@ -104,15 +104,29 @@ impl Fingerprint {
 pub(crate) struct Scan {
     /// The entries whose file is there, untouched.
     pub(crate) intact: Manifest,
-    /// A file (or link) the manifest does not know, if any: the output then cannot be updated
-    /// in place, since a clean build would not have it.
+    /// A file, link or empty folder the manifest does not know, if any: the output then cannot
+    /// be updated in place, since a clean build would not have it.
     pub(crate) unknown: Option<String>,
+    /// Folders that are not world-readable (a whole build makes every folder so).
+    pub(crate) loose_folders: Vec<std::path::PathBuf>,
 }
 
 /// Compares the output at `target` with `manifest`. `.git`, `CNAME` (which survive every build)
 /// and the marker file are not part of any manifest.
 pub(crate) fn scan(target: &Path, manifest: &Manifest, kept: &[&str], marker: &str) -> Scan {
     let mut scan = Scan::default();
+    // Every folder the manifest's files are in: any other one is an empty folder a clean build
+    // would not have.
+    let mut folders: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for rel in manifest.keys() {
+        let mut rest = rel.as_str();
+        while let Some(slash) = rest.rfind('/') {
+            rest = &rest[..slash];
+            if !folders.insert(rest) {
+                break;
+            }
+        }
+    }
     let walker = walkdir::WalkDir::new(target)
         .min_depth(1)
         .into_iter()
@@ -122,13 +136,20 @@ pub(crate) fn scan(target: &Path, manifest: &Manifest, kept: &[&str], marker: &s
             scan.unknown = Some("a folder that cannot be read".to_string());
             return scan;
         };
-        if entry.file_type().is_dir() {
-            continue;
-        }
         let Some(rel) = relative(target, entry.path()) else {
             scan.unknown = Some(entry.path().display().to_string());
             return scan;
         };
+        if entry.file_type().is_dir() {
+            if !folders.contains(rel.as_str()) {
+                scan.unknown = Some(format!("{rel}/"));
+                return scan;
+            }
+            if !is_world_readable(&entry) {
+                scan.loose_folders.push(entry.path().to_path_buf());
+            }
+            continue;
+        }
         if entry.depth() == 1 && rel == marker {
             continue;
         }
@@ -142,6 +163,22 @@ pub(crate) fn scan(target: &Path, manifest: &Manifest, kept: &[&str], marker: &s
         }
     }
     scan
+}
+
+/// Whether a folder is `rwxr-xr-x`, as a whole build leaves every folder.
+fn is_world_readable(entry: &walkdir::DirEntry) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        entry
+            .metadata()
+            .is_ok_and(|m| m.permissions().mode() & 0o777 == 0o755)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = entry;
+        true
+    }
 }
 
 /// `dir/a/b.html` -> `a/b.html`, `/`-separated; `None` for a name that is not UTF-8.
@@ -211,11 +248,12 @@ mod tests {
         );
         std::fs::create_dir(dir.path().join("notes")).unwrap();
         std::fs::write(dir.path().join("notes/mine.txt"), "mine").unwrap();
+        // The folder itself is unknown first (walked before what it holds).
         assert_eq!(
             scan(dir.path(), &manifest, &[".git"], ".marker")
                 .unknown
                 .as_deref(),
-            Some("notes/mine.txt")
+            Some("notes/")
         );
     }
 

@@ -171,12 +171,21 @@ impl Output {
     ) -> Result<Output, OutputError> {
         let target = absolute(target).map_err(io_error(target))?;
         check_target(&target, site_root)?;
-        let in_place = previous
-            .filter(|_| target.join(MARKER).is_file())
-            .and_then(|previous| {
-                let scan = manifest::scan(&target, &previous, KEPT, MARKER);
-                scan.unknown.is_none().then_some((scan.intact, previous))
-            });
+        let marked = target
+            .join(MARKER)
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_file());
+        let in_place = previous.filter(|_| marked).and_then(|previous| {
+            let scan = manifest::scan(&target, &previous, KEPT, MARKER);
+            scan.unknown.is_none().then_some((scan, previous))
+        });
+        if let Some((scan, _)) = &in_place {
+            // Folders a whole build would have made world-readable.
+            for dir in &scan.loose_folders {
+                make_readable_folder(dir)?;
+            }
+        }
+        let in_place = in_place.map(|(scan, previous)| (scan.intact, previous));
         let mode = match in_place {
             Some((intact, previous)) => Mode::InPlace { intact, previous },
             None => Mode::Staged(stage(&target)?),
@@ -205,22 +214,63 @@ impl Output {
                 // Stamped once the site is in place (`commit`).
                 FileEntry { hash, stamp: None }
             }
-            Mode::InPlace { intact, .. } => {
-                if let Some(same) = intact.get(rel).filter(|e| e.hash == hash) {
+            Mode::InPlace { intact, previous } => {
+                // A path written twice in one build (a content file where clinic writes one of
+                // its own) holds the last bytes, as in a whole build: only the first write may
+                // find the file as it is.
+                let first = !lock(&self.written).contains_key(rel);
+                if let Some(same) = intact.get(rel).filter(|e| first && e.hash == hash) {
                     lock(&self.written).insert(rel.to_string(), same.clone());
                     return Ok(());
-                } else {
-                    let path = path_in(&self.target, rel)?;
-                    replace_file(&path, bytes)?;
-                    FileEntry {
-                        hash,
-                        stamp: manifest::Stamp::read(&path),
-                    }
+                }
+                let path = path_in(&self.target, rel)?;
+                if let Err(e) = replace_file(&self.target, &path, bytes) {
+                    // A file of the previous build where a folder must go, or the reverse.
+                    self.clear_way(rel, previous).map_err(|_| e)?;
+                    replace_file(&self.target, &path, bytes)?;
+                }
+                FileEntry {
+                    hash,
+                    stamp: manifest::Stamp::read(&path),
                 }
             }
         };
-        lock(&self.written).insert(rel.to_string(), entry);
-        self.changed.fetch_add(1, Ordering::Relaxed);
+        if lock(&self.written).insert(rel.to_string(), entry).is_none() {
+            self.changed.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Removes what the previous build left in the way of `rel`: a file of its where one of
+    /// `rel`'s folders goes, or a folder of its files where `rel` goes. Refused (an error) when
+    /// this build wrote the obstacle itself: a clean build would fail on it too.
+    fn clear_way(&self, rel: &str, previous: &Manifest) -> Result<(), OutputError> {
+        let written = lock(&self.written);
+        let conflict = || OutputError::Io {
+            path: self.target.join(rel),
+            source: io::Error::other("a file and a folder of this build have the same path"),
+        };
+        let parts: Vec<&str> = rel.split('/').collect();
+        for end in 1..parts.len() {
+            let ancestor = parts[..end].join("/");
+            let path = self.target.join(&ancestor);
+            let is_folder = path.symlink_metadata().map(|m| m.is_dir());
+            if let Ok(false) = is_folder {
+                if !previous.contains_key(&ancestor) || written.contains_key(&ancestor) {
+                    return Err(conflict());
+                }
+                std::fs::remove_file(&path).map_err(io_error(&path))?;
+            }
+        }
+        let path = self.target.join(rel);
+        if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+            let inside = format!("{rel}/");
+            if written.keys().any(|k| k.starts_with(&inside)) {
+                return Err(conflict());
+            }
+            // The scan found nothing in the output but the previous build's files.
+            std::fs::remove_dir_all(&path).map_err(io_error(&path))?;
+        }
         Ok(())
     }
 
@@ -230,9 +280,10 @@ impl Output {
         let Mode::InPlace { intact, .. } = &self.mode else {
             return false;
         };
-        match intact.get(rel) {
+        let mut written = lock(&self.written);
+        match intact.get(rel).filter(|_| !written.contains_key(rel)) {
             Some(entry) => {
-                lock(&self.written).insert(rel.to_string(), entry.clone());
+                written.insert(rel.to_string(), entry.clone());
                 true
             }
             None => false,
@@ -271,8 +322,8 @@ impl Output {
                     update.removed += 1;
                 }
                 let marker = self.target.join(MARKER);
-                if !marker.is_file() {
-                    std::fs::write(&marker, MARKER_TEXT).map_err(io_error(&marker))?;
+                if std::fs::read(&marker).ok().as_deref() != Some(MARKER_TEXT.as_bytes()) {
+                    replace_file(&self.target, &marker, MARKER_TEXT.as_bytes())?;
                 }
             }
         }
@@ -322,11 +373,41 @@ fn create_parent(path: &Path) -> Result<(), OutputError> {
     }
 }
 
-/// Replaces the file at `path` whole: the bytes go to a hidden temporary file in the same
-/// folder, made world-readable, then renamed over the old file, so a reader (a web server
-/// serving the output) sees the old file or the new one, never half of one.
-fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    create_parent(path)?;
+/// Creates the folders of `path` below `target` that are missing, world-readable as a whole
+/// build makes them (whatever the umask).
+fn create_folders(target: &Path, path: &Path) -> Result<(), OutputError> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    if parent.is_dir() {
+        return Ok(());
+    }
+    let missing: Vec<&Path> = parent
+        .ancestors()
+        .take_while(|dir| *dir != target && !dir.is_dir())
+        .collect();
+    for dir in missing.into_iter().rev() {
+        std::fs::create_dir(dir).map_err(io_error(dir))?;
+        make_readable_folder(dir)?;
+    }
+    Ok(())
+}
+
+fn make_readable_folder(dir: &Path) -> Result<(), OutputError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(io_error(dir))?;
+    }
+    Ok(())
+}
+
+/// Replaces the file at `path` (inside the output `target`) whole: the bytes go to a hidden
+/// temporary file in the same folder, made world-readable, then renamed over the old file, so a
+/// reader (a web server serving the output) sees the old file or the new one, never half of one.
+fn replace_file(target: &Path, path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    create_folders(target, path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::Builder::new()
         .prefix(".clinic-")
@@ -346,9 +427,18 @@ fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
 /// Removes the file at `rel` and then each parent folder it leaves empty (up to the output).
 fn remove_with_empty_parents(target: &Path, rel: &str) -> Result<(), OutputError> {
     let path = path_in(target, rel)?;
+    if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        // A folder of this build's files took its place.
+        return Ok(());
+    }
     match std::fs::remove_file(&path) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        // Gone, or a file of this build took the place of its folder.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) => {}
         Err(e) => return Err(io_error(&path)(e)),
     }
     let mut dir = path.parent();

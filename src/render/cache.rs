@@ -151,10 +151,15 @@ pub(super) fn doc_key(doc: &search::Doc) -> u128 {
 }
 
 /// The digest of the documents a search index is made from: the content pages' (by their
-/// [`doc_key`], in page order) and the generated pages'.
-pub(super) fn search_key(pages: &[Option<u128>], generated: &[search::Doc]) -> u128 {
+/// [`doc_key`], in page order) and the generated pages', and the URLs the index gives them.
+pub(super) fn search_key(
+    pages: &[Option<u128>],
+    generated: &[search::Doc],
+    urls: &crate::load::urls::Urls,
+) -> u128 {
     let mut key = Fingerprint::default();
-    key.add(KEY_VERSION).add(pages);
+    // The index holds each page's URL.
+    key.add(KEY_VERSION).add(urls).add(pages);
     for doc in generated {
         key.add(doc);
     }

@@ -362,7 +362,7 @@ pub(crate) fn render_site(
             .map(|p| next.pages.get(&format!("{}index.html", p.path)))
             .map(|cached| cached.and_then(|c| c.search))
             .collect();
-        let key = cache::search_key(&page_docs, &docs);
+        let key = cache::search_key(&page_docs, &docs, input.urls);
         next.search_index = Some(key);
         let unchanged = previous.search_index == Some(key) && output.keep(search::INDEX_FILE);
         if !unchanged {
