@@ -6,7 +6,7 @@
 //! of processes that no longer run (a build killed with `kill -9` cannot clean up after itself).
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
 use tempfile::TempDir;
@@ -19,11 +19,39 @@ use crate::load::layers::LayerFile;
 pub trait Sink: Sync {
     /// Writes one file at a `/`-separated path inside the site.
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError>;
+
+    /// Writes one file as `contents` produces it, for a file too large to hold whole (the
+    /// search index of a large site). By default it is held, then written.
+    fn write_with(
+        &self,
+        rel: &str,
+        contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let mut bytes = Vec::new();
+        contents(&mut bytes).map_err(io_error(Path::new(rel)))?;
+        self.write(rel, &bytes)
+    }
 }
 
 impl Sink for Output {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
         Output::write(self, rel, bytes)
+    }
+
+    fn write_with(
+        &self,
+        rel: &str,
+        contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let path = self.path_of(rel)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        }
+        let file = std::fs::File::create(&path).map_err(io_error(&path))?;
+        let mut out = io::BufWriter::with_capacity(1 << 16, file);
+        contents(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(io_error(&path))
     }
 }
 

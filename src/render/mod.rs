@@ -209,23 +209,25 @@ pub struct Generated {
 }
 
 /// The search index's documents: each content page's (by index; `None` when it failed) and the
-/// generated pages'.
+/// generated pages', with the vocabulary their terms are numbered in.
 #[derive(Debug, Default)]
 pub(crate) struct Searched {
+    vocabulary: Arc<search::Vocabulary>,
     content: Vec<Option<search::Doc>>,
     generated: Vec<search::Doc>,
 }
 
 impl Searched {
-    fn index_json(&self, urls: &Urls) -> String {
-        let docs: Vec<search::Doc> = self
-            .content
+    fn docs(&self) -> Vec<&search::Doc> {
+        self.content
             .iter()
             .flatten()
             .chain(&self.generated)
-            .cloned()
-            .collect();
-        search::index_json(&docs, urls)
+            .collect()
+    }
+
+    fn index_json(&self, urls: &Urls) -> String {
+        search::index_json(&self.docs(), &self.vocabulary, urls)
     }
 }
 
@@ -243,14 +245,22 @@ struct Shared {
     site: Value,
     nav: Value,
     portfolio: Value,
+    /// Where the search documents' terms are numbered: a new one for a whole render, the last
+    /// whole render's for a partial one (whose documents join that render's).
+    vocabulary: Arc<search::Vocabulary>,
 }
 
 impl Shared {
-    fn new(structure: &Structure<'_>, input: &RenderInput<'_>) -> Shared {
+    fn new(
+        structure: &Structure<'_>,
+        input: &RenderInput<'_>,
+        vocabulary: Arc<search::Vocabulary>,
+    ) -> Shared {
         Shared {
             site: site_value(input),
             nav: nav_value(structure, input.urls, &input.generated.nav),
             portfolio: input.generated.values.clone(),
+            vocabulary,
         }
     }
 
@@ -272,7 +282,7 @@ pub fn render_site(
     output: &dyn Sink,
 ) -> Result<Vec<Diagnostic>, OutputError> {
     let structure = Structure::new(content);
-    let shared = Shared::new(&structure, input);
+    let shared = Shared::new(&structure, input, Arc::default());
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
@@ -300,13 +310,13 @@ pub fn render_site(
     if input.config.search {
         let mut searched = lock(&input.generated.searched);
         *searched = Searched {
+            vocabulary: shared.vocabulary.clone(),
             content: content_docs,
             generated: docs,
         };
-        output.write(
-            search::INDEX_FILE,
-            searched.index_json(input.urls).as_bytes(),
-        )?;
+        output.write_with(search::INDEX_FILE, &mut |out| {
+            search::write_index(&searched.docs(), &searched.vocabulary, input.urls, out)
+        })?;
     }
     for (path, text) in &input.generated.files {
         output.write(path, text.as_bytes())?;
@@ -324,7 +334,7 @@ pub fn render_generated(
     output: &dyn Sink,
 ) -> Result<Vec<Diagnostic>, OutputError> {
     let structure = Structure::new(content);
-    let shared = Shared::new(&structure, input);
+    let shared = Shared::new(&structure, input, Arc::default());
     let diagnostics = Diagnostics::default();
     render_virtual_pages(input, &shared, output, &diagnostics)?;
     for (path, text) in &input.generated.files {
@@ -358,7 +368,12 @@ fn render_virtual_pages(
             Ok(html) => {
                 if page.template != print::TEMPLATE {
                     if input.config.search {
-                        docs.push(search::Doc::from_page(&page.path, &page.title, &html));
+                        docs.push(search::Doc::from_page(
+                            &page.path,
+                            &page.title,
+                            &html,
+                            &shared.vocabulary,
+                        ));
                     }
                     sections.extend(print::section(&page.path, &page.title, &html, input.urls));
                 }
@@ -381,7 +396,8 @@ pub fn render_pages(
     indexes: &[usize],
 ) -> (Vec<(String, String)>, Vec<Diagnostic>) {
     let structure = Structure::new(content);
-    let shared = Shared::new(&structure, input);
+    let vocabulary = lock(&input.generated.searched).vocabulary.clone();
+    let shared = Shared::new(&structure, input, vocabulary);
     let diagnostics = Diagnostics::default();
     let rendered: Vec<(usize, RenderedPage)> = indexes
         .par_iter()
@@ -463,10 +479,11 @@ fn render_page(
             (notice, Vec::new())
         }
     };
+    let vocabulary = &shared.vocabulary;
     let search = input
         .config
         .search
-        .then(|| search::Doc::from_fragment(&page.path, &page.title, &content));
+        .then(|| search::Doc::from_fragment(&page.path, &page.title, &content, vocabulary));
     let summary = |i: usize| {
         let p = &structure.pages[i];
         json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})
@@ -707,6 +724,30 @@ mod tests {
             let at_limit = "<blockquote>".repeat(html::MAX_PAGE_DEPTH);
             assert!(page_body(at_limit, unsafe_html).is_ok());
         }
+    }
+
+    /// The demo's index, as a build writes it, is what elasticlunr-rs makes of the same pages.
+    #[test]
+    fn the_demo_index_is_what_elasticlunr_rs_makes_of_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("demo");
+        crate::commands::demo::write(&root).unwrap();
+        let out = tmp.path().join("out");
+        let options = crate::BuildOptions {
+            root,
+            out: Some(out.clone()),
+            base_url: Some("https://ada-example.github.io/orders-api/".into()),
+            strict: false,
+            include_drafts: false,
+            no_cache: true,
+        };
+        let report = crate::build(&options, &|_, _| {}).unwrap();
+        let written = std::fs::read_to_string(out.join(search::INDEX_FILE)).unwrap();
+        let searched = lock(&report.generated.searched);
+        let docs = searched.docs();
+        assert!(docs.len() > 20, "{} pages", docs.len());
+        let oracle = search::tests::oracle_of(&docs, &searched.vocabulary, &report.setup.urls);
+        search::tests::assert_same_index(&written, &oracle);
     }
 
     #[test]

@@ -13,8 +13,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-
-use serde_json::Value;
+use std::io::{self, Write};
+use std::sync::Mutex;
 
 use crate::load::urls::Urls;
 
@@ -28,7 +28,7 @@ const SKIPPED: &[&str] = &["svg", "script", "style", "template"];
 /// The start of the `#` link the Markdown renderer puts in every heading.
 const HEADING_ANCHOR: &str = "a class=\"anchor\"";
 
-/// One page as the index sees it: what a result shows, and its words, ready for the index.
+/// One page as the index sees it: what a result shows, and its terms, ready for the index.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Doc {
     /// The page's site path (`patterns/expand-contract/`).
@@ -36,30 +36,149 @@ pub(crate) struct Doc {
     pub(crate) title: String,
     /// The start of the page's text, shown under its title in the results.
     pub(crate) snippet: String,
-    /// The title's and the text's terms (stemmed, stop words and bare numbers left out),
-    /// separated by spaces.
-    title_terms: String,
-    body_terms: String,
+    /// The title's and the text's terms (stemmed, stop words and bare numbers left out), in
+    /// [`FIELDS`] order.
+    fields: [Field; 2],
+}
+
+/// The fields of the index, in the order elasticlunr.js is told them, and the position of each
+/// one's terms in [`Doc::fields`].
+const FIELDS: [&str; 2] = ["title", "body"];
+
+/// One field of one page: how many terms it has (elasticlunr's field length) and each distinct
+/// term's number in the site's [`Vocabulary`] with its count, as varint pairs (the difference
+/// from the previous term's number, then the count), in increasing term number. A page of the
+/// benchmark corpus holds about a hundred distinct terms in some 250 bytes this way, where its
+/// terms as text took some 2,500 and elasticlunr-rs's postings (a `String` ref and an `f64`
+/// in a `BTreeMap` per term and page) about 10,000.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Field {
+    length: u32,
+    terms: Box<[u8]>,
+}
+
+impl Field {
+    fn new(terms: &str, vocabulary: &Vocabulary) -> Field {
+        let mut counts: HashMap<&str, u32> = HashMap::new();
+        let mut length = 0u32;
+        for term in terms.split(' ').filter(|t| !t.is_empty()) {
+            *counts.entry(term).or_default() += 1;
+            length += 1;
+        }
+        let mut numbered: Vec<(u32, u32)> = vocabulary.number(counts);
+        numbered.sort_unstable();
+        let mut bytes = Vec::with_capacity(numbered.len() * 3);
+        let mut previous = 0;
+        for (term, count) in numbered {
+            put_varint(&mut bytes, term - previous);
+            put_varint(&mut bytes, count);
+            previous = term;
+        }
+        Field {
+            length,
+            terms: bytes.into_boxed_slice(),
+        }
+    }
+
+    /// Each (term number, count), in increasing term number.
+    fn terms(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let mut bytes = &self.terms[..];
+        let mut term = 0;
+        std::iter::from_fn(move || {
+            if bytes.is_empty() {
+                return None;
+            }
+            term += take_varint(&mut bytes);
+            let count = take_varint(&mut bytes);
+            Some((term, count))
+        })
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn take_varint(bytes: &mut &[u8]) -> u32 {
+    let mut n = 0u32;
+    let mut shift = 0;
+    while let Some((&b, rest)) = bytes.split_first() {
+        *bytes = rest;
+        n |= u32::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    n
+}
+
+/// The distinct terms of a site, numbered in the order the (parallel) render first met them.
+/// The numbers never reach the index file, which is ordered by the terms themselves, so the
+/// order the pages were rendered in does not change a byte of it.
+#[derive(Debug, Default)]
+pub(crate) struct Vocabulary {
+    terms: Mutex<Terms>,
+}
+
+#[derive(Debug, Default)]
+struct Terms {
+    numbers: HashMap<Box<str>, u32>,
+    list: Vec<Box<str>>,
+}
+
+impl Vocabulary {
+    /// `counts` with each term replaced by its number (one lock for the whole page).
+    fn number(&self, counts: HashMap<&str, u32>) -> Vec<(u32, u32)> {
+        let mut terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
+        let Terms { numbers, list } = &mut *terms;
+        counts
+            .into_iter()
+            .map(|(term, count)| {
+                let number = match numbers.get(term) {
+                    Some(&n) => n,
+                    None => {
+                        let n = u32::try_from(list.len()).expect("fewer than 2^32 terms");
+                        list.push(term.into());
+                        numbers.insert(term.into(), n);
+                        n
+                    }
+                };
+                (number, count)
+            })
+            .collect()
+    }
 }
 
 impl Doc {
     /// A page whose body is the HTML fragment `html` (a content page's rendered Markdown).
     /// Called from the parallel render: the costly part of indexing (stemming every word) runs
-    /// here, on every core, and only the insertion into the index is left for one thread.
-    pub(crate) fn from_fragment(path: &str, title: &str, html: &str) -> Doc {
+    /// here, on every core, and only writing the index is left for one thread.
+    pub(crate) fn from_fragment(
+        path: &str,
+        title: &str,
+        html: &str,
+        vocabulary: &Vocabulary,
+    ) -> Doc {
         let text = text_of(html);
         Doc {
             path: path.to_string(),
             title: title.to_string(),
             snippet: snippet(&text),
-            title_terms: terms(title),
-            body_terms: terms(&text),
+            fields: [
+                Field::new(&terms(title), vocabulary),
+                Field::new(&terms(&text), vocabulary),
+            ],
         }
     }
 
     /// A whole rendered page (a portfolio page): only what is inside `<main>` is indexed, so the
     /// navigation that every page repeats does not match every query.
-    pub(crate) fn from_page(path: &str, title: &str, page: &str) -> Doc {
+    pub(crate) fn from_page(path: &str, title: &str, page: &str, vocabulary: &Vocabulary) -> Doc {
         let main = page
             .find("<main")
             .and_then(|start| {
@@ -67,7 +186,7 @@ impl Doc {
                 Some(&page[start..start + end])
             })
             .unwrap_or("");
-        Doc::from_fragment(path, title, main)
+        Doc::from_fragment(path, title, main, vocabulary)
     }
 }
 
@@ -134,65 +253,230 @@ impl Stems {
     }
 }
 
-/// elasticlunr's English, for text that [`terms`] already prepared: split at spaces, and a
-/// pipeline that changes nothing but keeps the English steps' names, which elasticlunr.js reads
-/// from the index to prepare the query the same way.
-struct Prepared;
-
-impl elasticlunr::Language for Prepared {
-    fn name(&self) -> String {
-        "English".into()
-    }
-
-    fn code(&self) -> String {
-        "en".into()
-    }
-
-    fn tokenize(&self, text: &str) -> Vec<String> {
-        text.split(' ')
-            .filter(|t| !t.is_empty())
-            .map(String::from)
-            .collect()
-    }
-
-    fn make_pipeline(&self) -> elasticlunr::Pipeline {
-        fn same(token: String) -> Option<String> {
-            Some(token)
-        }
-        let step = |name: &str| -> Box<dyn elasticlunr::pipeline::PipelineFn> {
-            Box::new(elasticlunr::pipeline::FnWrapper(name.into(), same))
-        };
-        elasticlunr::Pipeline {
-            queue: vec![step("trimmer"), step("stopWordFilter"), step("stemmer")],
-        }
-    }
-}
-
 /// The index file: `{"version": 1, "index": <elasticlunr index>, "docs": [[title, url,
 /// snippet], ...]}`, where a result's ref is its position in `docs`. Documents are not stored in
 /// the elasticlunr index itself (it would keep every page's whole text); only the snippet is.
-pub(crate) fn index_json(docs: &[Doc], urls: &Urls) -> String {
-    let mut index = elasticlunr::IndexBuilder::with_language(Box::new(Prepared))
-        .save_docs(false)
-        .add_fields(&["title", "body"])
-        .build();
-    let mut shown = Vec::with_capacity(docs.len());
-    for (i, doc) in docs.iter().enumerate() {
-        index.add_doc(
-            &i.to_string(),
-            [doc.title_terms.as_str(), doc.body_terms.as_str()],
-        );
-        shown.push(Value::from(vec![
-            doc.title.clone(),
-            urls.url(&doc.path),
-            doc.snippet.clone(),
-        ]));
+pub(crate) fn index_json(docs: &[&Doc], vocabulary: &Vocabulary, urls: &Urls) -> String {
+    let mut out = Vec::new();
+    write_index(docs, vocabulary, urls, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("the index is JSON text")
+}
+
+/// Postings gathered at once while writing the index: past it, the terms are written in
+/// several passes over the pages, so that writing a large site's index takes a bounded amount
+/// of memory (8 bytes a posting: 4 MiB). Tests use a small one, so that their sites take
+/// several passes.
+const POSTINGS_PER_PASS: usize = if cfg!(test) { 1 << 10 } else { 1 << 19 };
+
+/// Writes [`index_json`] to `out` as it goes, the same bytes, byte for byte, as elasticlunr-rs's
+/// `Index::to_json` of the same pages (a test holds it to that), without building its `Index`:
+/// that holds a `BTreeMap` node per character of every term and a `String` ref and an `f64` per
+/// posting, some 100 bytes a posting, or 400 MiB for the 10,000-page benchmark corpus. Here the
+/// terms are written in order from the pages' compact [`Field`]s.
+pub(crate) fn write_index(
+    docs: &[&Doc],
+    vocabulary: &Vocabulary,
+    urls: &Urls,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let terms = vocabulary.terms.lock().unwrap_or_else(|p| p.into_inner());
+    let terms = &terms.list;
+    // elasticlunr-rs keeps refs in `BTreeMap`s keyed by the ref as text: "10" comes before "9".
+    let mut order: Vec<u32> =
+        (0..u32::try_from(docs.len()).expect("fewer than 2^32 pages")).collect();
+    order.sort_by_cached_key(|n| n.to_string());
+    // Each posting is written `"ref":{"tf":...}`: the ref's part once per page.
+    let refs: Vec<String> = (0..docs.len())
+        .map(|n| format!("\"{n}\":{{\"tf\":"))
+        .collect();
+    let mut tfs = Tfs::default();
+    // Terms in the order of their text, as elasticlunr-rs's character tree has them.
+    let mut sorted: Vec<u32> =
+        (0..u32::try_from(terms.len()).expect("fewer than 2^32 terms")).collect();
+    sorted.sort_unstable_by(|&a, &b| terms[a as usize].cmp(&terms[b as usize]));
+
+    out.write_all(b"{\"version\":1,\"index\":{\"fields\":")?;
+    serde_json::to_writer(&mut *out, &FIELDS)?;
+    out.write_all(
+        b",\"pipeline\":[\"trimmer\",\"stopWordFilter\",\"stemmer\"],\"ref\":\"id\",\"version\":",
+    )?;
+    serde_json::to_writer(&mut *out, elasticlunr::ELASTICLUNR_VERSION)?;
+    out.write_all(b",\"index\":{")?;
+    // The fields' trees, in the order of their names (a `BTreeMap` in elasticlunr-rs).
+    let mut by_name: Vec<usize> = (0..FIELDS.len()).collect();
+    by_name.sort_by_key(|&f| FIELDS[f]);
+    for (i, &field) in by_name.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, FIELDS[field])?;
+        out.write_all(b":{\"root\":{\"docs\":{},\"df\":0")?;
+        // How many pages hold each term in this field.
+        let mut df = vec![0u32; terms.len()];
+        for doc in docs {
+            for (term, _) in doc.fields[field].terms() {
+                df[term as usize] += 1;
+            }
+        }
+        let mut tree = Tree::default();
+        let mut slot = vec![u32::MAX; terms.len()];
+        let mut postings: Vec<(u32, u32)> = Vec::new();
+        let mut rest: &[u32] = &sorted;
+        while let Some(&first) = rest.iter().find(|&&t| df[t as usize] > 0) {
+            // The next terms whose postings fit in one pass (at least one term).
+            let start = rest.iter().position(|&t| t == first).unwrap_or(0);
+            let mut end = start;
+            let mut held = 0usize;
+            let mut starts = Vec::new();
+            while end < rest.len() {
+                let n = df[rest[end] as usize] as usize;
+                if n > 0 {
+                    if held > 0 && held + n > POSTINGS_PER_PASS {
+                        break;
+                    }
+                    slot[rest[end] as usize] = u32::try_from(starts.len()).unwrap_or(u32::MAX);
+                    starts.push(held);
+                    held += n;
+                }
+                end += 1;
+            }
+            let batch = &rest[start..end];
+            // Each term's postings, pages in ref order.
+            postings.clear();
+            postings.resize(held, (0, 0));
+            let mut next = starts.clone();
+            for &page in &order {
+                for (term, count) in docs[page as usize].fields[field].terms() {
+                    let s = slot[term as usize];
+                    if s != u32::MAX {
+                        postings[next[s as usize]] = (page, count);
+                        next[s as usize] += 1;
+                    }
+                }
+            }
+            for &term in batch {
+                let s = slot[term as usize];
+                if s == u32::MAX {
+                    continue;
+                }
+                let from = starts[s as usize];
+                let to = from + df[term as usize] as usize;
+                tree.enter(out, &terms[term as usize])?;
+                out.write_all(b"{\"docs\":{")?;
+                for (i, &(page, count)) in postings[from..to].iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    out.write_all(refs[page as usize].as_bytes())?;
+                    out.write_all(tfs.get(count).as_bytes())?;
+                    out.write_all(b"}")?;
+                }
+                write!(out, "}},\"df\":{}", to - from)?;
+                slot[term as usize] = u32::MAX;
+            }
+            rest = &rest[end..];
+        }
+        tree.close_all(out)?;
+        out.write_all(b"}}")?;
     }
-    format!(
-        "{{\"version\":1,\"index\":{},\"docs\":{}}}",
-        index.to_json(),
-        Value::Array(shown)
-    )
+    out.write_all(b"},\"documentStore\":{\"save\":false,\"docs\":{")?;
+    for (i, &page) in order.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        write!(out, "\"{page}\":{{}}")?;
+    }
+    out.write_all(b"},\"docInfo\":{")?;
+    for (i, &page) in order.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        write!(out, "\"{page}\":{{")?;
+        for (j, &field) in by_name.iter().enumerate() {
+            if j > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, FIELDS[field])?;
+            write!(out, ":{}", docs[page as usize].fields[field].length)?;
+        }
+        out.write_all(b"}")?;
+    }
+    write!(
+        out,
+        "}},\"length\":{}}},\"lang\":\"English\"}},\"docs\":[",
+        docs.len()
+    )?;
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &(&doc.title, urls.url(&doc.path), &doc.snippet))?;
+    }
+    out.write_all(b"]}")
+}
+
+/// The open nodes of the character tree being written: the characters of the last term
+/// written. Terms come in order, so a term's tree path is closed only once no later term
+/// shares it.
+#[derive(Default)]
+struct Tree {
+    open: Vec<char>,
+}
+
+impl Tree {
+    /// Closes the nodes `term` does not share with the last term, opens the ones it adds (empty
+    /// but for their children), and leaves the writer where `term`'s own node's value starts.
+    fn enter(&mut self, out: &mut dyn Write, term: &str) -> io::Result<()> {
+        let shared = self
+            .open
+            .iter()
+            .zip(term.chars())
+            .take_while(|(a, b)| *a == b)
+            .count();
+        for _ in shared..self.open.len() {
+            out.write_all(b"}")?;
+        }
+        self.open.truncate(shared);
+        let mut chars = term.chars().skip(shared).peekable();
+        while let Some(c) = chars.next() {
+            out.write_all(b",")?;
+            let mut buf = [0u8; 4];
+            serde_json::to_writer(&mut *out, c.encode_utf8(&mut buf) as &str)?;
+            out.write_all(b":")?;
+            self.open.push(c);
+            if chars.peek().is_some() {
+                out.write_all(b"{\"docs\":{},\"df\":0")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close_all(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        for _ in self.open.drain(..) {
+            out.write_all(b"}")?;
+        }
+        Ok(())
+    }
+}
+
+/// elasticlunr's term frequency, the square root of the count, as serde_json writes an `f64`.
+#[derive(Default)]
+struct Tfs {
+    written: Vec<String>,
+}
+
+impl Tfs {
+    fn get(&mut self, count: u32) -> &str {
+        let count = count as usize;
+        if count >= self.written.len() {
+            let from = self.written.len();
+            self.written.extend(
+                (from..=count)
+                    .map(|c| serde_json::to_string(&(c as f64).sqrt()).expect("a finite number")),
+            );
+        }
+        &self.written[count]
+    }
 }
 
 /// The start of a page's text, cut at a word boundary.
@@ -303,8 +587,113 @@ fn decode_one(reference: &str) -> Option<char> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    use serde_json::Value;
+
+    /// elasticlunr's English, for text that [`terms`] already prepared: split at spaces, and a
+    /// pipeline that changes nothing but keeps the English steps' names. The index clinic wrote
+    /// with elasticlunr-rs until it wrote the same JSON itself; kept as the tests' oracle.
+    struct Prepared;
+
+    impl elasticlunr::Language for Prepared {
+        fn name(&self) -> String {
+            "English".into()
+        }
+
+        fn code(&self) -> String {
+            "en".into()
+        }
+
+        fn tokenize(&self, text: &str) -> Vec<String> {
+            text.split(' ')
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        }
+
+        fn make_pipeline(&self) -> elasticlunr::Pipeline {
+            fn same(token: String) -> Option<String> {
+                Some(token)
+            }
+            let step = |name: &str| -> Box<dyn elasticlunr::pipeline::PipelineFn> {
+                Box::new(elasticlunr::pipeline::FnWrapper(name.into(), same))
+            };
+            elasticlunr::Pipeline {
+                queue: vec![step("trimmer"), step("stopWordFilter"), step("stemmer")],
+            }
+        }
+    }
+
+    /// What clinic wrote with elasticlunr-rs for pages given as (title, url, snippet, title
+    /// terms, text terms), byte for byte: its index, wrapped as [`index_json`] wraps it.
+    pub(crate) fn oracle(pages: &[(String, String, String, String, String)]) -> String {
+        let mut index = elasticlunr::IndexBuilder::with_language(Box::new(Prepared))
+            .save_docs(false)
+            .add_fields(&FIELDS)
+            .build();
+        let mut shown = Vec::new();
+        for (i, (title, url, snippet, title_terms, body_terms)) in pages.iter().enumerate() {
+            index.add_doc(&i.to_string(), [title_terms.as_str(), body_terms.as_str()]);
+            shown.push(serde_json::json!([title, url, snippet]));
+        }
+        format!(
+            "{{\"version\":1,\"index\":{},\"docs\":{}}}",
+            index.to_json(),
+            Value::Array(shown)
+        )
+    }
+
+    /// Asserts that `written` is `expected`, as JSON values and byte for byte.
+    pub(crate) fn assert_same_index(written: &str, expected: &str) {
+        let value: Value = serde_json::from_str(written).expect("the index is JSON");
+        let oracle: Value = serde_json::from_str(expected).expect("elasticlunr-rs's is JSON");
+        assert!(value == oracle, "the index differs from elasticlunr-rs's");
+        if let Some(at) = written
+            .bytes()
+            .zip(expected.bytes())
+            .position(|(a, b)| a != b)
+        {
+            let around = |s: &str| s[at.saturating_sub(60)..(at + 60).min(s.len())].to_string();
+            panic!(
+                "byte {at} differs: {:?} where elasticlunr-rs wrote {:?}",
+                around(written),
+                around(expected)
+            );
+        }
+        assert_eq!(written.len(), expected.len());
+    }
+
+    /// A field's terms as text, each as many times as the page has it, in alphabetical order.
+    fn field_text(field: &Field, vocabulary: &Vocabulary) -> String {
+        let terms = vocabulary.terms.lock().unwrap();
+        let mut words = Vec::new();
+        for (term, count) in field.terms() {
+            for _ in 0..count {
+                words.push(&*terms.list[term as usize]);
+            }
+        }
+        words.sort_unstable();
+        words.join(" ")
+    }
+
+    /// [`oracle`] of pages as the render stored them.
+    pub(crate) fn oracle_of(docs: &[&Doc], vocabulary: &Vocabulary, urls: &Urls) -> String {
+        let pages: Vec<_> = docs
+            .iter()
+            .map(|d| {
+                (
+                    d.title.clone(),
+                    urls.url(&d.path),
+                    d.snippet.clone(),
+                    field_text(&d.fields[0], vocabulary),
+                    field_text(&d.fields[1], vocabulary),
+                )
+            })
+            .collect();
+        oracle(&pages)
+    }
 
     #[test]
     fn text_drops_tags_drawings_and_decodes_references() {
@@ -328,9 +717,10 @@ mod tests {
     #[test]
     fn a_page_is_indexed_by_its_main_only() {
         let page = "<nav>Contents Portfolio</nav><main id=\"main\"><h1>Flag</h1><p>retired</p></main><footer>f</footer>";
-        let doc = Doc::from_page("portfolio/", "Portfolio", page);
+        let vocabulary = Vocabulary::default();
+        let doc = Doc::from_page("portfolio/", "Portfolio", page, &vocabulary);
         assert_eq!(doc.snippet, "Flag retired");
-        assert_eq!(doc.body_terms, "flag retir");
+        assert_eq!(field_text(&doc.fields[1], &vocabulary), "flag retir");
     }
 
     #[test]
@@ -358,15 +748,182 @@ mod tests {
             base_url: None,
             shared: None,
         };
+        let vocabulary = Vocabulary::default();
         let docs = [Doc::from_fragment(
             "a/",
             "Alpha",
             "<p>rollback rehearsal</p>",
+            &vocabulary,
         )];
-        let json: Value = serde_json::from_str(&index_json(&docs, &urls)).unwrap();
+        let json: Value =
+            serde_json::from_str(&index_json(&docs.each_ref(), &vocabulary, &urls)).unwrap();
         assert_eq!(json["docs"][0][0], "Alpha");
         assert_eq!(json["docs"][0][1], "/portfolio/a/");
         assert_eq!(json["index"]["version"], "0.9.5");
         assert!(json["index"]["index"]["body"]["root"]["r"].is_object());
+    }
+}
+
+#[cfg(test)]
+mod oracle_tests {
+    //! The index as written here against elasticlunr-rs's, on generated sites.
+
+    use super::tests::{self, oracle};
+    use super::*;
+
+    fn urls() -> Urls {
+        Urls {
+            base_path: "/site/".into(),
+            base_url: None,
+            shared: None,
+        }
+    }
+
+    /// A little deterministic generator (xorshift), so the sites are the same on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self, below: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % below as u64) as usize
+        }
+    }
+
+    /// Pages of words drawn from `words`, some pages far longer than others.
+    fn site(pages: usize, words: &[&str], seed: u64) -> Vec<(String, String)> {
+        let mut rng = Rng(seed);
+        (0..pages)
+            .map(|i| {
+                let title = (0..1 + rng.next(4))
+                    .map(|_| words[rng.next(words.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let length = if i % 97 == 0 { 3000 } else { rng.next(80) };
+                let body = (0..length)
+                    .map(|_| words[rng.next(words.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (title, format!("<p>{body}</p>"))
+            })
+            .collect()
+    }
+
+    /// Writes the index of `pages` and compares it, as JSON, with elasticlunr-rs's index of the
+    /// same text; also that the bytes do not depend on the order the pages were rendered in.
+    fn same_as_elasticlunr(pages: &[(String, String)]) {
+        let urls = urls();
+        let vocabulary = Vocabulary::default();
+        // Rendered from the last page to the first, as a parallel render may: term numbers
+        // then differ from the pages' order.
+        let mut docs: Vec<Doc> = pages
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, (title, html))| {
+                Doc::from_fragment(&format!("p{i}/"), title, html, &vocabulary)
+            })
+            .collect();
+        docs.reverse();
+        let refs: Vec<&Doc> = docs.iter().collect();
+        let written = index_json(&refs, &vocabulary, &urls);
+        let expected: Vec<_> = pages
+            .iter()
+            .enumerate()
+            .map(|(i, (title, html))| {
+                let text = text_of(html);
+                (
+                    title.clone(),
+                    urls.url(&format!("p{i}/")),
+                    snippet(&text),
+                    terms(title),
+                    terms(&text),
+                )
+            })
+            .collect();
+        tests::assert_same_index(&written, &oracle(&expected));
+        // The same pages rendered in page order: the same bytes.
+        let in_order = Vocabulary::default();
+        let docs: Vec<Doc> = pages
+            .iter()
+            .enumerate()
+            .map(|(i, (title, html))| Doc::from_fragment(&format!("p{i}/"), title, html, &in_order))
+            .collect();
+        let refs: Vec<&Doc> = docs.iter().collect();
+        assert!(index_json(&refs, &in_order, &urls) == written);
+    }
+
+    #[test]
+    fn a_small_site_is_indexed_as_elasticlunr_rs_would() {
+        let words = [
+            "rollback",
+            "rollbacks",
+            "roll",
+            "rehearsal",
+            "rehearsed",
+            "a",
+            "ab",
+            "abc",
+            "café",
+            "naïve",
+            "quote\"d",
+            "back\\slash",
+            "日本語",
+            "flag",
+            "flags",
+            "the",
+            "of",
+            "00042",
+            "v1.3.0",
+            "expand-contract",
+            "x",
+        ];
+        same_as_elasticlunr(&site(40, &words, 7));
+    }
+
+    #[test]
+    fn a_site_of_thousands_of_pages_and_words_is_indexed_as_elasticlunr_rs_would() {
+        // Over 1,000 pages (refs "10" before "9"), a vocabulary past one varint byte, counts
+        // past one varint byte, and more postings than one pass gathers.
+        let owned: Vec<String> = (0..3000)
+            .map(|i| {
+                let letters: String = format!("{i:x}")
+                    .chars()
+                    .map(|c| (b'g' + c.to_digit(16).unwrap() as u8) as char)
+                    .collect();
+                format!("w{letters}")
+            })
+            .chain(["ledger", "migration", "schema"].map(String::from))
+            .collect();
+        let words: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let pages = site(1100, &words, 42);
+        same_as_elasticlunr(&pages);
+    }
+
+    #[test]
+    fn an_empty_site_is_indexed_as_elasticlunr_rs_would() {
+        same_as_elasticlunr(&[]);
+        same_as_elasticlunr(&[(String::new(), String::new())]);
+    }
+
+    #[test]
+    fn fields_keep_each_term_and_its_count() {
+        let vocabulary = Vocabulary::default();
+        let many = "flag ".repeat(300);
+        let field = Field::new(&format!("{many}rollback flag"), &vocabulary);
+        assert_eq!(field.length, 302);
+        let mut counted: Vec<(String, u32)> = {
+            let terms = vocabulary.terms.lock().unwrap();
+            field
+                .terms()
+                .map(|(t, c)| (terms.list[t as usize].to_string(), c))
+                .collect()
+        };
+        counted.sort();
+        assert_eq!(
+            counted,
+            [("flag".to_string(), 301), ("rollback".to_string(), 1)]
+        );
     }
 }
