@@ -286,7 +286,13 @@ pub fn render_site(
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
-    let searched = Mutex::new(Vec::new());
+    // Each page's search document at its index, so that two builds of the same site write the
+    // same index (and no second list of them is made).
+    let searched: Mutex<Vec<Option<search::Doc>>> = Mutex::new(if input.config.search {
+        (0..total).map(|_| None).collect()
+    } else {
+        Vec::new()
+    });
     (0..total).into_par_iter().try_for_each(|index| {
         let page = &content.pages[index];
         let rendered = render_page(&structure, index, input, &shared);
@@ -295,16 +301,12 @@ pub fn render_site(
             output.write(&format!("{}index.html", page.path), html.as_bytes())?;
         }
         if let Some(doc) = rendered.search {
-            lock(&searched).push((index, doc));
+            lock(&searched)[index] = Some(doc);
         }
         (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok::<(), OutputError>(())
     })?;
-    // In page order, so that two builds of the same site write the same index.
-    let mut content_docs = vec![None; total];
-    for (index, doc) in searched.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        content_docs[index] = Some(doc);
-    }
+    let content_docs = searched.into_inner().unwrap_or_else(|p| p.into_inner());
     let virtual_pages = &input.generated.pages;
     let docs = render_virtual_pages(input, &shared, output, &diagnostics)?;
     if input.config.search {
