@@ -2,17 +2,22 @@
 //! an [elasticlunr](https://github.com/weixsong/elasticlunr.js) index that the browser loads from
 //! `search-index.json` (no server: the site stays static and works offline).
 //!
-//! Why elasticlunr-rs: it is what mdBook and Zola ship, its only dependencies (regex, serde) are
-//! already in the tree, and it builds the index in-process from text the render already has.
-//! Pagefind is the better-maintained engine, but its crate pulls in tokio, actix-web, lol_html and
-//! thirty-odd other crates and re-parses every written page. The measured index size and build
-//! cost are in `content/reference/search.md`.
+//! Why elasticlunr: it is what mdBook and Zola ship, elasticlunr-rs's only dependencies (regex,
+//! serde) are already in the tree, and the index is made in-process from text the render already
+//! has. Pagefind is the better-maintained engine, but its crate pulls in tokio, actix-web,
+//! lol_html and thirty-odd other crates and re-parses every written page.
+//!
+//! elasticlunr-rs gives the words their terms (its English pipeline: trimmer, stop words,
+//! stemmer), but its `Index` is not built: on a large site it holds some 100 bytes per (term,
+//! page) pair, 300 MiB for the 10,000-page benchmark corpus. Pages keep their terms as numbers
+//! ([`Field`]) and [`write_index`] writes elasticlunr.js's format from them, the same bytes as
+//! elasticlunr-rs's `Index::to_json`, which the tests keep as the oracle. The measured index size
+//! and build cost are in `content/reference/search.md`.
 //!
 //! The index holds text only: tags are stripped here, and the browser inserts titles and snippets
 //! with `textContent`, so nothing in a page (a student's write-up included) becomes markup there.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -125,10 +130,22 @@ pub(crate) struct Vocabulary {
     terms: Mutex<Terms>,
 }
 
+/// Each term with its number (the list by number is made when the index is written: keeping
+/// it too would hold every term twice).
 #[derive(Debug, Default)]
 struct Terms {
-    numbers: HashMap<Box<str>, u32>,
-    list: Vec<Box<str>>,
+    numbers: FnvHashMap<Box<str>, u32>,
+}
+
+impl Terms {
+    /// The terms by number.
+    fn list(&self) -> Vec<&str> {
+        let mut list = vec![""; self.numbers.len()];
+        for (term, &n) in &self.numbers {
+            list[n as usize] = term;
+        }
+        list
+    }
 }
 
 impl Default for Vocabulary {
@@ -145,13 +162,11 @@ impl Vocabulary {
     /// The number of `term`, given it the first time.
     fn number(&self, term: &str) -> u32 {
         let mut terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
-        let Terms { numbers, list } = &mut *terms;
-        if let Some(&n) = numbers.get(term) {
+        if let Some(&n) = terms.numbers.get(term) {
             return n;
         }
-        let n = u32::try_from(list.len()).expect("fewer than 2^32 terms");
-        list.push(term.into());
-        numbers.insert(term.into(), n);
+        let n = u32::try_from(terms.numbers.len()).expect("fewer than 2^32 terms");
+        terms.numbers.insert(term.into(), n);
         n
     }
 }
@@ -251,8 +266,10 @@ impl Default for Stems {
 }
 
 impl Stems {
-    /// Entries kept at most; past it the cache starts again (a site of unusual words).
-    const LIMIT: usize = 200_000;
+    /// Words kept at most; past it the cache starts again. A site's common words are back in it
+    /// after a few pages, and a large site's one-off words (`walker_7088`: 76,000 of the 82,000
+    /// distinct words of the benchmark corpus) do not fill it with megabytes.
+    const LIMIT: usize = 16_384;
 
     fn number(&mut self, word: &str, vocabulary: &Vocabulary) -> Option<u32> {
         if let Some(&n) = self.numbers.get(word) {
@@ -294,7 +311,7 @@ pub(crate) fn write_index(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let terms = vocabulary.terms.lock().unwrap_or_else(|p| p.into_inner());
-    let terms = &terms.list;
+    let terms = terms.list();
     // elasticlunr-rs keeps refs in `BTreeMap`s keyed by the ref as text: "10" comes before "9".
     let mut order: Vec<u32> =
         (0..u32::try_from(docs.len()).expect("fewer than 2^32 pages")).collect();
@@ -307,7 +324,7 @@ pub(crate) fn write_index(
     // Terms in the order of their text, as elasticlunr-rs's character tree has them.
     let mut sorted: Vec<u32> =
         (0..u32::try_from(terms.len()).expect("fewer than 2^32 terms")).collect();
-    sorted.sort_unstable_by(|&a, &b| terms[a as usize].cmp(&terms[b as usize]));
+    sorted.sort_unstable_by(|&a, &b| terms[a as usize].cmp(terms[b as usize]));
 
     out.write_all(b"{\"version\":1,\"index\":{\"fields\":")?;
     serde_json::to_writer(&mut *out, &FIELDS)?;
@@ -375,7 +392,7 @@ pub(crate) fn write_index(
                 }
                 let from = starts[s as usize];
                 let to = from + df[term as usize] as usize;
-                tree.enter(out, &terms[term as usize])?;
+                tree.enter(out, terms[term as usize])?;
                 out.write_all(b"{\"docs\":{")?;
                 for (i, &(page, count)) in postings[from..to].iter().enumerate() {
                     if i > 0 {
@@ -692,10 +709,11 @@ pub(crate) mod tests {
     /// A field's terms as text, each as many times as the page has it, in alphabetical order.
     fn field_text(field: &Field, vocabulary: &Vocabulary) -> String {
         let terms = vocabulary.terms.lock().unwrap();
+        let list = terms.list();
         let mut words = Vec::new();
         for (term, count) in field.terms() {
             for _ in 0..count {
-                words.push(&*terms.list[term as usize]);
+                words.push(list[term as usize]);
             }
         }
         words.sort_unstable();
@@ -756,8 +774,9 @@ pub(crate) mod tests {
         let vocabulary = Vocabulary::default();
         for _ in 0..2 {
             let numbers = term_numbers(text, &vocabulary);
-            let list = &vocabulary.terms.lock().unwrap().list;
-            let numbered: Vec<&str> = numbers.iter().map(|&n| &*list[n as usize]).collect();
+            let held = vocabulary.terms.lock().unwrap();
+            let list = held.list();
+            let numbered: Vec<&str> = numbers.iter().map(|&n| list[n as usize]).collect();
             assert_eq!(numbered.join(" "), terms(text));
         }
     }
@@ -947,7 +966,7 @@ mod oracle_tests {
             let terms = vocabulary.terms.lock().unwrap();
             field
                 .terms()
-                .map(|(t, c)| (terms.list[t as usize].to_string(), c))
+                .map(|(t, c)| (terms.list()[t as usize].to_string(), c))
                 .collect()
         };
         counted.sort();
