@@ -18,7 +18,7 @@
 # index, byte for byte.
 #
 # Environment: N (10000), RUNS (5), CORPUS_DIR (/tmp/clinic-bench-corpus), OUT_BASE,
-# CLINIC_BIN (default: cargo build --release), BASELINE_BIN (none),
+# CLINIC_BIN (default: cargo build --release), BASELINE_BIN (none), SOURCE_DATE_EPOCH (fixed),
 # MAKE_CORPUS (../shared/bench/make-corpus.sh).
 # The machine may be shared: compare the rows of one run, not seconds across runs.
 set -euo pipefail
@@ -32,6 +32,9 @@ if [ -z "${OUT_BASE:-}" ]; then
   if [ -d /dev/shm ] && [ -w /dev/shm ]; then OUT_BASE=/dev/shm/clinic-search-bench; else OUT_BASE=/tmp/clinic-search-bench; fi
 fi
 MAKE_CORPUS="${MAKE_CORPUS:-$repo/../shared/bench/make-corpus.sh}"
+# The portfolio's stamp shows the build time: one fixed time, so that two binaries' indexes can be
+# compared byte for byte.
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1764460800}"
 TIME=/usr/bin/time
 die() { echo "search-cost.sh: $*" >&2; exit 1; }
 [ -x "$TIME" ] || die "$TIME is missing (apt-get install -y time)"
