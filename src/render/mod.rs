@@ -300,10 +300,15 @@ pub fn render_site(
         if let Some(html) = rendered.html {
             output.write(&format!("{}index.html", page.path), html.as_bytes())?;
         }
+        let kept_a_document = rendered.search.is_some();
         if let Some(doc) = rendered.search {
             lock(&searched)[index] = Some(doc);
         }
-        (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if kept_a_document && finished.is_multiple_of(search::TRIM_EVERY) {
+            search::return_freed_memory();
+        }
+        (input.progress)(finished, total);
         Ok::<(), OutputError>(())
     })?;
     let content_docs = searched.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -316,6 +321,7 @@ pub fn render_site(
             content: content_docs,
             generated: docs,
         };
+        search::return_freed_memory();
         output.write_with(search::INDEX_FILE, &mut |out| {
             search::write_index(&searched.docs(), &searched.vocabulary, input.urls, out)
         })?;

@@ -26,6 +26,23 @@ use fnv::FnvHashMap;
 
 use crate::load::urls::Urls;
 
+/// Pages rendered between two calls of [`return_freed_memory`].
+pub(crate) const TRIM_EVERY: usize = 256;
+
+/// Gives the memory that the render threads freed back to the system. The pages' documents
+/// outlive the render and are allocated by its threads, each in its own glibc arena, among what
+/// the render frees; glibc returns an arena's memory only from its top, so they hold it there:
+/// on the 10,000-page benchmark the build's peak grew by 12 MiB over a build without search, by
+/// 3 MiB with one arena. Called every [`TRIM_EVERY`] pages while documents are kept, and before
+/// the index is written; elsewhere than glibc it does nothing.
+pub(crate) fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it takes no pointer and may run at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The file the index is written to, at the site root (fetched relative to the base path).
 pub(crate) const INDEX_FILE: &str = "search-index.json";
 /// Characters of each page's text kept for its result's snippet: enough for two lines, and
@@ -130,22 +147,36 @@ pub(crate) struct Vocabulary {
     terms: Mutex<Terms>,
 }
 
-/// Each term with its number (the list by number is made when the index is written: keeping
-/// it too would hold every term twice).
+/// Each term with its number: the terms one after the other in one string, and a table of the
+/// numbers hashed by their terms (some 20 bytes a term, where a map of boxed strings took 60).
 #[derive(Debug, Default)]
 struct Terms {
-    numbers: FnvHashMap<Box<str>, u32>,
+    text: String,
+    /// Where each term ends in `text`, by number.
+    ends: Vec<u32>,
+    table: hashbrown::HashTable<u32>,
 }
 
 impl Terms {
+    fn term<'a>(text: &'a str, ends: &[u32], n: u32) -> &'a str {
+        let n = n as usize;
+        let start = if n == 0 { 0 } else { ends[n - 1] as usize };
+        &text[start..ends[n] as usize]
+    }
+
     /// The terms by number.
     fn list(&self) -> Vec<&str> {
-        let mut list = vec![""; self.numbers.len()];
-        for (term, &n) in &self.numbers {
-            list[n as usize] = term;
-        }
-        list
+        (0..self.ends.len())
+            .map(|n| Terms::term(&self.text, &self.ends, n as u32))
+            .collect()
     }
+}
+
+fn hash(term: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(term.as_bytes());
+    hasher.finish()
 }
 
 impl Default for Vocabulary {
@@ -162,11 +193,15 @@ impl Vocabulary {
     /// The number of `term`, given it the first time.
     fn number(&self, term: &str) -> u32 {
         let mut terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&n) = terms.numbers.get(term) {
+        let Terms { text, ends, table } = &mut *terms;
+        let found = table.find(hash(term), |&n| Terms::term(text, ends, n) == term);
+        if let Some(&n) = found {
             return n;
         }
-        let n = u32::try_from(terms.numbers.len()).expect("fewer than 2^32 terms");
-        terms.numbers.insert(term.into(), n);
+        let n = u32::try_from(ends.len()).expect("fewer than 2^32 terms");
+        text.push_str(term);
+        ends.push(u32::try_from(text.len()).expect("terms under 4 GiB"));
+        table.insert_unique(hash(term), n, |&m| hash(Terms::term(text, ends, m)));
         n
     }
 }
