@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::output::manifest::{Fingerprint, Manifest};
-use crate::render::search::Doc;
-use crate::render::{RenderCache, StoredDocs};
+use crate::render::search::StoredDoc;
+use crate::render::{RenderCache, Searched, StoredDocs};
 
 /// Bump when the stored shape changes.
 const VERSION: u32 = 1;
@@ -83,39 +83,28 @@ impl BuildCache {
         let Some(file) = &self.file else {
             return StoredDocs::new();
         };
-        let read = || -> Option<Vec<Doc>> {
-            let bytes = std::fs::read(docs_file(file)).ok()?;
-            postcard::from_bytes(&bytes).ok()
-        };
-        read()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|doc| (doc.path.clone(), doc))
-            .collect()
+        // One document after the other: a damaged end loses only the documents after it.
+        let bytes = std::fs::read(docs_file(file)).unwrap_or_default();
+        let mut rest = bytes.as_slice();
+        let mut docs = StoredDocs::new();
+        while let Ok((doc, after)) = postcard::take_from_bytes::<StoredDoc>(rest) {
+            docs.insert(doc.path.clone(), doc);
+            rest = after;
+        }
+        docs
     }
 
     /// Records what this build wrote and rendered, and, when the search index was written
     /// again, the content pages' documents it was made from. Failing to (a full disk) only
     /// costs the next build its speed: the stale cache is removed so it cannot describe the new
     /// output.
-    pub(crate) fn store<'a>(
-        self,
-        files: Manifest,
-        render: RenderCache,
-        docs: impl Iterator<Item = &'a Doc>,
-    ) {
+    pub(crate) fn store(self, files: Manifest, render: RenderCache, searched: &Searched) {
         let Some(file) = &self.file else {
             return;
         };
-        if render.docs_changed {
-            let docs: Vec<&Doc> = docs.collect();
-            let stored = postcard::to_stdvec(&docs)
-                .map_err(std::io::Error::other)
-                .and_then(|bytes| write_bytes(&docs_file(file), &bytes));
-            if stored.is_err() {
-                // Every document is then checked and found missing: those pages render again.
-                let _ = std::fs::remove_file(docs_file(file));
-            }
+        if render.docs_changed && write_docs(&docs_file(file), searched).is_err() {
+            // Every document is then checked and found missing: those pages render again.
+            let _ = std::fs::remove_file(docs_file(file));
         }
         let Some(binary) = binary_identity() else {
             return;
@@ -184,6 +173,25 @@ fn read(file: &Path, target: &Path) -> Option<Stored> {
 fn write(file: &Path, stored: &Stored) -> std::io::Result<()> {
     let bytes = postcard::to_stdvec(stored).map_err(std::io::Error::other)?;
     write_bytes(file, &bytes)
+}
+
+/// The documents one after the other, each encoded on its own: never all of them in memory.
+fn write_docs(file: &Path, searched: &Searched) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let temp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut out = std::io::BufWriter::new(temp);
+    let mut result = Ok(());
+    searched.for_each_stored(&mut |doc| {
+        if result.is_ok() {
+            result = postcard::to_stdvec(&doc)
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| std::io::Write::write_all(&mut out, &bytes));
+        }
+    });
+    result?;
+    let temp = out.into_inner().map_err(|e| e.into_error())?;
+    temp.persist(file).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn write_bytes(file: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -214,8 +214,7 @@ pub fn build(
     )?);
     let (output, files, update) = output.commit()?;
     if let Some(cache) = cache {
-        let searched = generated.searched();
-        cache.store(files, render_cache, searched.content_docs());
+        cache.store(files, render_cache, &generated.searched());
     }
 
     if options.strict {

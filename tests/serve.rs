@@ -763,8 +763,10 @@ fn a_burst_of_300_files_is_at_most_two_rebuilds_and_equals_a_clean_build() {
 
 #[test]
 fn partial_re_renders_equal_a_clean_build() {
+    // `zeppelin` is a's only: once a's edit drops it, the search index (rewritten from the
+    // pages' stored terms) must leave it out, as a clean build does.
     let site = site(&[
-        ("content/a.md", &md("A", "Links to [b](b.md).")),
+        ("content/a.md", &md("A", "Links to [b](b.md), zeppelin.")),
         ("content/b.md", &md("B", "Body of b.")),
         ("content/guide/_index.md", &md("Guide", "Guide.")),
         ("content/guide/one.md", &md("One", "```sql\nselect 1;\n```")),

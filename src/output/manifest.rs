@@ -77,6 +77,38 @@ pub(crate) fn digest(bytes: &[u8]) -> u128 {
     hasher.finish128().as_u128()
 }
 
+/// A writer that computes the [`digest`] of what passes through it.
+pub(crate) struct Hashing<W> {
+    inner: W,
+    hasher: SipHasher13,
+}
+
+impl<W: std::io::Write> Hashing<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: SipHasher13::new(),
+        }
+    }
+
+    /// The writer, and the digest of everything written.
+    pub(crate) fn finish(self) -> (W, u128) {
+        (self.inner, self.hasher.finish128().as_u128())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        std::hash::Hasher::write(&mut self.hasher, &bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A digest of several values in order, each delimited (so `("ab", "c")` and `("a", "bc")`
 /// differ): the build cache's keys.
 pub(crate) struct Fingerprint(SipHasher13);
@@ -255,6 +287,19 @@ mod tests {
                 .as_deref(),
             Some("notes/")
         );
+    }
+
+    #[test]
+    fn a_streamed_digest_is_the_digest_of_the_whole() {
+        use std::io::Write;
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut out = Hashing::new(Vec::new());
+        for chunk in bytes.chunks(333) {
+            out.write_all(chunk).unwrap();
+        }
+        let (written, hash) = out.finish();
+        assert_eq!(written, bytes);
+        assert_eq!(hash, digest(&bytes));
     }
 
     #[test]

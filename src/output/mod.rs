@@ -11,7 +11,7 @@
 pub(crate) mod manifest;
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -33,6 +33,18 @@ pub trait Sink: Sync {
     fn keep(&self, _rel: &str) -> bool {
         false
     }
+
+    /// Writes one file as `contents` produces it, for a file too large to hold whole (the
+    /// search index of a large site). By default it is held, then written.
+    fn write_with(
+        &self,
+        rel: &str,
+        contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let mut bytes = Vec::new();
+        contents(&mut bytes).map_err(io_error(Path::new(rel)))?;
+        self.write(rel, &bytes)
+    }
 }
 
 impl Sink for Output {
@@ -42,6 +54,14 @@ impl Sink for Output {
 
     fn keep(&self, rel: &str) -> bool {
         Output::keep(self, rel)
+    }
+
+    fn write_with(
+        &self,
+        rel: &str,
+        contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), OutputError> {
+        Output::write_with(self, rel, contents)
     }
 }
 
@@ -224,26 +244,62 @@ impl Output {
                     return Ok(());
                 }
                 let path = path_in(&self.target, rel)?;
-                if let Err(e) = replace_file(&self.target, &path, bytes) {
-                    // A file of the previous build where a folder must go, or the reverse.
-                    self.clear_way(rel, previous).map_err(|_| e)?;
-                    replace_file(&self.target, &path, bytes)?;
-                }
+                self.clear_way(rel, previous)?;
+                replace_file(&self.target, &path, bytes)?;
                 FileEntry {
                     hash,
                     stamp: manifest::Stamp::read(&path),
                 }
             }
         };
+        self.record(rel, entry);
+        Ok(())
+    }
+
+    /// Writes one file as `contents` produces it, never holding it whole: into a temporary file
+    /// beside its place, hashed on the way, then placed as [`Output::write`] places a file (in
+    /// place, left alone when its bytes did not change).
+    pub(crate) fn write_with(
+        &self,
+        rel: &str,
+        contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let root = match &self.mode {
+            Mode::Staged(staging) => staging.path(),
+            Mode::InPlace { previous, .. } => {
+                self.clear_way(rel, previous)?;
+                &self.target
+            }
+        };
+        let path = path_in(root, rel)?;
+        let (temp, hash) = streamed(root, &path, contents)?;
+        if let Mode::InPlace { intact, .. } = &self.mode {
+            let first = !lock(&self.written).contains_key(rel);
+            if let Some(same) = intact.get(rel).filter(|e| first && e.hash == hash) {
+                lock(&self.written).insert(rel.to_string(), same.clone());
+                return Ok(()); // the temporary file is deleted as it drops
+            }
+        }
+        temp.persist(&path).map_err(|e| io_error(&path)(e.error))?;
+        let stamp = match self.mode {
+            Mode::Staged(_) => None,
+            Mode::InPlace { .. } => manifest::Stamp::read(&path),
+        };
+        self.record(rel, FileEntry { hash, stamp });
+        Ok(())
+    }
+
+    /// Records a file this build wrote (once, however many times it was written).
+    fn record(&self, rel: &str, entry: FileEntry) {
         if lock(&self.written).insert(rel.to_string(), entry).is_none() {
             self.changed.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(())
     }
 
     /// Removes what the previous build left in the way of `rel`: a file of its where one of
     /// `rel`'s folders goes, or a folder of its files where `rel` goes. Refused (an error) when
-    /// this build wrote the obstacle itself: a clean build would fail on it too.
+    /// this build wrote the obstacle itself: a clean build would fail on it too. Nothing in the
+    /// way (the usual case) costs a look at each folder of `rel`.
     fn clear_way(&self, rel: &str, previous: &Manifest) -> Result<(), OutputError> {
         let written = lock(&self.written);
         let conflict = || OutputError::Io {
@@ -391,6 +447,36 @@ fn create_folders(target: &Path, path: &Path) -> Result<(), OutputError> {
         make_readable_folder(dir)?;
     }
     Ok(())
+}
+
+/// `contents` written into a world-readable temporary file beside `path` (inside `root`), and
+/// the digest of what it wrote.
+fn streamed(
+    root: &Path,
+    path: &Path,
+    contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> Result<(tempfile::NamedTempFile, u128), OutputError> {
+    create_folders(root, path)?;
+    let dir = path.parent().unwrap_or(root);
+    let temp = tempfile::Builder::new()
+        .prefix(".clinic-")
+        .tempfile_in(dir)
+        .map_err(io_error(dir))?;
+    let mut out = manifest::Hashing::new(io::BufWriter::with_capacity(1 << 16, temp));
+    contents(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(io_error(path))?;
+    let (buffered, hash) = out.finish();
+    let temp = buffered
+        .into_inner()
+        .map_err(|e| io_error(path)(e.into_error()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let readable = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(temp.path(), readable).map_err(io_error(temp.path()))?;
+    }
+    Ok((temp, hash))
 }
 
 fn make_readable_folder(dir: &Path) -> Result<(), OutputError> {

@@ -41,13 +41,13 @@ pub(crate) struct RenderCache {
 
 /// The content pages' search documents, by page path, kept beside the cache (read only when
 /// the index must be written again, so a build with nothing changed does not load them).
-pub(crate) type StoredDocs = HashMap<String, search::Doc>;
+pub(crate) type StoredDocs = HashMap<String, search::StoredDoc>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CachedPage {
     pub(super) key: u128,
     pub(super) diagnostics: Vec<Diagnostic>,
-    /// [`doc_key`] of the page's search document.
+    /// The [`search::Doc::key`] of the page's search document.
     pub(super) search: Option<u128>,
 }
 
@@ -145,13 +145,8 @@ fn page_key(site: u128, page: &Page) -> u128 {
         .finish()
 }
 
-/// The digest of one search document.
-pub(super) fn doc_key(doc: &search::Doc) -> u128 {
-    Fingerprint::default().add(KEY_VERSION).add(doc).finish()
-}
-
 /// The digest of the documents a search index is made from: the content pages' (by their
-/// [`doc_key`], in page order) and the generated pages', and the URLs the index gives them.
+/// [`search::Doc::key`], in page order) and the generated pages', and the URLs the index gives them.
 pub(super) fn search_key(
     pages: &[Option<u128>],
     generated: &[search::Doc],
@@ -161,7 +156,7 @@ pub(super) fn search_key(
     // The index holds each page's URL.
     key.add(KEY_VERSION).add(urls).add(pages);
     for doc in generated {
-        key.add(doc);
+        key.add(doc.key());
     }
     key.finish()
 }

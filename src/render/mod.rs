@@ -218,27 +218,34 @@ impl Generated {
 }
 
 /// The search index's documents: each content page's (by index; `None` when it failed) and the
-/// generated pages'.
+/// generated pages', with the vocabulary their terms are numbered in.
 #[derive(Debug, Default)]
 pub(crate) struct Searched {
+    vocabulary: Arc<search::Vocabulary>,
     content: Vec<Option<search::Doc>>,
     generated: Vec<search::Doc>,
 }
 
 impl Searched {
-    /// Every document, content pages first, in page order.
-    fn docs(&self) -> impl Iterator<Item = &search::Doc> {
-        self.content.iter().flatten().chain(&self.generated)
+    fn docs(&self) -> Vec<&search::Doc> {
+        self.content
+            .iter()
+            .flatten()
+            .chain(&self.generated)
+            .collect()
     }
 
-    /// The content pages' documents, for the build cache's store.
-    pub(crate) fn content_docs(&self) -> impl Iterator<Item = &search::Doc> {
-        self.content.iter().flatten()
+    /// Each content page's document as the build cache keeps it, one after the other.
+    pub(crate) fn for_each_stored(&self, f: &mut dyn FnMut(search::StoredDoc)) {
+        self.vocabulary.with_terms(|terms| {
+            for doc in self.content.iter().flatten() {
+                f(doc.stored(terms));
+            }
+        });
     }
 
     fn index_json(&self, urls: &Urls) -> String {
-        let docs: Vec<search::Doc> = self.docs().cloned().collect();
-        search::index_json(&docs, urls)
+        search::index_json(&self.docs(), &self.vocabulary, urls)
     }
 }
 
@@ -259,10 +266,17 @@ struct Shared {
     /// The portfolio as content pages see it: without the build time (`stamp.built`), which
     /// would make every page differ from one build to the next (see [`cache`]).
     content_portfolio: Value,
+    /// Where the search documents' terms are numbered: a new one for a whole render, the last
+    /// whole render's for a partial one (whose documents join that render's).
+    vocabulary: Arc<search::Vocabulary>,
 }
 
 impl Shared {
-    fn new(structure: &Structure<'_>, input: &RenderInput<'_>) -> Shared {
+    fn new(
+        structure: &Structure<'_>,
+        input: &RenderInput<'_>,
+        vocabulary: Arc<search::Vocabulary>,
+    ) -> Shared {
         let portfolio = input.generated.values.clone();
         let mut content_portfolio = portfolio.clone();
         if let Some(stamp) = content_portfolio
@@ -276,6 +290,7 @@ impl Shared {
             nav: nav_value(structure, input.urls, &input.generated.nav),
             portfolio,
             content_portfolio,
+            vocabulary,
         }
     }
 
@@ -312,12 +327,18 @@ pub(crate) fn render_site(
     stored_docs: &dyn Fn() -> StoredDocs,
 ) -> Result<(Vec<Diagnostic>, RenderCache), OutputError> {
     let structure = Structure::new(content);
-    let shared = Shared::new(&structure, input);
+    let shared = Shared::new(&structure, input, Arc::default());
     let keys = cache::page_keys(content, &shared, input);
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
-    let searched = Mutex::new(Vec::new());
+    // Each rendered page's search document at its index, so that two builds of the same site
+    // write the same index (and no second list of them is made).
+    let searched: Mutex<Vec<Option<search::Doc>>> = Mutex::new(if input.config.search {
+        (0..total).map(|_| None).collect()
+    } else {
+        Vec::new()
+    });
     let rendered = Mutex::new(HashMap::new());
     (0..total).into_par_iter().try_for_each(|index| {
         let rel = format!("{}index.html", content.pages[index].path);
@@ -328,9 +349,9 @@ pub(crate) fn render_site(
                 if let Some(html) = &page.html {
                     output.write(&rel, html.as_bytes())?;
                 }
-                let search = page.search.as_ref().map(cache::doc_key);
+                let search = page.search.as_ref().map(search::Doc::key);
                 if let Some(doc) = page.search {
-                    lock(&searched).push((index, doc));
+                    lock(&searched)[index] = Some(doc);
                 }
                 cache::CachedPage {
                     key: keys[index],
@@ -340,19 +361,20 @@ pub(crate) fn render_site(
             }
         };
         diagnostics.extend(page.diagnostics.iter().cloned());
+        let kept_a_document = page.search.is_some();
         lock(&rendered).insert(rel, page);
-        (input.progress)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if kept_a_document && finished.is_multiple_of(search::TRIM_EVERY) {
+            search::return_freed_memory();
+        }
+        (input.progress)(finished, total);
         Ok::<(), OutputError>(())
     })?;
     let mut next = RenderCache {
         pages: rendered.into_inner().unwrap_or_else(|p| p.into_inner()),
         ..RenderCache::default()
     };
-    // In page order, so that two builds of the same site write the same index.
-    let mut content_docs = vec![None; total];
-    for (index, doc) in searched.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        content_docs[index] = Some(doc);
-    }
+    let mut content_docs = searched.into_inner().unwrap_or_else(|p| p.into_inner());
     let virtual_pages = &input.generated.pages;
     let docs = render_virtual_pages(input, &shared, output, &diagnostics)?;
     if input.config.search {
@@ -378,14 +400,15 @@ pub(crate) fn render_site(
         }
         let mut searched = lock(&input.generated.searched);
         *searched = Searched {
+            vocabulary: shared.vocabulary.clone(),
             content: content_docs,
             generated: docs,
         };
         if !unchanged {
-            output.write(
-                search::INDEX_FILE,
-                searched.index_json(input.urls).as_bytes(),
-            )?;
+            search::return_freed_memory();
+            output.write_with(search::INDEX_FILE, &mut |out| {
+                search::write_index(&searched.docs(), &searched.vocabulary, input.urls, out)
+            })?;
         }
     }
     for (path, text) in &input.generated.files {
@@ -418,8 +441,8 @@ fn fill_kept_docs(
         .filter(|&i| {
             let doc = stored
                 .remove(&structure.pages[i].path)
-                .filter(|doc| Some(cache::doc_key(doc)) == expected[i]);
-            docs[i] = doc;
+                .filter(|doc| Some(doc.key) == expected[i]);
+            docs[i] = doc.map(|doc| search::Doc::from_stored(doc, &shared.vocabulary));
             docs[i].is_none()
         })
         .collect();
@@ -442,7 +465,7 @@ pub fn render_generated(
     output: &dyn Sink,
 ) -> Result<Vec<Diagnostic>, OutputError> {
     let structure = Structure::new(content);
-    let shared = Shared::new(&structure, input);
+    let shared = Shared::new(&structure, input, Arc::default());
     let diagnostics = Diagnostics::default();
     render_virtual_pages(input, &shared, output, &diagnostics)?;
     for (path, text) in &input.generated.files {
@@ -476,7 +499,12 @@ fn render_virtual_pages(
             Ok(html) => {
                 if page.template != print::TEMPLATE {
                     if input.config.search {
-                        docs.push(search::Doc::from_page(&page.path, &page.title, &html));
+                        docs.push(search::Doc::from_page(
+                            &page.path,
+                            &page.title,
+                            &html,
+                            &shared.vocabulary,
+                        ));
                     }
                     sections.extend(print::section(&page.path, &page.title, &html, input.urls));
                 }
@@ -499,7 +527,8 @@ pub fn render_pages(
     indexes: &[usize],
 ) -> (Vec<(String, String)>, Vec<Diagnostic>) {
     let structure = Structure::new(content);
-    let shared = Shared::new(&structure, input);
+    let vocabulary = lock(&input.generated.searched).vocabulary.clone();
+    let shared = Shared::new(&structure, input, vocabulary);
     let diagnostics = Diagnostics::default();
     let rendered: Vec<(usize, RenderedPage)> = indexes
         .par_iter()
@@ -581,10 +610,11 @@ fn render_page(
             (notice, Vec::new())
         }
     };
+    let vocabulary = &shared.vocabulary;
     let search = input
         .config
         .search
-        .then(|| search::Doc::from_fragment(&page.path, &page.title, &content));
+        .then(|| search::Doc::from_fragment(&page.path, &page.title, &content, vocabulary));
     let summary = |i: usize| {
         let p = &structure.pages[i];
         json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})
@@ -845,6 +875,31 @@ mod tests {
             let at_limit = "<blockquote>".repeat(html::MAX_PAGE_DEPTH);
             assert!(page_body(at_limit, unsafe_html).is_ok());
         }
+    }
+
+    /// The demo's index, as a build writes it, is what elasticlunr-rs makes of the same pages.
+    #[test]
+    fn the_demo_index_is_what_elasticlunr_rs_makes_of_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("demo");
+        crate::commands::demo::write(&root).unwrap();
+        let out = tmp.path().join("out");
+        let options = crate::BuildOptions {
+            root,
+            out: Some(out.clone()),
+            base_url: Some("https://ada-example.github.io/orders-api/".into()),
+            strict: false,
+            include_drafts: false,
+            no_cache: true,
+            ..crate::BuildOptions::default()
+        };
+        let report = crate::build(&options, &|_, _| {}).unwrap();
+        let written = std::fs::read_to_string(out.join(search::INDEX_FILE)).unwrap();
+        let searched = lock(&report.generated.searched);
+        let docs = searched.docs();
+        assert!(docs.len() > 20, "{} pages", docs.len());
+        let oracle = search::tests::oracle_of(&docs, &searched.vocabulary, &report.setup.urls);
+        search::tests::assert_same_index(&written, &oracle);
     }
 
     #[test]

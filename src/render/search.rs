@@ -2,21 +2,46 @@
 //! an [elasticlunr](https://github.com/weixsong/elasticlunr.js) index that the browser loads from
 //! `search-index.json` (no server: the site stays static and works offline).
 //!
-//! Why elasticlunr-rs: it is what mdBook and Zola ship, its only dependencies (regex, serde) are
-//! already in the tree, and it builds the index in-process from text the render already has.
-//! Pagefind is the better-maintained engine, but its crate pulls in tokio, actix-web, lol_html and
-//! thirty-odd other crates and re-parses every written page. The measured index size and build
-//! cost are in `content/reference/search.md`.
+//! Why elasticlunr: it is what mdBook and Zola ship, elasticlunr-rs's only dependencies (regex,
+//! serde) are already in the tree, and the index is made in-process from text the render already
+//! has. Pagefind is the better-maintained engine, but its crate pulls in tokio, actix-web,
+//! lol_html and thirty-odd other crates and re-parses every written page.
+//!
+//! elasticlunr-rs gives the words their terms (its English pipeline: trimmer, stop words,
+//! stemmer), but its `Index` is not built: on a large site it holds some 100 bytes per (term,
+//! page) pair, 300 MiB for the 10,000-page benchmark corpus. Pages keep their terms as numbers
+//! ([`Field`]) and [`write_index`] writes elasticlunr.js's format from them, the same bytes as
+//! elasticlunr-rs's `Index::to_json`, which the tests keep as the oracle. The measured index size
+//! and build cost are in `content/reference/search.md`.
 //!
 //! The index holds text only: tags are stripped here, and the browser inserts titles and snippets
 //! with `textContent`, so nothing in a page (a student's write-up included) becomes markup there.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use serde_json::Value;
+use fnv::FnvHashMap;
 
 use crate::load::urls::Urls;
+
+/// Pages rendered between two calls of [`return_freed_memory`].
+pub(crate) const TRIM_EVERY: usize = 256;
+
+/// Gives the memory that the render threads freed back to the system. The pages' documents
+/// outlive the render and are allocated by its threads, each in its own glibc arena, among what
+/// the render frees; glibc returns an arena's memory only from its top, so they hold it there:
+/// on the 10,000-page benchmark the build's peak grew by 12 MiB over a build without search, by
+/// 3 MiB with one arena. Called every [`TRIM_EVERY`] pages while documents are kept, and before
+/// the index is written; elsewhere than glibc it does nothing.
+pub(crate) fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it takes no pointer and may run at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// The file the index is written to, at the site root (fetched relative to the base path).
 pub(crate) const INDEX_FILE: &str = "search-index.json";
@@ -31,38 +56,264 @@ const SKIP_ATTRIBUTE: &str = "data-search-skip";
 /// The start of the `#` link the Markdown renderer puts in every heading.
 const HEADING_ANCHOR: &str = "a class=\"anchor\"";
 
-/// One page as the index sees it: what a result shows, and its words, ready for the index.
-#[derive(Debug, Clone, PartialEq, Hash, serde::Serialize, serde::Deserialize)]
+/// One page as the index sees it: what a result shows, and its terms, ready for the index.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Doc {
     /// The page's site path (`patterns/expand-contract/`).
     pub(crate) path: String,
     pub(crate) title: String,
     /// The start of the page's text, shown under its title in the results.
     pub(crate) snippet: String,
-    /// The title's and the text's terms (stemmed, stop words and bare numbers left out),
-    /// separated by spaces.
-    title_terms: String,
-    body_terms: String,
+    /// The title's and the text's terms (stemmed, stop words and bare numbers left out), in
+    /// [`FIELDS`] order.
+    fields: [Field; 2],
+    /// A digest of what the document was made from (its path, title and text): two documents
+    /// with the same key are the same, whatever vocabulary numbered their terms.
+    key: u128,
+}
+
+/// A document as the build cache keeps it between builds: its terms as text, since their
+/// numbers belong to one build's [`Vocabulary`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredDoc {
+    pub(crate) path: String,
+    pub(crate) key: u128,
+    title: String,
+    snippet: String,
+    /// Each field's length and its (term, count) pairs.
+    fields: [(u32, Vec<(String, u32)>); 2],
+}
+
+/// The fields of the index, in the order elasticlunr.js is told them, and the position of each
+/// one's terms in [`Doc::fields`].
+const FIELDS: [&str; 2] = ["title", "body"];
+
+/// One field of one page: how many terms it has (elasticlunr's field length) and each distinct
+/// term's number in the site's [`Vocabulary`] with its count, as varint pairs (the difference
+/// from the previous term's number, then the count), in increasing term number. A page of the
+/// benchmark corpus holds about a hundred distinct terms in some 250 bytes this way, where its
+/// terms as text took some 2,500 and elasticlunr-rs's postings (a `String` ref and an `f64`
+/// in a `BTreeMap` per term and page) about 10,000.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Field {
+    length: u32,
+    terms: Box<[u8]>,
+}
+
+impl Field {
+    /// The field of a text whose terms have the numbers `numbers`, in the text's order.
+    fn new(mut numbers: Vec<u32>) -> Field {
+        let length = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+        numbers.sort_unstable();
+        let counts: Vec<(u32, u32)> = numbers
+            .chunk_by(|a, b| a == b)
+            .map(|run| (run[0], u32::try_from(run.len()).unwrap_or(u32::MAX)))
+            .collect();
+        Field::from_counts(length, &counts)
+    }
+
+    /// The field of `length` terms with these (term number, count) pairs, in increasing term
+    /// number.
+    fn from_counts(length: u32, counts: &[(u32, u32)]) -> Field {
+        let mut bytes = Vec::with_capacity(counts.len() * 2);
+        let mut previous = 0;
+        for &(term, count) in counts {
+            put_varint(&mut bytes, term - previous);
+            put_varint(&mut bytes, count);
+            previous = term;
+        }
+        Field {
+            length,
+            terms: bytes.into_boxed_slice(),
+        }
+    }
+
+    /// Each (term number, count), in increasing term number.
+    fn terms(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let mut bytes = &self.terms[..];
+        let mut term = 0;
+        std::iter::from_fn(move || {
+            if bytes.is_empty() {
+                return None;
+            }
+            term += take_varint(&mut bytes);
+            let count = take_varint(&mut bytes);
+            Some((term, count))
+        })
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn take_varint(bytes: &mut &[u8]) -> u32 {
+    let mut n = 0u32;
+    let mut shift = 0;
+    while let Some((&b, rest)) = bytes.split_first() {
+        *bytes = rest;
+        n |= u32::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    n
+}
+
+/// The distinct terms of a site, numbered in the order the (parallel) render first met them.
+/// The numbers never reach the index file, which is ordered by the terms themselves, so the
+/// order the pages were rendered in does not change a byte of it.
+#[derive(Debug)]
+pub(crate) struct Vocabulary {
+    /// Tells this vocabulary from others in a thread's cache of term numbers.
+    id: u64,
+    terms: Mutex<Terms>,
+}
+
+/// Each term with its number: the terms one after the other in one string, and a table of the
+/// numbers hashed by their terms (some 20 bytes a term, where a map of boxed strings took 60).
+#[derive(Debug, Default)]
+struct Terms {
+    text: String,
+    /// Where each term ends in `text`, by number.
+    ends: Vec<u32>,
+    table: hashbrown::HashTable<u32>,
+}
+
+impl Terms {
+    fn term<'a>(text: &'a str, ends: &[u32], n: u32) -> &'a str {
+        let n = n as usize;
+        let start = if n == 0 { 0 } else { ends[n - 1] as usize };
+        &text[start..ends[n] as usize]
+    }
+
+    /// The terms by number.
+    fn list(&self) -> Vec<&str> {
+        (0..self.ends.len())
+            .map(|n| Terms::term(&self.text, &self.ends, n as u32))
+            .collect()
+    }
+}
+
+fn hash(term: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(term.as_bytes());
+    hasher.finish()
+}
+
+impl Default for Vocabulary {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Vocabulary {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            terms: Mutex::default(),
+        }
+    }
+}
+
+impl Vocabulary {
+    /// `f` of the terms by number.
+    pub(crate) fn with_terms<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+        let terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
+        f(&terms.list())
+    }
+
+    /// The number of `term`, given it the first time.
+    fn number(&self, term: &str) -> u32 {
+        let mut terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
+        let Terms { text, ends, table } = &mut *terms;
+        let found = table.find(hash(term), |&n| Terms::term(text, ends, n) == term);
+        if let Some(&n) = found {
+            return n;
+        }
+        let n = u32::try_from(ends.len()).expect("fewer than 2^32 terms");
+        text.push_str(term);
+        ends.push(u32::try_from(text.len()).expect("terms under 4 GiB"));
+        table.insert_unique(hash(term), n, |&m| hash(Terms::term(text, ends, m)));
+        n
+    }
 }
 
 impl Doc {
     /// A page whose body is the HTML fragment `html` (a content page's rendered Markdown).
     /// Called from the parallel render: the costly part of indexing (stemming every word) runs
-    /// here, on every core, and only the insertion into the index is left for one thread.
-    pub(crate) fn from_fragment(path: &str, title: &str, html: &str) -> Doc {
+    /// here, on every core, and only writing the index is left for one thread.
+    pub(crate) fn from_fragment(
+        path: &str,
+        title: &str,
+        html: &str,
+        vocabulary: &Vocabulary,
+    ) -> Doc {
         let text = text_of(html);
+        let key = crate::output::manifest::Fingerprint::default()
+            .add(path)
+            .add(title)
+            .add(&text)
+            .finish();
         Doc {
             path: path.to_string(),
             title: title.to_string(),
             snippet: snippet(&text),
-            title_terms: terms(title),
-            body_terms: terms(&text),
+            fields: [
+                Field::new(term_numbers(title, vocabulary)),
+                Field::new(term_numbers(&text, vocabulary)),
+            ],
+            key,
+        }
+    }
+
+    /// See [`Doc::key`](struct@Doc).
+    pub(crate) fn key(&self) -> u128 {
+        self.key
+    }
+
+    /// The document with its terms as text (`terms`: the vocabulary's terms by number).
+    pub(crate) fn stored(&self, terms: &[&str]) -> StoredDoc {
+        let field = |f: &Field| {
+            let pairs = f
+                .terms()
+                .map(|(n, count)| (terms[n as usize].to_string(), count))
+                .collect();
+            (f.length, pairs)
+        };
+        StoredDoc {
+            path: self.path.clone(),
+            key: self.key,
+            title: self.title.clone(),
+            snippet: self.snippet.clone(),
+            fields: [field(&self.fields[0]), field(&self.fields[1])],
+        }
+    }
+
+    /// A stored document, its terms numbered in `vocabulary`.
+    pub(crate) fn from_stored(stored: StoredDoc, vocabulary: &Vocabulary) -> Doc {
+        let field = |(length, pairs): (u32, Vec<(String, u32)>)| {
+            let mut numbered: Vec<(u32, u32)> = pairs
+                .iter()
+                .map(|(term, count)| (vocabulary.number(term), *count))
+                .collect();
+            numbered.sort_unstable();
+            Field::from_counts(length, &numbered)
+        };
+        let [title, body] = stored.fields;
+        Doc {
+            path: stored.path,
+            title: stored.title,
+            snippet: stored.snippet,
+            fields: [field(title), field(body)],
+            key: stored.key,
         }
     }
 
     /// A whole rendered page (a portfolio page): only what is inside `<main>` is indexed, so the
     /// navigation that every page repeats does not match every query.
-    pub(crate) fn from_page(path: &str, title: &str, page: &str) -> Doc {
+    pub(crate) fn from_page(path: &str, title: &str, page: &str, vocabulary: &Vocabulary) -> Doc {
         let main = page
             .find("<main")
             .and_then(|start| {
@@ -70,41 +321,55 @@ impl Doc {
                 Some(&page[start..start + end])
             })
             .unwrap_or("");
-        Doc::from_fragment(path, title, main)
+        Doc::from_fragment(path, title, main, vocabulary)
     }
 }
 
-/// The words of `text` as elasticlunr.js will look them up: split at spaces and hyphens,
-/// lower-cased, run through the English pipeline (trimmer, stop words, stemmer), as
-/// elasticlunr-rs would in `add_doc`, but with each distinct word stemmed once per thread.
-/// Bare numbers are left out: nobody searches for `00042`, and on a large site they are most of
-/// the index's distinct terms.
-fn terms(text: &str) -> String {
+/// The words of `text` as elasticlunr.js will look them up, by their numbers in `vocabulary`:
+/// split at spaces and hyphens, lower-cased, run through the English pipeline (trimmer, stop
+/// words, stemmer), as elasticlunr-rs would in `add_doc`, but with each distinct word stemmed
+/// and numbered once per thread. Bare numbers are left out: nobody searches for `00042`, and on
+/// a large site they are most of the index's distinct terms.
+fn term_numbers(text: &str, vocabulary: &Vocabulary) -> Vec<u32> {
     thread_local! {
         static STEMS: RefCell<Stems> = RefCell::new(Stems::default());
     }
     STEMS.with(|stems| {
         let mut stems = stems.borrow_mut();
-        let mut out = String::with_capacity(text.len());
-        for word in text.split(|c: char| c.is_whitespace() || c == '-') {
-            if word.is_empty() || word.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            if let Some(term) = stems.term(word) {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(term);
+        if stems.vocabulary != Some(vocabulary.id) {
+            stems.numbers.clear();
+            stems.vocabulary = Some(vocabulary.id);
+        }
+        let mut numbers = Vec::new();
+        for word in words(text) {
+            if let Some(n) = stems.number(word, vocabulary) {
+                numbers.push(n);
             }
         }
-        out
+        numbers
     })
 }
 
-/// The English pipeline with a cache of what it made of each word.
+/// The words of a text, as [`term_numbers`] splits it: bare numbers left out.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|word| !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What the English pipeline makes of a word: its term, or nothing (a stop word, a number).
+fn term(pipeline: &elasticlunr::Pipeline, word: &str) -> Option<String> {
+    pipeline
+        .run(vec![word.to_lowercase()])
+        .pop()
+        .filter(|t| !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The English pipeline, with the number of what it made of each word in one vocabulary.
 struct Stems {
     pipeline: elasticlunr::Pipeline,
-    cache: HashMap<String, Option<String>>,
+    /// The [`Vocabulary::id`] that `numbers` are of.
+    vocabulary: Option<u64>,
+    numbers: FnvHashMap<Box<str>, Option<u32>>,
 }
 
 impl Default for Stems {
@@ -112,90 +377,255 @@ impl Default for Stems {
         use elasticlunr::Language;
         Stems {
             pipeline: elasticlunr::lang::English::new().make_pipeline(),
-            cache: HashMap::new(),
+            vocabulary: None,
+            numbers: FnvHashMap::default(),
         }
     }
 }
 
 impl Stems {
-    /// Entries kept at most; past it the cache starts again (a site of unusual words).
-    const LIMIT: usize = 200_000;
+    /// Words kept at most; past it the cache starts again. A site's common words are back in it
+    /// after a few pages, and a large site's one-off words (`walker_7088`: 76,000 of the 82,000
+    /// distinct words of the benchmark corpus) do not fill it with megabytes.
+    const LIMIT: usize = 16_384;
 
-    fn term(&mut self, word: &str) -> Option<&str> {
-        if !self.cache.contains_key(word) {
-            if self.cache.len() >= Self::LIMIT {
-                self.cache.clear();
-            }
-            let term = self
-                .pipeline
-                .run(vec![word.to_lowercase()])
-                .pop()
-                .filter(|t| !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()));
-            self.cache.insert(word.to_string(), term);
+    fn number(&mut self, word: &str, vocabulary: &Vocabulary) -> Option<u32> {
+        if let Some(&n) = self.numbers.get(word) {
+            return n;
         }
-        self.cache.get(word).and_then(|t| t.as_deref())
-    }
-}
-
-/// elasticlunr's English, for text that [`terms`] already prepared: split at spaces, and a
-/// pipeline that changes nothing but keeps the English steps' names, which elasticlunr.js reads
-/// from the index to prepare the query the same way.
-struct Prepared;
-
-impl elasticlunr::Language for Prepared {
-    fn name(&self) -> String {
-        "English".into()
-    }
-
-    fn code(&self) -> String {
-        "en".into()
-    }
-
-    fn tokenize(&self, text: &str) -> Vec<String> {
-        text.split(' ')
-            .filter(|t| !t.is_empty())
-            .map(String::from)
-            .collect()
-    }
-
-    fn make_pipeline(&self) -> elasticlunr::Pipeline {
-        fn same(token: String) -> Option<String> {
-            Some(token)
+        if self.numbers.len() >= Self::LIMIT {
+            self.numbers.clear();
         }
-        let step = |name: &str| -> Box<dyn elasticlunr::pipeline::PipelineFn> {
-            Box::new(elasticlunr::pipeline::FnWrapper(name.into(), same))
-        };
-        elasticlunr::Pipeline {
-            queue: vec![step("trimmer"), step("stopWordFilter"), step("stemmer")],
-        }
+        let n = term(&self.pipeline, word).map(|t| vocabulary.number(&t));
+        self.numbers.insert(word.into(), n);
+        n
     }
 }
 
 /// The index file: `{"version": 1, "index": <elasticlunr index>, "docs": [[title, url,
 /// snippet], ...]}`, where a result's ref is its position in `docs`. Documents are not stored in
 /// the elasticlunr index itself (it would keep every page's whole text); only the snippet is.
-pub(crate) fn index_json(docs: &[Doc], urls: &Urls) -> String {
-    let mut index = elasticlunr::IndexBuilder::with_language(Box::new(Prepared))
-        .save_docs(false)
-        .add_fields(&["title", "body"])
-        .build();
-    let mut shown = Vec::with_capacity(docs.len());
-    for (i, doc) in docs.iter().enumerate() {
-        index.add_doc(
-            &i.to_string(),
-            [doc.title_terms.as_str(), doc.body_terms.as_str()],
-        );
-        shown.push(Value::from(vec![
-            doc.title.clone(),
-            urls.url(&doc.path),
-            doc.snippet.clone(),
-        ]));
+pub(crate) fn index_json(docs: &[&Doc], vocabulary: &Vocabulary, urls: &Urls) -> String {
+    let mut out = Vec::new();
+    write_index(docs, vocabulary, urls, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("the index is JSON text")
+}
+
+/// Postings gathered at once while writing the index: past it, the terms are written in
+/// several passes over the pages, so that writing a large site's index takes a bounded amount
+/// of memory (8 bytes a posting: 1 MiB; a pass over the 10,000 pages of the benchmark corpus
+/// takes a few milliseconds). Tests use a small one, so that their sites take several passes.
+const POSTINGS_PER_PASS: usize = if cfg!(test) { 1 << 10 } else { 1 << 17 };
+
+/// Writes [`index_json`] to `out` as it goes, the same bytes, byte for byte, as elasticlunr-rs's
+/// `Index::to_json` of the same pages (a test holds it to that), without building its `Index`:
+/// that holds a `BTreeMap` node per character of every term and a `String` ref and an `f64` per
+/// posting, some 100 bytes a posting, or 400 MiB for the 10,000-page benchmark corpus. Here the
+/// terms are written in order from the pages' compact [`Field`]s.
+pub(crate) fn write_index(
+    docs: &[&Doc],
+    vocabulary: &Vocabulary,
+    urls: &Urls,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let terms = vocabulary.terms.lock().unwrap_or_else(|p| p.into_inner());
+    let terms = terms.list();
+    // elasticlunr-rs keeps refs in `BTreeMap`s keyed by the ref as text: "10" comes before "9".
+    let mut order: Vec<u32> =
+        (0..u32::try_from(docs.len()).expect("fewer than 2^32 pages")).collect();
+    order.sort_by_cached_key(|n| n.to_string());
+    // Each posting is written `"ref":{"tf":...}`: the ref's part once per page.
+    let refs: Vec<String> = (0..docs.len())
+        .map(|n| format!("\"{n}\":{{\"tf\":"))
+        .collect();
+    let mut tfs = Tfs::default();
+    // Terms in the order of their text, as elasticlunr-rs's character tree has them.
+    let mut sorted: Vec<u32> =
+        (0..u32::try_from(terms.len()).expect("fewer than 2^32 terms")).collect();
+    sorted.sort_unstable_by(|&a, &b| terms[a as usize].cmp(terms[b as usize]));
+
+    out.write_all(b"{\"version\":1,\"index\":{\"fields\":")?;
+    serde_json::to_writer(&mut *out, &FIELDS)?;
+    out.write_all(
+        b",\"pipeline\":[\"trimmer\",\"stopWordFilter\",\"stemmer\"],\"ref\":\"id\",\"version\":",
+    )?;
+    serde_json::to_writer(&mut *out, elasticlunr::ELASTICLUNR_VERSION)?;
+    out.write_all(b",\"index\":{")?;
+    // The fields' trees, in the order of their names (a `BTreeMap` in elasticlunr-rs).
+    let mut by_name: Vec<usize> = (0..FIELDS.len()).collect();
+    by_name.sort_by_key(|&f| FIELDS[f]);
+    for (i, &field) in by_name.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, FIELDS[field])?;
+        out.write_all(b":{\"root\":{\"docs\":{},\"df\":0")?;
+        // How many pages hold each term in this field.
+        let mut df = vec![0u32; terms.len()];
+        for doc in docs {
+            for (term, _) in doc.fields[field].terms() {
+                df[term as usize] += 1;
+            }
+        }
+        let mut tree = Tree::default();
+        let mut slot = vec![u32::MAX; terms.len()];
+        let mut postings: Vec<(u32, u32)> = Vec::new();
+        let mut rest: &[u32] = &sorted;
+        while let Some(&first) = rest.iter().find(|&&t| df[t as usize] > 0) {
+            // The next terms whose postings fit in one pass (at least one term).
+            let start = rest.iter().position(|&t| t == first).unwrap_or(0);
+            let mut end = start;
+            let mut held = 0usize;
+            let mut starts = Vec::new();
+            while end < rest.len() {
+                let n = df[rest[end] as usize] as usize;
+                if n > 0 {
+                    if held > 0 && held + n > POSTINGS_PER_PASS {
+                        break;
+                    }
+                    slot[rest[end] as usize] = u32::try_from(starts.len()).unwrap_or(u32::MAX);
+                    starts.push(held);
+                    held += n;
+                }
+                end += 1;
+            }
+            let batch = &rest[start..end];
+            // Each term's postings, pages in ref order.
+            postings.clear();
+            postings.resize(held, (0, 0));
+            let mut next = starts.clone();
+            for &page in &order {
+                for (term, count) in docs[page as usize].fields[field].terms() {
+                    let s = slot[term as usize];
+                    if s != u32::MAX {
+                        postings[next[s as usize]] = (page, count);
+                        next[s as usize] += 1;
+                    }
+                }
+            }
+            for &term in batch {
+                let s = slot[term as usize];
+                if s == u32::MAX {
+                    continue;
+                }
+                let from = starts[s as usize];
+                let to = from + df[term as usize] as usize;
+                tree.enter(out, terms[term as usize])?;
+                out.write_all(b"{\"docs\":{")?;
+                for (i, &(page, count)) in postings[from..to].iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    out.write_all(refs[page as usize].as_bytes())?;
+                    out.write_all(tfs.get(count).as_bytes())?;
+                    out.write_all(b"}")?;
+                }
+                write!(out, "}},\"df\":{}", to - from)?;
+                slot[term as usize] = u32::MAX;
+            }
+            rest = &rest[end..];
+        }
+        tree.close_all(out)?;
+        out.write_all(b"}}")?;
     }
-    format!(
-        "{{\"version\":1,\"index\":{},\"docs\":{}}}",
-        index.to_json(),
-        Value::Array(shown)
-    )
+    out.write_all(b"},\"documentStore\":{\"save\":false,\"docs\":{")?;
+    for (i, &page) in order.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        write!(out, "\"{page}\":{{}}")?;
+    }
+    out.write_all(b"},\"docInfo\":{")?;
+    for (i, &page) in order.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        write!(out, "\"{page}\":{{")?;
+        for (j, &field) in by_name.iter().enumerate() {
+            if j > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, FIELDS[field])?;
+            write!(out, ":{}", docs[page as usize].fields[field].length)?;
+        }
+        out.write_all(b"}")?;
+    }
+    write!(
+        out,
+        "}},\"length\":{}}},\"lang\":\"English\"}},\"docs\":[",
+        docs.len()
+    )?;
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &(&doc.title, urls.url(&doc.path), &doc.snippet))?;
+    }
+    out.write_all(b"]}")
+}
+
+/// The open nodes of the character tree being written: the characters of the last term
+/// written. Terms come in order, so a term's tree path is closed only once no later term
+/// shares it.
+#[derive(Default)]
+struct Tree {
+    open: Vec<char>,
+}
+
+impl Tree {
+    /// Closes the nodes `term` does not share with the last term, opens the ones it adds (empty
+    /// but for their children), and leaves the writer where `term`'s own node's value starts.
+    fn enter(&mut self, out: &mut dyn Write, term: &str) -> io::Result<()> {
+        let shared = self
+            .open
+            .iter()
+            .zip(term.chars())
+            .take_while(|(a, b)| *a == b)
+            .count();
+        for _ in shared..self.open.len() {
+            out.write_all(b"}")?;
+        }
+        self.open.truncate(shared);
+        let mut chars = term.chars().skip(shared).peekable();
+        while let Some(c) = chars.next() {
+            out.write_all(b",")?;
+            let mut buf = [0u8; 4];
+            serde_json::to_writer(&mut *out, c.encode_utf8(&mut buf) as &str)?;
+            out.write_all(b":")?;
+            self.open.push(c);
+            if chars.peek().is_some() {
+                out.write_all(b"{\"docs\":{},\"df\":0")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close_all(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        for _ in self.open.drain(..) {
+            out.write_all(b"}")?;
+        }
+        Ok(())
+    }
+}
+
+/// elasticlunr's term frequency, the square root of the count, as serde_json writes an `f64`.
+#[derive(Default)]
+struct Tfs {
+    written: Vec<String>,
+}
+
+impl Tfs {
+    fn get(&mut self, count: u32) -> &str {
+        let count = count as usize;
+        if count >= self.written.len() {
+            let from = self.written.len();
+            self.written.extend(
+                (from..=count)
+                    .map(|c| serde_json::to_string(&(c as f64).sqrt()).expect("a finite number")),
+            );
+        }
+        &self.written[count]
+    }
 }
 
 /// The start of a page's text, cut at a word boundary.
@@ -311,8 +741,124 @@ fn decode_one(reference: &str) -> Option<char> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    use serde_json::Value;
+
+    /// The terms of `text`, separated by spaces: what clinic gave elasticlunr-rs for a field.
+    pub(crate) fn terms(text: &str) -> String {
+        use elasticlunr::Language;
+        let pipeline = elasticlunr::lang::English::new().make_pipeline();
+        words(text)
+            .filter_map(|word| term(&pipeline, word))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// elasticlunr's English, for text that [`terms`] already prepared: split at spaces, and a
+    /// pipeline that changes nothing but keeps the English steps' names. The index clinic wrote
+    /// with elasticlunr-rs until it wrote the same JSON itself; kept as the tests' oracle.
+    struct Prepared;
+
+    impl elasticlunr::Language for Prepared {
+        fn name(&self) -> String {
+            "English".into()
+        }
+
+        fn code(&self) -> String {
+            "en".into()
+        }
+
+        fn tokenize(&self, text: &str) -> Vec<String> {
+            text.split(' ')
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        }
+
+        fn make_pipeline(&self) -> elasticlunr::Pipeline {
+            fn same(token: String) -> Option<String> {
+                Some(token)
+            }
+            let step = |name: &str| -> Box<dyn elasticlunr::pipeline::PipelineFn> {
+                Box::new(elasticlunr::pipeline::FnWrapper(name.into(), same))
+            };
+            elasticlunr::Pipeline {
+                queue: vec![step("trimmer"), step("stopWordFilter"), step("stemmer")],
+            }
+        }
+    }
+
+    /// What clinic wrote with elasticlunr-rs for pages given as (title, url, snippet, title
+    /// terms, text terms), byte for byte: its index, wrapped as [`index_json`] wraps it.
+    pub(crate) fn oracle(pages: &[(String, String, String, String, String)]) -> String {
+        let mut index = elasticlunr::IndexBuilder::with_language(Box::new(Prepared))
+            .save_docs(false)
+            .add_fields(&FIELDS)
+            .build();
+        let mut shown = Vec::new();
+        for (i, (title, url, snippet, title_terms, body_terms)) in pages.iter().enumerate() {
+            index.add_doc(&i.to_string(), [title_terms.as_str(), body_terms.as_str()]);
+            shown.push(serde_json::json!([title, url, snippet]));
+        }
+        format!(
+            "{{\"version\":1,\"index\":{},\"docs\":{}}}",
+            index.to_json(),
+            Value::Array(shown)
+        )
+    }
+
+    /// Asserts that `written` is `expected`, as JSON values and byte for byte.
+    pub(crate) fn assert_same_index(written: &str, expected: &str) {
+        let value: Value = serde_json::from_str(written).expect("the index is JSON");
+        let oracle: Value = serde_json::from_str(expected).expect("elasticlunr-rs's is JSON");
+        assert!(value == oracle, "the index differs from elasticlunr-rs's");
+        if let Some(at) = written
+            .bytes()
+            .zip(expected.bytes())
+            .position(|(a, b)| a != b)
+        {
+            let around = |s: &str| s[at.saturating_sub(60)..(at + 60).min(s.len())].to_string();
+            panic!(
+                "byte {at} differs: {:?} where elasticlunr-rs wrote {:?}",
+                around(written),
+                around(expected)
+            );
+        }
+        assert_eq!(written.len(), expected.len());
+    }
+
+    /// A field's terms as text, each as many times as the page has it, in alphabetical order.
+    fn field_text(field: &Field, vocabulary: &Vocabulary) -> String {
+        let terms = vocabulary.terms.lock().unwrap();
+        let list = terms.list();
+        let mut words = Vec::new();
+        for (term, count) in field.terms() {
+            for _ in 0..count {
+                words.push(list[term as usize]);
+            }
+        }
+        words.sort_unstable();
+        words.join(" ")
+    }
+
+    /// [`oracle`] of pages as the render stored them.
+    pub(crate) fn oracle_of(docs: &[&Doc], vocabulary: &Vocabulary, urls: &Urls) -> String {
+        let pages: Vec<_> = docs
+            .iter()
+            .map(|d| {
+                (
+                    d.title.clone(),
+                    urls.url(&d.path),
+                    d.snippet.clone(),
+                    field_text(&d.fields[0], vocabulary),
+                    field_text(&d.fields[1], vocabulary),
+                )
+            })
+            .collect();
+        oracle(&pages)
+    }
 
     #[test]
     fn text_drops_tags_drawings_and_decodes_references() {
@@ -342,18 +888,26 @@ mod tests {
     #[test]
     fn a_page_is_indexed_by_its_main_only() {
         let page = "<nav>Contents Portfolio</nav><main id=\"main\"><h1>Flag</h1><p>retired</p></main><footer>f</footer>";
-        let doc = Doc::from_page("portfolio/", "Portfolio", page);
+        let vocabulary = Vocabulary::default();
+        let doc = Doc::from_page("portfolio/", "Portfolio", page, &vocabulary);
         assert_eq!(doc.snippet, "Flag retired");
-        assert_eq!(doc.body_terms, "flag retir");
+        assert_eq!(field_text(&doc.fields[1], &vocabulary), "flag retir");
     }
 
     #[test]
     fn terms_are_what_the_english_pipeline_makes_without_bare_numbers() {
         // The same as elasticlunr-rs's own English (stems, stop words), numbers left out.
-        assert_eq!(
-            terms("The rollbacks were rehearsed in page-00042, v1.3.0 (twice)."),
-            "rollback rehears page v1.3.0 twice"
-        );
+        let text = "The rollbacks were rehearsed in page-00042, v1.3.0 (twice).";
+        assert_eq!(terms(text), "rollback rehears page v1.3.0 twice");
+        // And the same terms, numbered, twice over (the second time from the thread's cache).
+        let vocabulary = Vocabulary::default();
+        for _ in 0..2 {
+            let numbers = term_numbers(text, &vocabulary);
+            let held = vocabulary.terms.lock().unwrap();
+            let list = held.list();
+            let numbered: Vec<&str> = numbers.iter().map(|&n| list[n as usize]).collect();
+            assert_eq!(numbered.join(" "), terms(text));
+        }
     }
 
     #[test]
@@ -372,15 +926,182 @@ mod tests {
             base_url: None,
             shared: None,
         };
+        let vocabulary = Vocabulary::default();
         let docs = [Doc::from_fragment(
             "a/",
             "Alpha",
             "<p>rollback rehearsal</p>",
+            &vocabulary,
         )];
-        let json: Value = serde_json::from_str(&index_json(&docs, &urls)).unwrap();
+        let json: Value =
+            serde_json::from_str(&index_json(&docs.each_ref(), &vocabulary, &urls)).unwrap();
         assert_eq!(json["docs"][0][0], "Alpha");
         assert_eq!(json["docs"][0][1], "/portfolio/a/");
         assert_eq!(json["index"]["version"], "0.9.5");
         assert!(json["index"]["index"]["body"]["root"]["r"].is_object());
+    }
+}
+
+#[cfg(test)]
+mod oracle_tests {
+    //! The index as written here against elasticlunr-rs's, on generated sites.
+
+    use super::tests::{self, oracle, terms};
+    use super::*;
+
+    fn urls() -> Urls {
+        Urls {
+            base_path: "/site/".into(),
+            base_url: None,
+            shared: None,
+        }
+    }
+
+    /// A little deterministic generator (xorshift), so the sites are the same on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self, below: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % below as u64) as usize
+        }
+    }
+
+    /// Pages of words drawn from `words`, some pages far longer than others.
+    fn site(pages: usize, words: &[&str], seed: u64) -> Vec<(String, String)> {
+        let mut rng = Rng(seed);
+        (0..pages)
+            .map(|i| {
+                let title = (0..1 + rng.next(4))
+                    .map(|_| words[rng.next(words.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let length = if i % 97 == 0 { 3000 } else { rng.next(80) };
+                let body = (0..length)
+                    .map(|_| words[rng.next(words.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (title, format!("<p>{body}</p>"))
+            })
+            .collect()
+    }
+
+    /// Writes the index of `pages` and compares it, as JSON, with elasticlunr-rs's index of the
+    /// same text; also that the bytes do not depend on the order the pages were rendered in.
+    fn same_as_elasticlunr(pages: &[(String, String)]) {
+        let urls = urls();
+        let vocabulary = Vocabulary::default();
+        // Rendered from the last page to the first, as a parallel render may: term numbers
+        // then differ from the pages' order.
+        let mut docs: Vec<Doc> = pages
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, (title, html))| {
+                Doc::from_fragment(&format!("p{i}/"), title, html, &vocabulary)
+            })
+            .collect();
+        docs.reverse();
+        let refs: Vec<&Doc> = docs.iter().collect();
+        let written = index_json(&refs, &vocabulary, &urls);
+        let expected: Vec<_> = pages
+            .iter()
+            .enumerate()
+            .map(|(i, (title, html))| {
+                let text = text_of(html);
+                (
+                    title.clone(),
+                    urls.url(&format!("p{i}/")),
+                    snippet(&text),
+                    terms(title),
+                    terms(&text),
+                )
+            })
+            .collect();
+        tests::assert_same_index(&written, &oracle(&expected));
+        // The same pages rendered in page order: the same bytes.
+        let in_order = Vocabulary::default();
+        let docs: Vec<Doc> = pages
+            .iter()
+            .enumerate()
+            .map(|(i, (title, html))| Doc::from_fragment(&format!("p{i}/"), title, html, &in_order))
+            .collect();
+        let refs: Vec<&Doc> = docs.iter().collect();
+        assert!(index_json(&refs, &in_order, &urls) == written);
+    }
+
+    #[test]
+    fn a_small_site_is_indexed_as_elasticlunr_rs_would() {
+        let words = [
+            "rollback",
+            "rollbacks",
+            "roll",
+            "rehearsal",
+            "rehearsed",
+            "a",
+            "ab",
+            "abc",
+            "café",
+            "naïve",
+            "quote\"d",
+            "back\\slash",
+            "日本語",
+            "flag",
+            "flags",
+            "the",
+            "of",
+            "00042",
+            "v1.3.0",
+            "expand-contract",
+            "x",
+        ];
+        same_as_elasticlunr(&site(40, &words, 7));
+    }
+
+    #[test]
+    fn a_site_of_thousands_of_pages_and_words_is_indexed_as_elasticlunr_rs_would() {
+        // Over 1,000 pages (refs "10" before "9"), a vocabulary past one varint byte, counts
+        // past one varint byte, and more postings than one pass gathers.
+        let owned: Vec<String> = (0..3000)
+            .map(|i| {
+                let letters: String = format!("{i:x}")
+                    .chars()
+                    .map(|c| (b'g' + c.to_digit(16).unwrap() as u8) as char)
+                    .collect();
+                format!("w{letters}")
+            })
+            .chain(["ledger", "migration", "schema"].map(String::from))
+            .collect();
+        let words: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let pages = site(1100, &words, 42);
+        same_as_elasticlunr(&pages);
+    }
+
+    #[test]
+    fn an_empty_site_is_indexed_as_elasticlunr_rs_would() {
+        same_as_elasticlunr(&[]);
+        same_as_elasticlunr(&[(String::new(), String::new())]);
+    }
+
+    #[test]
+    fn fields_keep_each_term_and_its_count() {
+        let vocabulary = Vocabulary::default();
+        let many = "flag ".repeat(300);
+        let field = Field::new(term_numbers(&format!("{many}rollback flags"), &vocabulary));
+        assert_eq!(field.length, 302);
+        let mut counted: Vec<(String, u32)> = {
+            let terms = vocabulary.terms.lock().unwrap();
+            field
+                .terms()
+                .map(|(t, c)| (terms.list()[t as usize].to_string(), c))
+                .collect()
+        };
+        counted.sort();
+        assert_eq!(
+            counted,
+            [("flag".to_string(), 301), ("rollback".to_string(), 1)]
+        );
     }
 }

@@ -70,7 +70,7 @@ use crate::load::content::Content;
 use crate::load::urls::Urls;
 use crate::output::Sink;
 use crate::output::{Output, OutputError};
-use crate::render::search::Doc;
+use crate::render::search::{Doc, Vocabulary};
 use crate::render::templates::Theme;
 use crate::render::RenderInput;
 use crate::BuildError;
@@ -201,6 +201,7 @@ pub(crate) fn build(
         fetcher: fetch::Fetcher::new(options.fetch_timeout),
         policy: roster.policy.clone(),
         remotes,
+        vocabulary: Vocabulary::default(),
     });
     let deadline = student_deadline();
 
@@ -227,7 +228,8 @@ pub(crate) fn build(
     match options.shard {
         None => {
             let docs: Vec<Doc> = docs.into_iter().flatten().collect();
-            write_dashboard(&roster, &rows, &docs, &urls, &shared.theme, &output)?;
+            let search = (docs.as_slice(), &shared.vocabulary);
+            write_dashboard(&roster, &rows, search, &urls, &shared.theme, &output)?;
             write_handbook(&shared.content, &shared.theme, &urls, &output)?;
         }
         Some(shard) => {
@@ -372,6 +374,7 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
     let mut rows: Vec<Option<Row>> = vec![None; roster.students.len()];
     // By roster position, so that the index lists students as a single run does.
     let mut docs: Vec<Vec<Doc>> = vec![Vec::new(); roster.students.len()];
+    let vocabulary = Vocabulary::default();
     for (file, part) in files.into_iter().zip(parts) {
         let shard = shard::Shard {
             index: file.shard,
@@ -393,7 +396,7 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
                     "build the part again",
                 ));
             };
-            docs[position] = copy_student_folder(part, &row, &output)?;
+            docs[position] = copy_student_folder(part, &row, &vocabulary, &output)?;
             *slot = Some(row);
         }
     }
@@ -404,7 +407,7 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
         )
     })?;
     let docs: Vec<Doc> = docs.into_iter().flatten().collect();
-    write_dashboard(&roster, &rows, &docs, &urls, &theme, &output)?;
+    write_dashboard(&roster, &rows, (&docs, &vocabulary), &urls, &theme, &output)?;
     write_handbook(&content, &theme, &urls, &output)?;
     let (output, _, _) = output.commit()?;
     let students: Vec<&Student> = roster.students.iter().collect();
@@ -413,7 +416,12 @@ pub(crate) fn merge(parts: &[PathBuf], out: Option<&Path>) -> Result<CohortRepor
 
 /// Copies `<part>/students/<slug>/` into the output, file by file (a student in error has none),
 /// and returns the search documents of the student's pages.
-fn copy_student_folder(part: &Path, row: &Row, output: &Output) -> Result<Vec<Doc>, BuildError> {
+fn copy_student_folder(
+    part: &Path,
+    row: &Row,
+    vocabulary: &Vocabulary,
+    output: &Output,
+) -> Result<Vec<Doc>, BuildError> {
     let slug = &row.slug;
     let folder = part.join(STUDENTS).join(slug);
     // A link anywhere on the way could bring in files from outside the part.
@@ -461,6 +469,7 @@ fn copy_student_folder(part: &Path, row: &Row, output: &Output) -> Result<Vec<Do
             slug,
             &row.name,
             std::iter::once((own, bytes.as_slice())),
+            vocabulary,
         ));
     }
     Ok(docs)
@@ -617,6 +626,8 @@ struct Shared {
     /// The roster's course policy, which replaces each student's own grading settings.
     policy: Option<Policy>,
     remotes: Remotes,
+    /// Where the dashboard search's documents number their terms.
+    vocabulary: Vocabulary,
 }
 
 /// A student's row and site files (`students/<slug>/`-relative), not yet written.
@@ -693,7 +704,8 @@ fn build_isolated(
                 output.write(&format!("{STUDENTS}{}/{rel}", student.slug), bytes)?;
             }
             let files = built.files.iter().map(|(r, b)| (r.as_str(), b.as_slice()));
-            let docs = search::write_up_docs(&student.slug, &student.name, files);
+            let docs =
+                search::write_up_docs(&student.slug, &student.name, files, &shared.vocabulary);
             Ok((built.row, docs))
         }
         Ok(Err(reason)) => Ok((failed(reason), Vec::new())),
@@ -1018,7 +1030,7 @@ fn with_policy(html: Vec<u8>) -> Vec<u8> {
 fn write_dashboard(
     roster: &Roster,
     rows: &[Row],
-    docs: &[Doc],
+    (docs, vocabulary): (&[Doc], &Vocabulary),
     urls: &Urls,
     theme: &Theme,
     output: &Output,
@@ -1038,7 +1050,7 @@ fn write_dashboard(
         theme,
     )
     .map_err(BuildError::Fatal)?;
-    search::write(docs, &roster.title, urls, theme, output)?;
+    search::write(docs, vocabulary, &roster.title, urls, theme, output)?;
     output.write("index.html", html.as_bytes())?;
     output.write(dashboard::CSV_PATH, dashboard::csv(rows, urls).as_bytes())?;
     output.write(

@@ -12,7 +12,7 @@ use serde_json::json;
 use tera::Context;
 
 use super::{BuildError, Output, Theme, Urls, STUDENTS};
-use crate::render::search::{self, Doc};
+use crate::render::search::{self, Doc, Vocabulary};
 
 /// The dashboard's search page (the box's Enter), at the cohort's root like the index.
 const PAGE: &str = "search/";
@@ -24,6 +24,7 @@ pub(super) fn write_up_docs<'a>(
     slug: &str,
     name: &str,
     files: impl Iterator<Item = (&'a str, &'a [u8])>,
+    vocabulary: &Vocabulary,
 ) -> Vec<Doc> {
     let portfolio = crate::portfolio::PORTFOLIO;
     files
@@ -36,7 +37,7 @@ pub(super) fn write_up_docs<'a>(
             let html = String::from_utf8_lossy(bytes);
             let heading = first_heading(&html).unwrap_or_default();
             let path = format!("{STUDENTS}{slug}/{}", rel.trim_end_matches("index.html"));
-            Doc::from_page(&path, &format!("{name} · {heading}"), &html)
+            Doc::from_page(&path, &format!("{name} · {heading}"), &html, vocabulary)
         })
         .collect()
 }
@@ -52,6 +53,7 @@ fn first_heading(html: &str) -> Option<String> {
 /// site was built): the dashboard then has no search box.
 pub(super) fn write(
     docs: &[Doc],
+    vocabulary: &Vocabulary,
     title: &str,
     urls: &Urls,
     theme: &Theme,
@@ -60,10 +62,10 @@ pub(super) fn write(
     if docs.is_empty() {
         return Ok(());
     }
-    output.write(
-        search::INDEX_FILE,
-        search::index_json(docs, urls).as_bytes(),
-    )?;
+    let docs: Vec<&Doc> = docs.iter().collect();
+    output.write_with(search::INDEX_FILE, &mut |out| {
+        search::write_index(&docs, vocabulary, urls, out)
+    })?;
     let mut context = Context::new();
     context.insert("site", &site_value(title, urls));
     context.insert(
@@ -121,6 +123,7 @@ mod tests {
             "ada",
             "Ada Lovelace",
             files.iter().map(|(r, b)| (r.as_str(), b.as_slice())),
+            &Vocabulary::default(),
         );
         let seen: Vec<(&str, &str)> = docs
             .iter()
