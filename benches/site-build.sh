@@ -153,9 +153,10 @@ for i in $(seq 1 "$RUNS"); do
     "$CLINIC_BIN" build --quiet --root "$CORPUS_DIR/plain" --out "$OUT_BASE/clinic-hl"
   cp "$edited" "$OUT_BASE/edited.md"
   printf '\nOne more paragraph, run %s.\n' "$i" >> "$edited"
-  run clinic-edit "$i" "$OUT_BASE/clinic-hl" \
+  KEEP_OUT=1 run clinic-edit "$i" "$OUT_BASE/clinic-hl" \
     "$CLINIC_BIN" build --quiet --root "$CORPUS_DIR/plain" --out "$OUT_BASE/clinic-hl"
   cp "$OUT_BASE/edited.md" "$edited"
+  rm -rf "$OUT_BASE/clinic-hl"
   run hugo-hl "$i" "$OUT_BASE/hugo-hl" \
     "$HUGO" --quiet -s "$CORPUS_DIR/hugo" -d "$OUT_BASE/hugo-hl"
   run clinic-nohl "$i" "$OUT_BASE/clinic-nohl" \

@@ -170,34 +170,39 @@ fn read(file: &Path, target: &Path) -> Option<Stored> {
     usable.then_some(stored)
 }
 
+/// Encoded straight into the file (a large site's cache is megabytes: never held twice).
 fn write(file: &Path, stored: &Stored) -> std::io::Result<()> {
-    let bytes = postcard::to_stdvec(stored).map_err(std::io::Error::other)?;
-    write_bytes(file, &bytes)
+    write_atomically(file, |out| {
+        postcard::to_io(stored, out)
+            .map(drop)
+            .map_err(std::io::Error::other)
+    })
 }
 
 /// The documents one after the other, each encoded on its own: never all of them in memory.
 fn write_docs(file: &Path, searched: &Searched) -> std::io::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let temp = tempfile::NamedTempFile::new_in(dir)?;
-    let mut out = std::io::BufWriter::new(temp);
-    let mut result = Ok(());
-    searched.for_each_stored(&mut |doc| {
-        if result.is_ok() {
-            result = postcard::to_stdvec(&doc)
-                .map_err(std::io::Error::other)
-                .and_then(|bytes| std::io::Write::write_all(&mut out, &bytes));
-        }
-    });
-    result?;
-    let temp = out.into_inner().map_err(|e| e.into_error())?;
-    temp.persist(file).map_err(|e| e.error)?;
-    Ok(())
+    write_atomically(file, |out| {
+        let mut result = Ok(());
+        searched.for_each_stored(&mut |doc| {
+            if result.is_ok() {
+                result = postcard::to_io(&doc, &mut *out)
+                    .map(drop)
+                    .map_err(std::io::Error::other);
+            }
+        });
+        result
+    })
 }
 
-fn write_bytes(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `file` whole or not at all: into a temporary file beside it, renamed over it.
+fn write_atomically(
+    file: &Path,
+    contents: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut temp, bytes)?;
+    let mut out = std::io::BufWriter::new(tempfile::NamedTempFile::new_in(dir)?);
+    contents(&mut out)?;
+    let temp = out.into_inner().map_err(|e| e.into_error())?;
     temp.persist(file).map_err(|e| e.error)?;
     Ok(())
 }
