@@ -27,13 +27,25 @@ use crate::render::{RenderCache, Searched, StoredDocs};
 /// Bump when the stored shape changes.
 const VERSION: u32 = 1;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The cache as read back.
+#[derive(Debug, Default, Deserialize)]
 struct Stored {
     version: u32,
     binary: String,
     target: PathBuf,
     files: Manifest,
     render: RenderCache,
+}
+
+/// The cache as written: [`Stored`]'s fields, borrowed (the same encoding), so that what the
+/// build holds is not copied to be written.
+#[derive(Serialize)]
+struct Storing<'a> {
+    version: u32,
+    binary: String,
+    target: &'a Path,
+    files: &'a Manifest,
+    render: &'a RenderCache,
 }
 
 /// The cache of one output folder, locked while a build writes it.
@@ -98,7 +110,7 @@ impl BuildCache {
     /// again, the content pages' documents it was made from. Failing to (a full disk) only
     /// costs the next build its speed: the stale cache is removed so it cannot describe the new
     /// output.
-    pub(crate) fn store(self, files: Manifest, render: RenderCache, searched: &Searched) {
+    pub(crate) fn store(self, files: &Manifest, render: &RenderCache, searched: &Searched) {
         let Some(file) = &self.file else {
             return;
         };
@@ -109,10 +121,10 @@ impl BuildCache {
         let Some(binary) = binary_identity() else {
             return;
         };
-        let stored = Stored {
+        let stored = Storing {
             version: VERSION,
             binary,
-            target: self.target.clone(),
+            target: &self.target,
             files,
             render,
         };
@@ -171,7 +183,7 @@ fn read(file: &Path, target: &Path) -> Option<Stored> {
 }
 
 /// Encoded straight into the file (a large site's cache is megabytes: never held twice).
-fn write(file: &Path, stored: &Stored) -> std::io::Result<()> {
+fn write(file: &Path, stored: &Storing) -> std::io::Result<()> {
     write_atomically(file, |out| {
         postcard::to_io(stored, out)
             .map(drop)

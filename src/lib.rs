@@ -214,8 +214,9 @@ pub fn build(
     )?);
     let (output, files, update) = output.commit()?;
     if let Some(cache) = cache {
-        cache.store(files, render_cache, &generated.searched());
+        cache.store(&files, &render_cache, &generated.searched());
     }
+    diagnostics.extend(render_cache.into_diagnostics());
 
     if options.strict {
         for d in &mut diagnostics {

@@ -52,6 +52,12 @@ pub(super) struct CachedPage {
 }
 
 impl RenderCache {
+    /// The content pages' problems, which the render left here rather than copy (a site with
+    /// a warning on each of 10,000 pages holds megabytes of them).
+    pub(crate) fn into_diagnostics(self) -> impl Iterator<Item = Diagnostic> {
+        self.pages.into_values().flat_map(|page| page.diagnostics)
+    }
+
     /// The previous render of the page at `rel`, if it was made from `key`.
     pub(super) fn hit(&self, rel: &str, key: u128) -> Option<&CachedPage> {
         self.pages.get(rel).filter(|page| page.key == key)

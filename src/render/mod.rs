@@ -318,7 +318,8 @@ impl Shared {
 /// and skipped, the rest are still written. A content page that `previous` rendered from the
 /// same inputs, and whose file the output still holds as written, is kept as it is (see
 /// [`cache`]); the search documents of kept pages are read with `stored_docs`, and only when
-/// the index must be written again. Returns the problems and what this render is, for the next.
+/// the index must be written again. Returns what this render is, for the next (the content
+/// pages' problems are there: [`RenderCache::into_diagnostics`]), and the other problems.
 pub(crate) fn render_site(
     content: &Content,
     input: &RenderInput<'_>,
@@ -360,7 +361,6 @@ pub(crate) fn render_site(
                 }
             }
         };
-        diagnostics.extend(page.diagnostics.iter().cloned());
         let kept_a_document = page.search.is_some();
         lock(&rendered).insert(rel, page);
         let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
