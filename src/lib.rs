@@ -167,7 +167,7 @@ pub fn build(
 
     // 1. load
     let (setup, mut diagnostics) = Setup::load(root, options.base_url.as_deref())?;
-    let (content, content_diagnostics) = load::content::load(root, options.include_drafts);
+    let (mut content, content_diagnostics) = load::content::load(root, options.include_drafts);
     diagnostics.extend(content_diagnostics);
 
     // 2. history and 3. evidence
@@ -201,8 +201,13 @@ pub fn build(
             .map(BuildCache::stored_docs)
             .unwrap_or_default()
     };
-    let (rendered, render_cache) =
-        render::render_site(&content, &input, &output, &previous_render, &stored_docs)?;
+    let (rendered, render_cache) = render::render_site(
+        &mut content,
+        &input,
+        &output,
+        &previous_render,
+        &stored_docs,
+    )?;
     drop(previous_render);
     diagnostics.extend(rendered);
     diagnostics.extend(copy_assets(&content, &setup.theme, &output)?);

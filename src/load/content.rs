@@ -65,7 +65,7 @@ const KNOWN_KEYS: &[&str] = &[
 ];
 
 /// Everything under `content/`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Content {
     /// Pages and section indexes, drafts already removed unless asked for.
     pub pages: Vec<Page>,

@@ -68,8 +68,10 @@ impl RenderCache {
 const KEY_VERSION: u32 = 1;
 
 /// Each content page's key, by index into `content.pages`.
+/// `bodies`: each page's body, taken out of the page (see [`super::render_site`]).
 pub(super) fn page_keys(
     content: &Content,
+    bodies: &[String],
     shared: &Shared,
     input: &super::RenderInput,
 ) -> Vec<u128> {
@@ -78,7 +80,8 @@ pub(super) fn page_keys(
     content
         .pages
         .par_iter()
-        .map(|page| page_key(site, page))
+        .zip(bodies)
+        .map(|(page, body)| page_key(site, page, body))
         .collect()
 }
 
@@ -126,8 +129,8 @@ fn outline(page: &Page, key: &mut Fingerprint) {
         .add(is_section);
 }
 
-/// What only the page itself shows.
-fn page_key(site: u128, page: &Page) -> u128 {
+/// What only the page itself shows (its body given apart: the render takes it out of the page).
+fn page_key(site: u128, page: &Page, body: &str) -> u128 {
     let Page {
         source: _,
         shown_path,
@@ -138,7 +141,7 @@ fn page_key(site: u128, page: &Page) -> u128 {
         draft: _,
         is_section: _,
         extra,
-        body,
+        body: _,
         body_first_line,
     } = page;
     let extra = serde_json::to_string(extra).unwrap_or_default();

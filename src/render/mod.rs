@@ -321,15 +321,23 @@ impl Shared {
 /// the index must be written again. Returns what this render is, for the next (the content
 /// pages' problems are there: [`RenderCache::into_diagnostics`]), and the other problems.
 pub(crate) fn render_site(
-    content: &Content,
+    content: &mut Content,
     input: &RenderInput<'_>,
     output: &dyn Sink,
     previous: &RenderCache,
     stored_docs: &dyn Fn() -> StoredDocs,
 ) -> Result<(Vec<Diagnostic>, RenderCache), OutputError> {
+    // The bodies are taken out of the pages, so that each one is freed once its page is
+    // written (they are most of a large site's memory); the pages are left without them.
+    let bodies: Vec<String> = content
+        .pages
+        .iter_mut()
+        .map(|page| std::mem::take(&mut page.body))
+        .collect();
+    let content: &Content = content;
     let structure = Structure::new(content);
     let shared = Shared::new(&structure, input, Arc::default());
-    let keys = cache::page_keys(content, &shared, input);
+    let keys = cache::page_keys(content, &bodies, &shared, input);
     let diagnostics = Diagnostics::default();
     let done = AtomicUsize::new(0);
     let total = content.pages.len();
@@ -341,35 +349,44 @@ pub(crate) fn render_site(
         Vec::new()
     });
     let rendered = Mutex::new(HashMap::new());
-    (0..total).into_par_iter().try_for_each(|index| {
-        let rel = format!("{}index.html", content.pages[index].path);
-        let page = match previous.hit(&rel, keys[index]) {
-            Some(cached) if output.keep(&rel) => cached.clone(),
-            _ => {
-                let page = render_page(&structure, index, input, &shared);
-                if let Some(html) = &page.html {
-                    output.write(&rel, html.as_bytes())?;
+    // The bodies of the pages kept as they were, in case their search document is needed.
+    let kept_bodies: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; total]);
+    bodies
+        .into_par_iter()
+        .enumerate()
+        .try_for_each(|(index, body)| {
+            let rel = format!("{}index.html", content.pages[index].path);
+            let page = match previous.hit(&rel, keys[index]) {
+                Some(cached) if output.keep(&rel) => {
+                    lock(&kept_bodies)[index] = Some(body);
+                    cached.clone()
                 }
-                let search = page.search.as_ref().map(search::Doc::key);
-                if let Some(doc) = page.search {
-                    lock(&searched)[index] = Some(doc);
+                _ => {
+                    let page = render_page(&structure, index, &body, input, &shared);
+                    drop(body);
+                    if let Some(html) = &page.html {
+                        output.write(&rel, html.as_bytes())?;
+                    }
+                    let search = page.search.as_ref().map(search::Doc::key);
+                    if let Some(doc) = page.search {
+                        lock(&searched)[index] = Some(doc);
+                    }
+                    cache::CachedPage {
+                        key: keys[index],
+                        diagnostics: page.diagnostics,
+                        search,
+                    }
                 }
-                cache::CachedPage {
-                    key: keys[index],
-                    diagnostics: page.diagnostics,
-                    search,
-                }
+            };
+            let kept_a_document = page.search.is_some();
+            lock(&rendered).insert(rel, page);
+            let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if kept_a_document && finished.is_multiple_of(search::TRIM_EVERY) {
+                search::return_freed_memory();
             }
-        };
-        let kept_a_document = page.search.is_some();
-        lock(&rendered).insert(rel, page);
-        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if kept_a_document && finished.is_multiple_of(search::TRIM_EVERY) {
-            search::return_freed_memory();
-        }
-        (input.progress)(finished, total);
-        Ok::<(), OutputError>(())
-    })?;
+            (input.progress)(finished, total);
+            Ok::<(), OutputError>(())
+        })?;
     let mut next = RenderCache {
         pages: rendered.into_inner().unwrap_or_else(|p| p.into_inner()),
         ..RenderCache::default()
@@ -388,11 +405,16 @@ pub(crate) fn render_site(
         next.search_index = Some(key);
         let unchanged = previous.search_index == Some(key) && output.keep(search::INDEX_FILE);
         if !unchanged {
+            let kept_bodies = kept_bodies.into_inner().unwrap_or_else(|p| p.into_inner());
+            let kept = Kept {
+                expected: &page_docs,
+                bodies: &kept_bodies,
+            };
             fill_kept_docs(
                 &structure,
                 input,
                 &shared,
-                &page_docs,
+                kept,
                 &mut content_docs,
                 stored_docs,
             );
@@ -418,6 +440,13 @@ pub(crate) fn render_site(
     Ok((diagnostics.into_sorted(), next))
 }
 
+/// What [`fill_kept_docs`] needs of the pages this render kept: each page's document key
+/// (`None`: no document), and the bodies of the kept pages.
+struct Kept<'a> {
+    expected: &'a [Option<u128>],
+    bodies: &'a [Option<String>],
+}
+
 /// The search documents of the pages this render kept (`None` in `docs`, a document key in
 /// `expected`), from the build cache's store; a page whose stored document is missing or not
 /// the one its key names is rendered again (not written: its file is already right) for it.
@@ -425,7 +454,7 @@ fn fill_kept_docs(
     structure: &Structure<'_>,
     input: &RenderInput<'_>,
     shared: &Shared,
-    expected: &[Option<u128>],
+    Kept { expected, bodies }: Kept<'_>,
     docs: &mut [Option<search::Doc>],
     stored_docs: &dyn Fn() -> StoredDocs,
 ) {
@@ -449,7 +478,10 @@ fn fill_kept_docs(
     drop(stored);
     let again: Vec<(usize, Option<search::Doc>)> = missing
         .par_iter()
-        .map(|&i| (i, render_page(structure, i, input, shared).search))
+        .map(|&i| {
+            let body = bodies[i].as_deref().unwrap_or_default();
+            (i, render_page(structure, i, body, input, shared).search)
+        })
         .collect();
     for (i, doc) in again {
         docs[i] = doc;
@@ -532,7 +564,10 @@ pub fn render_pages(
     let diagnostics = Diagnostics::default();
     let rendered: Vec<(usize, RenderedPage)> = indexes
         .par_iter()
-        .map(|&index| (index, render_page(&structure, index, input, &shared)))
+        .map(|&index| {
+            let body = &content.pages[index].body;
+            (index, render_page(&structure, index, body, input, &shared))
+        })
         .collect();
     let mut files = Vec::new();
     let mut searched = lock(&input.generated.searched);
@@ -592,12 +627,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn render_page(
     structure: &Structure<'_>,
     index: usize,
+    body: &str,
     input: &RenderInput<'_>,
     shared: &Shared,
 ) -> RenderedPage {
     let page = &structure.pages[index];
     let resolve = |href: &str, _: usize| structure.resolve(input.urls, &page.source, href);
-    let markdown = markdown::render(&page.body, page.body_first_line, &resolve);
+    let markdown = markdown::render(body, page.body_first_line, &resolve);
     let mut diagnostics: Vec<Diagnostic> = markdown
         .diagnostics
         .into_iter()

@@ -576,7 +576,8 @@ fn write_handbook(
     let buffer = Buffer::default();
     let nothing_cached = crate::render::RenderCache::default();
     let rendered =
-        crate::render::render_site(content, &input, &buffer, &nothing_cached, &Default::default)
+        // A copy: the render takes the pages' bodies out (the handbook is small).
+        crate::render::render_site(&mut content.clone(), &input, &buffer, &nothing_cached, &Default::default)
             .and_then(|_| crate::copy_assets(content, &theme, &buffer));
     if let Err(e) = rendered {
         return Err(BuildError::Fatal(Diagnostic::error(format!(
