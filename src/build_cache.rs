@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::manifest::{Fingerprint, Manifest};
 use crate::render::search::StoredDoc;
-use crate::render::{RenderCache, Searched, StoredDocs};
+use crate::render::{RenderCache, Searched};
 
 /// Bump when the stored shape changes.
 const VERSION: u32 = 1;
@@ -91,19 +91,17 @@ impl BuildCache {
 
     /// The content pages' search documents the previous build stored (empty when there are
     /// none: the pages whose documents are missing are then rendered again for them).
-    pub(crate) fn stored_docs(&self) -> StoredDocs {
+    pub(crate) fn stored_docs(&self, visit: &mut dyn FnMut(StoredDoc)) {
         let Some(file) = &self.file else {
-            return StoredDocs::new();
+            return;
         };
         // One document after the other: a damaged end loses only the documents after it.
         let bytes = std::fs::read(docs_file(file)).unwrap_or_default();
         let mut rest = bytes.as_slice();
-        let mut docs = StoredDocs::new();
         while let Ok((doc, after)) = postcard::take_from_bytes::<StoredDoc>(rest) {
-            docs.insert(doc.path.clone(), doc);
+            visit(doc);
             rest = after;
         }
-        docs
     }
 
     /// Records what this build wrote and rendered, and, when the search index was written

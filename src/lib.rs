@@ -195,11 +195,10 @@ pub fn build(
         .as_mut()
         .map(BuildCache::previous_render)
         .unwrap_or_default();
-    let stored_docs = || {
-        cache
-            .as_ref()
-            .map(BuildCache::stored_docs)
-            .unwrap_or_default()
+    let stored_docs = |visit: &mut dyn FnMut(_)| {
+        if let Some(cache) = &cache {
+            cache.stored_docs(visit);
+        }
     };
     let (rendered, render_cache) = render::render_site(
         &mut content,

@@ -39,9 +39,10 @@ pub(crate) struct RenderCache {
     pub(crate) docs_changed: bool,
 }
 
-/// The content pages' search documents, by page path, kept beside the cache (read only when
-/// the index must be written again, so a build with nothing changed does not load them).
-pub(crate) type StoredDocs = HashMap<String, search::StoredDoc>;
+/// The content pages' search documents kept beside the cache, each handed to the visitor as it
+/// is read (read only when the index must be written again, so a build with nothing changed
+/// does not load them).
+pub(crate) type StoredDocs<'a> = dyn Fn(&mut dyn FnMut(search::StoredDoc)) + 'a;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CachedPage {

@@ -325,7 +325,7 @@ pub(crate) fn render_site(
     input: &RenderInput<'_>,
     output: &dyn Sink,
     previous: &RenderCache,
-    stored_docs: &dyn Fn() -> StoredDocs,
+    stored_docs: &StoredDocs<'_>,
 ) -> Result<(Vec<Diagnostic>, RenderCache), OutputError> {
     // The bodies are taken out of the pages, so that each one is freed once its page is
     // written (they are most of a large site's memory); the pages are left without them.
@@ -456,7 +456,7 @@ fn fill_kept_docs(
     shared: &Shared,
     Kept { expected, bodies }: Kept<'_>,
     docs: &mut [Option<search::Doc>],
-    stored_docs: &dyn Fn() -> StoredDocs,
+    stored_docs: &StoredDocs<'_>,
 ) {
     let kept: Vec<usize> = (0..docs.len())
         .filter(|&i| docs[i].is_none() && expected[i].is_some())
@@ -464,18 +464,20 @@ fn fill_kept_docs(
     if kept.is_empty() {
         return;
     }
-    let mut stored = stored_docs();
-    let missing: Vec<usize> = kept
-        .into_iter()
-        .filter(|&i| {
-            let doc = stored
-                .remove(&structure.pages[i].path)
-                .filter(|doc| Some(doc.key) == expected[i]);
-            docs[i] = doc.map(|doc| search::Doc::from_stored(doc, &shared.vocabulary));
-            docs[i].is_none()
-        })
+    // Read one stored document at a time, each numbered into this build's vocabulary at once
+    // (the whole store as text would be several times the documents' size).
+    let wanted: HashMap<&str, usize> = kept
+        .iter()
+        .map(|&i| (structure.pages[i].path.as_str(), i))
         .collect();
-    drop(stored);
+    stored_docs(&mut |doc| {
+        if let Some(&i) = wanted.get(doc.path.as_str()) {
+            if Some(doc.key) == expected[i] {
+                docs[i] = Some(search::Doc::from_stored(doc, &shared.vocabulary));
+            }
+        }
+    });
+    let missing: Vec<usize> = kept.into_iter().filter(|&i| docs[i].is_none()).collect();
     let again: Vec<(usize, Option<search::Doc>)> = missing
         .par_iter()
         .map(|&i| {

@@ -577,7 +577,7 @@ fn write_handbook(
     let nothing_cached = crate::render::RenderCache::default();
     let rendered =
         // A copy: the render takes the pages' bodies out (the handbook is small).
-        crate::render::render_site(&mut content.clone(), &input, &buffer, &nothing_cached, &Default::default)
+        crate::render::render_site(&mut content.clone(), &input, &buffer, &nothing_cached, &|_| {})
             .and_then(|_| crate::copy_assets(content, &theme, &buffer));
     if let Err(e) = rendered {
         return Err(BuildError::Fatal(Diagnostic::error(format!(
