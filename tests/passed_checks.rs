@@ -12,6 +12,24 @@ use serde_json::{json, Value};
 
 const REHEARSAL: &str = "library/raw/rollback-rehearsals/001.md";
 
+/// The demo with a rehearsal whose restored release does not exist, built into `<tmp>/out`.
+fn built_with_an_unknown_restored_release() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
+    repo.replace(
+        REHEARSAL,
+        "restored_release: v1.2.0",
+        "restored_release: v9.9.9",
+    );
+    repo.commit(
+        "2026-11-01 10:00",
+        "Rehearsal: name a release that does not exist",
+    );
+    let out = tmp.path().join("out");
+    build_into(repo.root(), &out, &[]).expect_code(0);
+    (tmp, out)
+}
+
 /// The `passed` rule ids of the first item of `badge` in `evidence.json`.
 fn passed_ids(evidence: &Value, badge: &str) -> Vec<String> {
     evidence["badges"][badge]["items"][0]["passed"]
@@ -96,19 +114,7 @@ fn a_verified_demo_record_lists_the_checks_that_passed() {
 
 #[test]
 fn an_incomplete_record_lists_its_failures_and_never_a_failed_check_as_passed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
-    repo.replace(
-        REHEARSAL,
-        "restored_release: v1.2.0",
-        "restored_release: v9.9.9",
-    );
-    repo.commit(
-        "2026-11-01 10:00",
-        "Rehearsal: name a release that does not exist",
-    );
-    let out = tmp.path().join("out");
-    build_into(repo.root(), &out, &[]).expect_code(0);
+    let (_tmp, out) = built_with_an_unknown_restored_release();
     let evidence: Value = serde_json::from_str(&read_output(&out, "evidence.json")).unwrap();
     let item = &evidence["badges"]["rehearsal"]["items"][0];
     assert_eq!(item["state"], "incomplete");
@@ -149,19 +155,7 @@ fn an_incomplete_record_lists_its_failures_and_never_a_failed_check_as_passed() 
 
 #[test]
 fn the_evidence_checklist_marks_the_checks_already_proven() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
-    repo.replace(
-        REHEARSAL,
-        "restored_release: v1.2.0",
-        "restored_release: v9.9.9",
-    );
-    repo.commit(
-        "2026-11-01 10:00",
-        "Rehearsal: name a release that does not exist",
-    );
-    let out = tmp.path().join("out");
-    build_into(repo.root(), &out, &[]).expect_code(0);
+    let (_tmp, out) = built_with_an_unknown_restored_release();
     let page = read_output(&out, "evidence-checklist/index.html");
     // A badge's checklist: from its entry to the end of its list of checks.
     let checks_of = |key: &str| -> &str {
@@ -236,19 +230,7 @@ fn chromium_shows_the_passed_checks_and_the_proven_marks() {
     if browser_available().is_none() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = RepoBuilder::demo(&tmp.path().join("demo"));
-    repo.replace(
-        REHEARSAL,
-        "restored_release: v1.2.0",
-        "restored_release: v9.9.9",
-    );
-    repo.commit(
-        "2026-11-01 10:00",
-        "Rehearsal: name a release that does not exist",
-    );
-    let out = tmp.path().join("out");
-    build_into(repo.root(), &out, &[]).expect_code(0);
+    let (tmp, out) = built_with_an_unknown_restored_release();
     let server = StaticServer::start(out);
     let mut browser = Browser::launch(&tmp.path().join("profile"), &tmp.path().join("log"));
     browser.viewport(1280, 900, false);
