@@ -54,16 +54,26 @@ fn continues_name(beside: Option<char>, beyond: Option<char>) -> bool {
 
 /// Byte offsets where `key` occurs as a whole identifier, case-sensitively.
 fn occurrences<'a>(line: &'a str, key: &'a str) -> impl Iterator<Item = usize> + 'a {
-    line.match_indices(key)
-        .map(|(at, _)| at)
-        .filter(move |&at| {
-            !key.is_empty() && {
-                let mut before = line[..at].chars().rev();
-                let mut after = line[at + key.len()..].chars();
-                !continues_name(before.next(), before.next())
-                    && !continues_name(after.next(), after.next())
-            }
-        })
+    whole_identifier_hits(line.as_bytes(), key)
+}
+
+/// Whether `text` (a whole file's bytes, not split into lines) names `key` as a whole
+/// identifier anywhere: the walk's test of whether a file version can hold the key's lines.
+pub(crate) fn names_anywhere(text: &[u8], key: &str) -> bool {
+    whole_identifier_hits(text, key).next().is_some()
+}
+
+/// Byte offsets of `key` in `text` where the bytes around it do not continue its name. The
+/// name characters are all ASCII, so looking at bytes sees what looking at characters would:
+/// any byte of a non-ASCII character, and a line end, continues no name.
+fn whole_identifier_hits<'a>(text: &'a [u8], key: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let byte = move |at: Option<usize>| at.and_then(|i| text.get(i)).map(|&b| char::from(b));
+    memchr::memmem::find_iter(text, key.as_bytes()).filter(move |&at| {
+        let end = at + key.len();
+        !key.is_empty()
+            && !continues_name(byte(at.checked_sub(1)), byte(at.checked_sub(2)))
+            && !continues_name(byte(Some(end)), byte(Some(end + 1)))
+    })
 }
 
 /// The line names `key` as a whole identifier: `flags.new_checkout`, `"new_checkout"`,
@@ -100,6 +110,37 @@ pub(crate) fn value_of(line: &str, key: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_whole_file_names_the_key_where_one_of_its_lines_does() {
+        let lines = [
+            "flags.new_checkout = true",
+            "new_checkout_v2: true",
+            "enable-new_checkout",
+            "--new_checkout",
+            "été_new_checkout",
+            "x-new_checkout-",
+            "(new_checkout)",
+            "NEW_CHECKOUT",
+            "new_checkout",
+        ];
+        for line in lines {
+            for text in [
+                line.to_string(),
+                format!("a\n{line}\rb"),
+                format!("é{line}é"),
+            ] {
+                let per_line = text
+                    .split(['\n', '\r'])
+                    .any(|l| mentions(l, "new_checkout"));
+                assert_eq!(
+                    names_anywhere(text.as_bytes(), "new_checkout"),
+                    per_line,
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
     use super::*;
 
     const KEY: &str = "new_checkout";

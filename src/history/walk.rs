@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::raw;
-use super::references::is_reference;
+use super::references::{is_reference, names_anywhere};
 use super::{is_documentation, Id, IdMap};
 
 /// A commit as the rules need it.
@@ -68,7 +68,8 @@ pub struct Walked {
 }
 
 /// The largest file version whose lines are read for flag references. Every changed file
-/// version is searched for the keys as raw bytes (fast), but one that holds a key is then read
+/// version is searched for the keys as raw bytes (fast, as whole identifiers: a file that names
+/// only `new_checkout_v2` does not hold `new_checkout`), but one that holds a key is then read
 /// line by line, once more per key; past this size (generated or vendored files, data dumps) that
 /// is left undone and the key's history is marked incomplete instead (see
 /// [`Walked::unscanned`]), so a pathological file costs one inflate and one byte search per
@@ -629,11 +630,7 @@ impl<'r> KeyScanner<'r> {
             let content = self.read(blob)?;
             let bytes = content.data();
             Held {
-                keys: self
-                    .keys
-                    .iter()
-                    .map(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
-                    .collect(),
+                keys: self.keys.iter().map(|k| names_anywhere(bytes, k)).collect(),
                 bytes: bytes.len(),
             }
         };
