@@ -348,7 +348,9 @@ pub(crate) fn render_site(
     } else {
         Vec::new()
     });
-    let rendered = Mutex::new(HashMap::new());
+    // Each page's output file and cache entry, by index.
+    let rendered: Mutex<Vec<Option<(String, cache::CachedPage)>>> =
+        Mutex::new(vec![None; total]);
     // The bodies of the pages kept as they were, in case their search document is needed.
     let kept_bodies: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; total]);
     bodies
@@ -379,7 +381,7 @@ pub(crate) fn render_site(
                 }
             };
             let kept_a_document = page.search.is_some();
-            lock(&rendered).insert(rel, page);
+            lock(&rendered)[index] = Some((rel, page));
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             if kept_a_document && finished.is_multiple_of(search::TRIM_EVERY) {
                 search::return_freed_memory();
@@ -388,19 +390,19 @@ pub(crate) fn render_site(
             Ok::<(), OutputError>(())
         })?;
     let mut next = RenderCache {
-        pages: rendered.into_inner().unwrap_or_else(|p| p.into_inner()),
         ..RenderCache::default()
     };
+    let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
+    // In page order: the search index's key.
+    let page_docs: Vec<Option<u128>> = rendered
+        .iter()
+        .map(|entry| entry.as_ref().and_then(|(_, page)| page.search))
+        .collect();
+    next.pages = rendered.into_iter().flatten().collect();
     let mut content_docs = searched.into_inner().unwrap_or_else(|p| p.into_inner());
     let virtual_pages = &input.generated.pages;
     let docs = render_virtual_pages(input, &shared, output, &diagnostics)?;
     if input.config.search {
-        let page_docs: Vec<Option<u128>> = content
-            .pages
-            .iter()
-            .map(|p| next.pages.get(&format!("{}index.html", p.path)))
-            .map(|cached| cached.and_then(|c| c.search))
-            .collect();
         let key = cache::search_key(&page_docs, &docs, input.urls);
         next.search_index = Some(key);
         let unchanged = previous.search_index == Some(key) && output.keep(search::INDEX_FILE);
