@@ -349,8 +349,7 @@ pub(crate) fn render_site(
         Vec::new()
     });
     // Each page's output file and cache entry, by index.
-    let rendered: Mutex<Vec<Option<(String, cache::CachedPage)>>> =
-        Mutex::new(vec![None; total]);
+    let rendered: Mutex<Vec<Option<(String, cache::CachedPage)>>> = Mutex::new(vec![None; total]);
     // The bodies of the pages kept as they were, in case their search document is needed.
     let kept_bodies: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; total]);
     bodies
