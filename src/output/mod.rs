@@ -462,14 +462,16 @@ fn streamed(
         .prefix(".clinic-")
         .tempfile_in(dir)
         .map_err(io_error(dir))?;
-    let mut out = manifest::Hashing::new(io::BufWriter::with_capacity(1 << 16, temp));
+    // Hashed behind the buffer: the index is written a few bytes at a time, and the hash is
+    // fastest over whole blocks.
+    let mut out = io::BufWriter::with_capacity(1 << 16, manifest::Hashing::new(temp));
     contents(&mut out)
         .and_then(|()| out.flush())
         .map_err(io_error(path))?;
-    let (buffered, hash) = out.finish();
-    let temp = buffered
+    let hashing = out
         .into_inner()
         .map_err(|e| io_error(path)(e.into_error()))?;
+    let (temp, hash) = hashing.finish();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -101,15 +101,22 @@ struct Field {
 }
 
 impl Field {
-    /// The field of a text whose terms have the numbers `numbers`, in the text's order.
-    fn new(mut numbers: Vec<u32>) -> Field {
+    /// The field of a text whose terms have the numbers `numbers`, in the text's order (sorted
+    /// here); `bytes` is a buffer to encode them in.
+    fn new(numbers: &mut [u32], bytes: &mut Vec<u8>) -> Field {
         let length = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
         numbers.sort_unstable();
-        let counts: Vec<(u32, u32)> = numbers
-            .chunk_by(|a, b| a == b)
-            .map(|run| (run[0], u32::try_from(run.len()).unwrap_or(u32::MAX)))
-            .collect();
-        Field::from_counts(length, &counts)
+        bytes.clear();
+        let mut previous = 0;
+        for run in numbers.chunk_by(|a, b| a == b) {
+            put_varint(bytes, run[0] - previous);
+            put_varint(bytes, u32::try_from(run.len()).unwrap_or(u32::MAX));
+            previous = run[0];
+        }
+        Field {
+            length,
+            terms: Box::from(&bytes[..]),
+        }
     }
 
     /// The field of `length` terms with these (term number, count) pairs, in increasing term
@@ -250,22 +257,37 @@ impl Doc {
         html: &str,
         vocabulary: &Vocabulary,
     ) -> Doc {
-        let text = text_of(html);
-        let key = crate::output::manifest::Fingerprint::default()
-            .add(path)
-            .add(title)
-            .add(&text)
-            .finish();
-        Doc {
-            path: path.to_string(),
-            title: title.to_string(),
-            snippet: snippet(&text),
-            fields: [
-                Field::new(term_numbers(title, vocabulary)),
-                Field::new(term_numbers(&text, vocabulary)),
-            ],
-            key,
-        }
+        INDEXER.with(|indexer| {
+            let mut indexer = indexer.borrow_mut();
+            let Indexer {
+                stems,
+                text,
+                numbers,
+                bytes,
+            } = &mut *indexer;
+            stems.use_vocabulary(vocabulary);
+            text.clear();
+            text_into(html, text);
+            let key = crate::output::manifest::Fingerprint::default()
+                .add(path)
+                .add(title)
+                .add(text.as_str())
+                .finish();
+            let mut field = |words: &str| {
+                numbers.clear();
+                stems.numbers_into(words, vocabulary, numbers);
+                Field::new(numbers, bytes)
+            };
+            let doc = Doc {
+                path: path.to_string(),
+                title: title.to_string(),
+                snippet: snippet(text),
+                fields: [field(title), field(text)],
+                key,
+            };
+            indexer.let_go_of_large_buffers();
+            doc
+        })
     }
 
     /// See [`Doc::key`](struct@Doc).
@@ -325,35 +347,123 @@ impl Doc {
     }
 }
 
-/// The words of `text` as elasticlunr.js will look them up, by their numbers in `vocabulary`:
-/// split at spaces and hyphens, lower-cased, run through the English pipeline (trimmer, stop
-/// words, stemmer), as elasticlunr-rs would in `add_doc`, but with each distinct word stemmed
-/// and numbered once per thread. Bare numbers are left out: nobody searches for `00042`, and on
-/// a large site they are most of the index's distinct terms.
-fn term_numbers(text: &str, vocabulary: &Vocabulary) -> Vec<u32> {
-    thread_local! {
-        static STEMS: RefCell<Stems> = RefCell::new(Stems::default());
-    }
-    STEMS.with(|stems| {
-        let mut stems = stems.borrow_mut();
-        if stems.vocabulary != Some(vocabulary.id) {
-            stems.numbers.clear();
-            stems.vocabulary = Some(vocabulary.id);
+/// What each render thread keeps from one page it indexes to the next: the English pipeline's
+/// answers, and the buffers a page's document is made in (allocated for every page, among the
+/// render's own allocations, they cost more than the work done in them).
+#[derive(Default)]
+struct Indexer {
+    stems: Stems,
+    /// The page's text.
+    text: String,
+    /// A field's term numbers, in the text's order.
+    numbers: Vec<u32>,
+    /// A field's terms, encoded.
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    static INDEXER: RefCell<Indexer> = RefCell::new(Indexer::default());
+}
+
+impl Indexer {
+    /// Buffers kept between pages at most; a larger one (a page of several megabytes) is freed.
+    const KEPT: usize = 1 << 20;
+
+    fn let_go_of_large_buffers(&mut self) {
+        if self.text.capacity() > Self::KEPT {
+            self.text = String::new();
         }
-        let mut numbers = Vec::new();
-        for word in words(text) {
-            if let Some(n) = stems.number(word, vocabulary) {
-                numbers.push(n);
+        if self.numbers.capacity() * 4 > Self::KEPT {
+            self.numbers = Vec::new();
+        }
+        if self.bytes.capacity() > Self::KEPT {
+            self.bytes = Vec::new();
+        }
+    }
+}
+
+/// The words of a text, as [`Stems::numbers_into`] splits it (at whitespace and hyphens): bare numbers
+/// left out.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    let mut next = 0;
+    std::iter::from_fn(move || {
+        while next < text.len() {
+            let start = next;
+            let mut end = start;
+            while end < text.len() {
+                if WORD_BYTES[usize::from(text.as_bytes()[end])] == Byte::Plain {
+                    end += 1;
+                    next = end;
+                    continue;
+                }
+                let (width, space) = match text.as_bytes()[end] {
+                    b'-' => (1, true),
+                    _ => char_at(text, end),
+                };
+                if space {
+                    next = end + width;
+                    break;
+                }
+                end += width;
+                next = end;
+            }
+            let word = &text[start..end];
+            if !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()) {
+                return Some(word);
             }
         }
-        numbers
+        None
     })
 }
 
-/// The words of a text, as [`term_numbers`] splits it: bare numbers left out.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| c.is_whitespace() || c == '-')
-        .filter(|word| !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()))
+/// What a byte is to the scans of [`text_of`] and [`words`]: most bytes are [`Byte::Plain`],
+/// and they are passed over a run at a time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Byte {
+    /// A byte of an ASCII character that is part of a word.
+    Plain,
+    /// ASCII whitespace, a byte of a non-ASCII character (which may be whitespace), or a byte
+    /// the scan stops at (`<` and `&` in HTML, `-` between words).
+    Other,
+}
+
+/// The bytes that are [`Byte::Plain`] in HTML text: ASCII but for whitespace, `<` and `&`.
+static HTML_BYTES: [Byte; 256] = byte_classes(b"<&");
+/// The bytes that are [`Byte::Plain`] in a word: ASCII but for whitespace and `-`.
+static WORD_BYTES: [Byte; 256] = byte_classes(b"-");
+
+const fn byte_classes(stops: &[u8]) -> [Byte; 256] {
+    let mut classes = [Byte::Other; 256];
+    let mut b = 0;
+    while b < 128 {
+        let space = matches!(b as u8, b' ' | b'\t'..=b'\r');
+        let mut stop = false;
+        let mut s = 0;
+        while s < stops.len() {
+            stop |= stops[s] == b as u8;
+            s += 1;
+        }
+        if !space && !stop {
+            classes[b] = Byte::Plain;
+        }
+        b += 1;
+    }
+    classes
+}
+
+/// The width of the character that starts at byte `i` of `text`, and whether it is whitespace
+/// ([`char::is_whitespace`]). An ASCII byte is looked at as it is, and only another character
+/// decoded: most of a site's text is short ASCII words, and this runs on every byte of it.
+#[inline]
+fn char_at(text: &str, i: usize) -> (usize, bool) {
+    match text.as_bytes()[i] {
+        b' ' | b'\t'..=b'\r' => (1, true),
+        b if b < 0x80 => (1, false),
+        _ => {
+            let c = text[i..].chars().next().expect("a character starts here");
+            (c.len_utf8(), c.is_whitespace())
+        }
+    }
 }
 
 /// What the English pipeline makes of a word: its term, or nothing (a stop word, a number).
@@ -389,6 +499,28 @@ impl Stems {
     /// distinct words of the benchmark corpus) do not fill it with megabytes.
     const LIMIT: usize = 16_384;
 
+    /// Makes the numbers this cache holds those of `vocabulary` (a new build's starts empty).
+    fn use_vocabulary(&mut self, vocabulary: &Vocabulary) {
+        if self.vocabulary != Some(vocabulary.id) {
+            self.numbers.clear();
+            self.vocabulary = Some(vocabulary.id);
+        }
+    }
+
+    /// Appends to `numbers` the words of `text` as elasticlunr.js will look them up, by their
+    /// numbers in `vocabulary`: split at spaces and hyphens, lower-cased, run through the
+    /// English pipeline (trimmer, stop words, stemmer), as elasticlunr-rs would in `add_doc`,
+    /// but with each distinct word stemmed and numbered once per thread. Bare numbers are left
+    /// out: nobody searches for `00042`, and on a large site they are most of the index's
+    /// distinct terms.
+    fn numbers_into(&mut self, text: &str, vocabulary: &Vocabulary, numbers: &mut Vec<u32>) {
+        for word in words(text) {
+            if let Some(n) = self.number(word, vocabulary) {
+                numbers.push(n);
+            }
+        }
+    }
+
     fn number(&mut self, word: &str, vocabulary: &Vocabulary) -> Option<u32> {
         if let Some(&n) = self.numbers.get(word) {
             return n;
@@ -413,9 +545,11 @@ pub(crate) fn index_json(docs: &[&Doc], vocabulary: &Vocabulary, urls: &Urls) ->
 
 /// Postings gathered at once while writing the index: past it, the terms are written in
 /// several passes over the pages, so that writing a large site's index takes a bounded amount
-/// of memory (8 bytes a posting: 1 MiB; a pass over the 10,000 pages of the benchmark corpus
-/// takes a few milliseconds). Tests use a small one, so that their sites take several passes.
-const POSTINGS_PER_PASS: usize = if cfg!(test) { 1 << 10 } else { 1 << 17 };
+/// of memory (8 bytes a posting: 8 MiB, taken when the render's memory has been freed). The
+/// 1.6 million postings of the 10,000-page benchmark corpus take two passes, where 1 MiB took
+/// twelve, each decoding every page's terms. Tests use a small one, so that their sites take
+/// several passes.
+const POSTINGS_PER_PASS: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 
 /// Writes [`index_json`] to `out` as it goes, the same bytes, byte for byte, as elasticlunr-rs's
 /// `Index::to_json` of the same pages (a test holds it to that), without building its `Index`:
@@ -644,36 +778,141 @@ fn snippet(text: &str) -> String {
 
 /// The text of an HTML fragment: tags dropped (each one a word break), the contents of
 /// [`SKIPPED`] elements dropped, the common character references decoded, whitespace collapsed.
+/// One pass over the bytes into one string: it runs on every page of the site, and the three
+/// passes it once took (strip, decode, collapse) were half of what the search added to a build.
 pub(crate) fn text_of(html: &str) -> String {
-    let mut raw = String::with_capacity(html.len() / 2);
-    let mut rest = html;
+    let mut text = String::new();
+    text_into(html, &mut text);
+    text
+}
+
+/// [`text_of`], appended to `out`.
+fn text_into(html: &str, out: &mut String) {
+    let bytes = html.as_bytes();
+    out.reserve(html.len() / 2);
+    let mut text = Collapsed { out, space: false };
     let mut skipping: Option<&str> = None;
-    while let Some(lt) = rest.find('<') {
-        if skipping.is_none() {
-            raw.push_str(&rest[..lt]);
-        }
-        let tag_end = rest[lt..].find('>').map_or(rest.len(), |e| lt + e + 1);
-        let tag = &rest[lt + 1..tag_end.saturating_sub(1).max(lt + 1)];
-        match skipping {
-            Some(name) if closes(tag, name) => skipping = None,
-            Some(_) => {}
-            // A heading's `#` link to itself is not part of its text.
-            None if tag.starts_with(HEADING_ANCHOR) => skipping = Some("a"),
-            // Nor is what the theme marks as no text of the page (the portfolio's stamp, whose
-            // build time would change the index on every build).
-            None if tag.contains(SKIP_ATTRIBUTE) => {
-                skipping = tag.split(|c: char| c.is_ascii_whitespace()).next()
+    // Where the text not yet written starts.
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(name) = skipping {
+            // Only a tag can end what is skipped.
+            let Some(lt) = memchr::memchr(b'<', &bytes[i..]) else {
+                break;
+            };
+            let (tag, tag_end) = tag_at(html, i + lt);
+            if closes(tag, name) {
+                skipping = None;
             }
-            None => skipping = SKIPPED.iter().copied().find(|name| opens(tag, name)),
+            text.break_word();
+            i = tag_end;
+            run = i;
+            continue;
         }
-        raw.push(' ');
-        rest = &rest[tag_end..];
+        // Letters, digits and punctuation are copied as they are, a run at a time.
+        while i < bytes.len() && HTML_BYTES[usize::from(bytes[i])] == Byte::Plain {
+            i += 1;
+        }
+        if i == bytes.len() {
+            break;
+        }
+        let (width, space) = match bytes[i] {
+            b'<' => {
+                text.push_run(&html[run..i]);
+                let (tag, tag_end) = tag_at(html, i);
+                skipping = skipped_from(tag);
+                text.break_word();
+                i = tag_end;
+                run = i;
+                continue;
+            }
+            b'&' => {
+                text.push_run(&html[run..i]);
+                let after = &html[i..];
+                let reference = memchr::memchr(b';', &after.as_bytes()[..after.len().min(11)])
+                    .map(|end| &after[..=end]);
+                match reference.and_then(decode_one) {
+                    Some(c) => {
+                        if c.is_whitespace() {
+                            text.break_word();
+                        } else {
+                            text.push_run(c.encode_utf8(&mut [0; 4]));
+                        }
+                        i += reference.map_or(1, str::len);
+                    }
+                    None => {
+                        text.push_run("&");
+                        i += 1;
+                    }
+                }
+                run = i;
+                continue;
+            }
+            _ => char_at(html, i),
+        };
+        if space {
+            text.push_run(&html[run..i]);
+            text.break_word();
+            run = i + width;
+        }
+        i += width;
     }
     if skipping.is_none() {
-        raw.push_str(rest);
+        text.push_run(&html[run.min(html.len())..]);
     }
-    let decoded = decode_references(&raw);
-    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of the tag that starts at `lt` (between `<` and `>`; an unclosed tag runs to the
+/// end), and where what follows it starts.
+fn tag_at(html: &str, lt: usize) -> (&str, usize) {
+    match memchr::memchr(b'>', &html.as_bytes()[lt..]) {
+        Some(gt) => (&html[lt + 1..lt + gt], lt + gt + 1),
+        None => (&html[lt + 1..], html.len()),
+    }
+}
+
+/// The element whose contents are not text that the tag `tag` opens, if it opens one.
+fn skipped_from(tag: &str) -> Option<&str> {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static SKIP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(SKIP_ATTRIBUTE));
+    if tag.starts_with(HEADING_ANCHOR) {
+        // A heading's `#` link to itself is not part of its text.
+        Some("a")
+    } else if SKIP.find(tag.as_bytes()).is_some() {
+        // Nor is what the theme marks as no text of the page (the portfolio's stamp, whose
+        // build time would change the index on every build).
+        tag.split(|c: char| c.is_ascii_whitespace()).next()
+    } else {
+        SKIPPED.iter().copied().find(|name| opens(tag, name))
+    }
+}
+
+/// Text with each run of whitespace made one space, and none at either end, as it is written
+/// (after what `out` held).
+struct Collapsed<'a> {
+    out: &'a mut String,
+    /// A word break (whitespace or a tag) was met since the last character written.
+    space: bool,
+}
+
+impl Collapsed<'_> {
+    fn break_word(&mut self) {
+        self.space = true;
+    }
+
+    /// Appends text without whitespace, after one space if a break came before it.
+    fn push_run(&mut self, run: &str) {
+        if run.is_empty() {
+            return;
+        }
+        if self.space && !self.out.is_empty() {
+            self.out.push(' ');
+        }
+        self.space = false;
+        self.out.push_str(run);
+    }
 }
 
 fn opens(tag: &str, name: &str) -> bool {
@@ -686,40 +925,17 @@ fn closes(tag: &str, name: &str) -> bool {
 
 /// Whether a tag's text (between `<` and `>`) starts with the element name `name`.
 fn has_name(tag: &str, name: &str) -> bool {
+    // On bytes: a tag's text may hold any character where the name would end.
+    let tag = tag.as_bytes();
     tag.len() >= name.len()
-        && tag[..name.len()].eq_ignore_ascii_case(name)
-        && tag[name.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| c.is_ascii_whitespace() || c == '/')
+        && tag[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        && tag
+            .get(name.len())
+            .is_none_or(|&c| c.is_ascii_whitespace() || c == b'/')
 }
 
-/// The references the Markdown renderer and the sanitiser write; any other is left as written.
-fn decode_references(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp..];
-        let reference = after.find(';').filter(|&e| e <= 10).map(|e| &after[..=e]);
-        match reference.and_then(decode_one) {
-            Some(c) => {
-                out.push(c);
-                rest = &after[reference.map_or(1, str::len)..];
-            }
-            None => {
-                out.push('&');
-                rest = &after[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
+/// The character a reference the Markdown renderer or the sanitiser writes stands for; any
+/// other is left as written.
 fn decode_one(reference: &str) -> Option<char> {
     let name = &reference[1..reference.len() - 1];
     match name {
@@ -870,6 +1086,139 @@ pub(crate) mod tests {
         );
     }
 
+    /// What [`text_of`] did in three passes (strip the tags, decode the references, collapse
+    /// the whitespace) before it took one: the oracle of the one pass.
+    fn text_in_three_passes(html: &str) -> String {
+        let mut raw = String::new();
+        let mut rest = html;
+        let mut skipping: Option<&str> = None;
+        while let Some(lt) = rest.find('<') {
+            if skipping.is_none() {
+                raw.push_str(&rest[..lt]);
+            }
+            let (tag, tag_end) = match rest[lt..].find('>') {
+                Some(gt) => (&rest[lt + 1..lt + gt], lt + gt + 1),
+                None => (&rest[lt + 1..], rest.len()),
+            };
+            match skipping {
+                Some(name) if closes(tag, name) => skipping = None,
+                Some(_) => {}
+                None if tag.starts_with(HEADING_ANCHOR) => skipping = Some("a"),
+                None if tag.contains(SKIP_ATTRIBUTE) => {
+                    skipping = tag.split(|c: char| c.is_ascii_whitespace()).next()
+                }
+                None => skipping = SKIPPED.iter().copied().find(|name| opens(tag, name)),
+            }
+            raw.push(' ');
+            rest = &rest[tag_end..];
+        }
+        if skipping.is_none() {
+            raw.push_str(rest);
+        }
+        let mut decoded = String::new();
+        let mut rest = raw.as_str();
+        while let Some(amp) = rest.find('&') {
+            decoded.push_str(&rest[..amp]);
+            let after = &rest[amp..];
+            let reference = after.find(';').filter(|&e| e <= 10).map(|e| &after[..=e]);
+            match reference.and_then(decode_one) {
+                Some(c) => {
+                    decoded.push(c);
+                    rest = &after[reference.map_or(1, str::len)..];
+                }
+                None => {
+                    decoded.push('&');
+                    rest = &after[1..];
+                }
+            }
+        }
+        decoded.push_str(rest);
+        decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn text_in_one_pass_is_the_text_of_three() {
+        // Fragments that meet at references, tags, whitespace and skipped elements; every
+        // sequence of four of them (with repeats), and a few whole pages.
+        let pieces = [
+            "",
+            " ",
+            "\n\t",
+            "&amp;",
+            "&am",
+            "p;",
+            "&#32;",
+            "&nbsp;",
+            "&#x41;",
+            "&#10;",
+            "&;",
+            "&#xZZ;",
+            "&lt;b&gt;",
+            "x",
+            "été",
+            " y ",
+            "<b>",
+            "</b>",
+            "<br/>",
+            "<svg><text>d",
+            "</svg>",
+            "<a class=\"anchor\" href=\"#h\">#",
+            "</a>",
+            "<p data-search-skip>",
+            "</p>",
+            "<scripts>",
+            "<script>",
+            "</script>",
+            "<",
+            ">",
+            "\u{2003}",
+            "&#12345678;",
+            "\r\n",
+            "\x0b",
+            "\x0c",
+            "\u{85}",
+            "\u{a0}",
+            "&#xa0;",
+            "&#11;",
+            "<p\n>",
+        ];
+        let mut cases = Vec::new();
+        for a in &pieces {
+            for b in &pieces {
+                for c in &pieces {
+                    for d in [pieces[1], pieces[4], pieces[12], pieces[14], pieces[16]] {
+                        cases.push(format!("{a}{b}{c}{d}"));
+                    }
+                }
+            }
+        }
+        cases.push(
+            "<h2 id=\"a\">Expand &amp; contract <a class=\"anchor\" href=\"#a\">#</a></h2>\
+             <p>Add\u{a0}the <code>email</code>\ncolumn&#39;s twin.</p>"
+                .to_string(),
+        );
+        for html in &cases {
+            assert_eq!(text_of(html), text_in_three_passes(html), "for {html:?}");
+        }
+    }
+
+    #[test]
+    fn words_are_split_at_whitespace_and_hyphens() {
+        for text in [
+            "",
+            "  ",
+            "expand-contract  rollout\tundo\r\n",
+            "--a--b- 42 -x42 été\u{a0}naïve\u{2003}end\x0bv\x0cw\u{85}z",
+            "kubectl rollout undo deployment/checkout --to-revision=3",
+        ] {
+            let expected: Vec<&str> = text
+                .split(|c: char| c.is_whitespace() || c == '-')
+                .filter(|word| !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            assert_eq!(words(text).collect::<Vec<_>>(), expected, "for {text:?}");
+        }
+    }
+
     #[test]
     fn elements_the_theme_marks_are_not_text() {
         let html = "<p>Badges</p><p class=\"stamp\" data-search-skip>built <code>09:00</code> today</p><p>after</p>";
@@ -901,8 +1250,11 @@ pub(crate) mod tests {
         assert_eq!(terms(text), "rollback rehears page v1.3.0 twice");
         // And the same terms, numbered, twice over (the second time from the thread's cache).
         let vocabulary = Vocabulary::default();
+        let mut stems = Stems::default();
+        stems.use_vocabulary(&vocabulary);
         for _ in 0..2 {
-            let numbers = term_numbers(text, &vocabulary);
+            let mut numbers = Vec::new();
+            stems.numbers_into(text, &vocabulary, &mut numbers);
             let held = vocabulary.terms.lock().unwrap();
             let list = held.list();
             let numbered: Vec<&str> = numbers.iter().map(|&n| list[n as usize]).collect();
@@ -1089,7 +1441,11 @@ mod oracle_tests {
     fn fields_keep_each_term_and_its_count() {
         let vocabulary = Vocabulary::default();
         let many = "flag ".repeat(300);
-        let field = Field::new(term_numbers(&format!("{many}rollback flags"), &vocabulary));
+        let mut numbers = Vec::new();
+        let mut stems = Stems::default();
+        stems.use_vocabulary(&vocabulary);
+        stems.numbers_into(&format!("{many}rollback flags"), &vocabulary, &mut numbers);
+        let field = Field::new(&mut numbers, &mut Vec::new());
         assert_eq!(field.length, 302);
         let mut counted: Vec<(String, u32)> = {
             let terms = vocabulary.terms.lock().unwrap();
