@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::output::manifest::{Fingerprint, Manifest};
-use crate::render::search::StoredDoc;
+use crate::render::search::{self, StoredDoc};
 use crate::render::{RenderCache, Searched};
 
 /// Bump when the stored shape changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The cache as read back.
 #[derive(Debug, Default, Deserialize)]
@@ -91,17 +91,12 @@ impl BuildCache {
 
     /// The content pages' search documents the previous build stored (empty when there are
     /// none: the pages whose documents are missing are then rendered again for them).
-    pub(crate) fn stored_docs(&self, visit: &mut dyn FnMut(StoredDoc)) {
+    pub(crate) fn stored_docs(&self, visit: &mut dyn FnMut(&[String], StoredDoc)) {
         let Some(file) = &self.file else {
             return;
         };
-        // One document after the other: a damaged end loses only the documents after it.
         let bytes = std::fs::read(docs_file(file)).unwrap_or_default();
-        let mut rest = bytes.as_slice();
-        while let Ok((doc, after)) = postcard::take_from_bytes::<StoredDoc>(rest) {
-            visit(doc);
-            rest = after;
-        }
+        search::read_store(&bytes, visit);
     }
 
     /// Records what this build wrote and rendered, and, when the search index was written
@@ -191,17 +186,7 @@ fn write(file: &Path, stored: &Storing) -> std::io::Result<()> {
 
 /// The documents one after the other, each encoded on its own: never all of them in memory.
 fn write_docs(file: &Path, searched: &Searched) -> std::io::Result<()> {
-    write_atomically(file, |out| {
-        let mut result = Ok(());
-        searched.for_each_stored(&mut |doc| {
-            if result.is_ok() {
-                result = postcard::to_io(&doc, &mut *out)
-                    .map(drop)
-                    .map_err(std::io::Error::other);
-            }
-        });
-        result
-    })
+    write_atomically(file, |out| searched.write_store(out))
 }
 
 /// Writes `file` whole or not at all: into a temporary file beside it, renamed over it.

@@ -195,7 +195,7 @@ pub fn build(
         .as_mut()
         .map(BuildCache::previous_render)
         .unwrap_or_default();
-    let stored_docs = |visit: &mut dyn FnMut(_)| {
+    let stored_docs = |visit: &mut dyn FnMut(&[String], _)| {
         if let Some(cache) = &cache {
             cache.stored_docs(visit);
         }

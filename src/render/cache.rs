@@ -42,7 +42,7 @@ pub(crate) struct RenderCache {
 /// The content pages' search documents kept beside the cache, each handed to the visitor as it
 /// is read (read only when the index must be written again, so a build with nothing changed
 /// does not load them).
-pub(crate) type StoredDocs<'a> = dyn Fn(&mut dyn FnMut(search::StoredDoc)) + 'a;
+pub(crate) type StoredDocs<'a> = dyn Fn(&mut dyn FnMut(&[String], search::StoredDoc)) + 'a;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CachedPage {

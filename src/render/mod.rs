@@ -235,13 +235,10 @@ impl Searched {
             .collect()
     }
 
-    /// Each content page's document as the build cache keeps it, one after the other.
-    pub(crate) fn for_each_stored(&self, f: &mut dyn FnMut(search::StoredDoc)) {
-        self.vocabulary.with_terms(|terms| {
-            for doc in self.content.iter().flatten() {
-                f(doc.stored(terms));
-            }
-        });
+    /// Writes the content pages' documents as the build cache keeps them
+    /// ([`search::write_store`]).
+    pub(crate) fn write_store(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        search::write_store(self.content.iter().flatten(), &self.vocabulary, out)
     }
 
     fn index_json(&self, urls: &Urls) -> String {
@@ -471,10 +468,12 @@ fn fill_kept_docs(
         .iter()
         .map(|&i| (structure.pages[i].path.as_str(), i))
         .collect();
-    stored_docs(&mut |doc| {
+    let mut renumbering = search::Renumbering::default();
+    stored_docs(&mut |terms, doc| {
         if let Some(&i) = wanted.get(doc.path.as_str()) {
             if Some(doc.key) == expected[i] {
-                docs[i] = Some(search::Doc::from_stored(doc, &shared.vocabulary));
+                docs[i] =
+                    search::Doc::from_stored(doc, terms, &mut renumbering, &shared.vocabulary);
             }
         }
     });

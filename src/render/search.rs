@@ -72,16 +72,70 @@ pub(crate) struct Doc {
     key: u128,
 }
 
-/// A document as the build cache keeps it between builds: its terms as text, since their
+/// A document as the build cache keeps it between builds: its fields as [`Field`] encodes
+/// them, numbered in the vocabulary stored at the head of the store ([`write_store`]), since
 /// numbers belong to one build's [`Vocabulary`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub(crate) struct StoredDoc {
     pub(crate) path: String,
     pub(crate) key: u128,
     title: String,
     snippet: String,
-    /// Each field's length and its (term, count) pairs.
-    fields: [(u32, Vec<(String, u32)>); 2],
+    /// Each field's length and its encoded (term, count) pairs.
+    fields: [(u32, Vec<u8>); 2],
+}
+
+/// [`StoredDoc`] as it is written: borrowed from the document (the same encoding).
+#[derive(serde::Serialize)]
+struct StoringDoc<'a> {
+    path: &'a str,
+    key: u128,
+    title: &'a str,
+    snippet: &'a str,
+    fields: [(u32, &'a [u8]); 2],
+}
+
+/// Writes the build cache's store of `docs`: the vocabulary's terms, by number, then each
+/// document, each encoded on its own (read back one at a time by [`read_store`]).
+pub(crate) fn write_store<'a>(
+    docs: impl Iterator<Item = &'a Doc>,
+    vocabulary: &Vocabulary,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let encode = |e: postcard::Error| io::Error::other(e);
+    vocabulary.with_terms(|terms| postcard::to_io(terms, &mut *out).map(drop).map_err(encode))?;
+    for doc in docs {
+        let field = |f: &'a Field| (f.length, &f.terms[..]);
+        let storing = StoringDoc {
+            path: &doc.path,
+            key: doc.key,
+            title: &doc.title,
+            snippet: &doc.snippet,
+            fields: [field(&doc.fields[0]), field(&doc.fields[1])],
+        };
+        postcard::to_io(&storing, &mut *out).map_err(encode)?;
+    }
+    Ok(())
+}
+
+/// Reads a store [`write_store`] wrote, handing each document to `visit` with the stored
+/// vocabulary's terms. A damaged store loses the documents from the damage on (and all of them
+/// when its vocabulary cannot be read).
+pub(crate) fn read_store(bytes: &[u8], visit: &mut dyn FnMut(&[String], StoredDoc)) {
+    let Ok((terms, mut rest)) = postcard::take_from_bytes::<Vec<String>>(bytes) else {
+        return;
+    };
+    while let Ok((doc, after)) = postcard::take_from_bytes::<StoredDoc>(rest) {
+        visit(&terms, doc);
+        rest = after;
+    }
+}
+
+/// Stored term numbers, each numbered again in this build's vocabulary the first time it is
+/// met.
+#[derive(Default)]
+pub(crate) struct Renumbering {
+    numbers: Vec<Option<u32>>,
 }
 
 /// The fields of the index, in the order elasticlunr.js is told them, and the position of each
@@ -138,12 +192,13 @@ impl Field {
     /// Each (term number, count), in increasing term number.
     fn terms(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         let mut bytes = &self.terms[..];
-        let mut term = 0;
+        let mut term = 0u32;
         std::iter::from_fn(move || {
             if bytes.is_empty() {
                 return None;
             }
-            term += take_varint(&mut bytes);
+            // Wrapping: a damaged store's bytes must not panic (its terms are checked after).
+            term = term.wrapping_add(take_varint(&mut bytes));
             let count = take_varint(&mut bytes);
             Some((term, count))
         })
@@ -163,7 +218,7 @@ fn take_varint(bytes: &mut &[u8]) -> u32 {
     let mut shift = 0;
     while let Some((&b, rest)) = bytes.split_first() {
         *bytes = rest;
-        n |= u32::from(b & 0x7f) << shift;
+        n |= u32::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
         if b < 0x80 {
             break;
         }
@@ -295,42 +350,37 @@ impl Doc {
         self.key
     }
 
-    /// The document with its terms as text (`terms`: the vocabulary's terms by number).
-    pub(crate) fn stored(&self, terms: &[&str]) -> StoredDoc {
-        let field = |f: &Field| {
-            let pairs = f
-                .terms()
-                .map(|(n, count)| (terms[n as usize].to_string(), count))
-                .collect();
-            (f.length, pairs)
-        };
-        StoredDoc {
-            path: self.path.clone(),
-            key: self.key,
-            title: self.title.clone(),
-            snippet: self.snippet.clone(),
-            fields: [field(&self.fields[0]), field(&self.fields[1])],
-        }
-    }
-
-    /// A stored document, its terms numbered in `vocabulary`.
-    pub(crate) fn from_stored(stored: StoredDoc, vocabulary: &Vocabulary) -> Doc {
-        let field = |(length, pairs): (u32, Vec<(String, u32)>)| {
-            let mut numbered: Vec<(u32, u32)> = pairs
-                .iter()
-                .map(|(term, count)| (vocabulary.number(term), *count))
-                .collect();
+    /// A stored document (`terms`: the store's vocabulary), its terms numbered in
+    /// `vocabulary`; `None` when it names a term the store does not have (a damaged store).
+    pub(crate) fn from_stored(
+        stored: StoredDoc,
+        terms: &[String],
+        renumbering: &mut Renumbering,
+        vocabulary: &Vocabulary,
+    ) -> Option<Doc> {
+        renumbering.numbers.resize(terms.len(), None);
+        let mut field = |(length, bytes): (u32, Vec<u8>)| {
+            let stored = Field {
+                length,
+                terms: bytes.into_boxed_slice(),
+            };
+            let mut numbered = Vec::new();
+            for (term, count) in stored.terms() {
+                let slot = renumbering.numbers.get_mut(term as usize)?;
+                let n = *slot.get_or_insert_with(|| vocabulary.number(&terms[term as usize]));
+                numbered.push((n, count));
+            }
             numbered.sort_unstable();
-            Field::from_counts(length, &numbered)
+            Some(Field::from_counts(length, &numbered))
         };
         let [title, body] = stored.fields;
-        Doc {
+        Some(Doc {
+            fields: [field(title)?, field(body)?],
             path: stored.path,
             title: stored.title,
             snippet: stored.snippet,
-            fields: [field(title), field(body)],
             key: stored.key,
-        }
+        })
     }
 
     /// A whole rendered page (a portfolio page): only what is inside `<main>` is indexed, so the
@@ -1046,7 +1096,7 @@ pub(crate) mod tests {
     }
 
     /// A field's terms as text, each as many times as the page has it, in alphabetical order.
-    fn field_text(field: &Field, vocabulary: &Vocabulary) -> String {
+    pub(super) fn field_text(field: &Field, vocabulary: &Vocabulary) -> String {
         let terms = vocabulary.terms.lock().unwrap();
         let list = terms.list();
         let mut words = Vec::new();
@@ -1298,7 +1348,7 @@ pub(crate) mod tests {
 mod oracle_tests {
     //! The index as written here against elasticlunr-rs's, on generated sites.
 
-    use super::tests::{self, oracle, terms};
+    use super::tests::{self, field_text, oracle, terms};
     use super::*;
 
     fn urls() -> Urls {
@@ -1435,6 +1485,51 @@ mod oracle_tests {
     fn an_empty_site_is_indexed_as_elasticlunr_rs_would() {
         same_as_elasticlunr(&[]);
         same_as_elasticlunr(&[(String::new(), String::new())]);
+    }
+
+    #[test]
+    fn stored_documents_come_back_numbered_in_the_next_builds_vocabulary() {
+        let first = Vocabulary::default();
+        let docs = [
+            Doc::from_fragment(
+                "a/",
+                "Rollback",
+                "<p>rollout undo, rollback twice</p>",
+                &first,
+            ),
+            Doc::from_fragment("b/", "Flags", "<p>flag retired; rollout</p>", &first),
+        ];
+        let mut store = Vec::new();
+        write_store(docs.iter(), &first, &mut store).unwrap();
+        // The next build met other terms first: every number differs.
+        let next = Vocabulary::default();
+        Doc::from_fragment("c/", "Zebra", "<p>quagga yak</p>", &next);
+        let mut renumbering = Renumbering::default();
+        let mut back = Vec::new();
+        read_store(&store, &mut |terms, stored| {
+            back.push(Doc::from_stored(stored, terms, &mut renumbering, &next).unwrap());
+        });
+        assert_eq!(back.len(), 2);
+        for (doc, again) in docs.iter().zip(&back) {
+            assert_eq!((&again.path, &again.title), (&doc.path, &doc.title));
+            assert_eq!((&again.snippet, again.key), (&doc.snippet, doc.key));
+            for field in 0..2 {
+                assert_eq!(
+                    field_text(&again.fields[field], &next),
+                    field_text(&doc.fields[field], &first)
+                );
+                assert_eq!(again.fields[field].length, doc.fields[field].length);
+            }
+        }
+        // A damaged store gives what it can and never panics.
+        for cut in 0..store.len() {
+            let mut damaged = store.clone();
+            damaged[cut] ^= 0xff;
+            read_store(&damaged, &mut |terms, stored| {
+                let _ = Doc::from_stored(stored, terms, &mut Renumbering::default(), &next);
+            });
+            read_store(&store[..cut], &mut |_, _| {});
+        }
     }
 
     #[test]
