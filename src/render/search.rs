@@ -814,13 +814,10 @@ impl Tfs {
 
 /// The start of a page's text, cut at a word boundary.
 fn snippet(text: &str) -> String {
-    if text.chars().count() <= SNIPPET_CHARS {
+    // Only the start of the text is looked at: a page's text may be long.
+    let Some((cut, _)) = text.char_indices().nth(SNIPPET_CHARS) else {
         return text.to_string();
-    }
-    let cut = text
-        .char_indices()
-        .nth(SNIPPET_CHARS)
-        .map_or(text.len(), |(i, _)| i);
+    };
     let head = &text[..cut];
     let head = head.rfind(' ').map_or(head, |space| &head[..space]);
     format!("{head} …")
