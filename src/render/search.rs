@@ -160,32 +160,28 @@ impl Field {
     fn new(numbers: &mut [u32], bytes: &mut Vec<u8>) -> Field {
         let length = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
         numbers.sort_unstable();
-        bytes.clear();
-        let mut previous = 0;
-        for run in numbers.chunk_by(|a, b| a == b) {
-            put_varint(bytes, run[0] - previous);
-            put_varint(bytes, u32::try_from(run.len()).unwrap_or(u32::MAX));
-            previous = run[0];
-        }
-        Field {
-            length,
-            terms: Box::from(&bytes[..]),
-        }
+        let runs = numbers.chunk_by(|a, b| a == b);
+        let counts = runs.map(|run| (run[0], u32::try_from(run.len()).unwrap_or(u32::MAX)));
+        Field::from_counts(length, counts, bytes)
     }
 
     /// The field of `length` terms with these (term number, count) pairs, in increasing term
-    /// number.
-    fn from_counts(length: u32, counts: &[(u32, u32)]) -> Field {
-        let mut bytes = Vec::with_capacity(counts.len() * 2);
+    /// number, encoded in the buffer `bytes`.
+    fn from_counts(
+        length: u32,
+        counts: impl IntoIterator<Item = (u32, u32)>,
+        bytes: &mut Vec<u8>,
+    ) -> Field {
+        bytes.clear();
         let mut previous = 0;
-        for &(term, count) in counts {
-            put_varint(&mut bytes, term - previous);
-            put_varint(&mut bytes, count);
+        for (term, count) in counts {
+            put_varint(bytes, term - previous);
+            put_varint(bytes, count);
             previous = term;
         }
         Field {
             length,
-            terms: bytes.into_boxed_slice(),
+            terms: Box::from(&bytes[..]),
         }
     }
 
@@ -371,7 +367,7 @@ impl Doc {
                 numbered.push((n, count));
             }
             numbered.sort_unstable();
-            Some(Field::from_counts(length, &numbered))
+            Some(Field::from_counts(length, numbered, &mut Vec::new()))
         };
         let [title, body] = stored.fields;
         Some(Doc {
@@ -486,7 +482,7 @@ const fn byte_classes(stops: &[u8]) -> [Byte; 256] {
     let mut classes = [Byte::Other; 256];
     let mut b = 0;
     while b < 128 {
-        let space = matches!(b as u8, b' ' | b'\t'..=b'\r');
+        let space = is_ascii_space(b as u8);
         let mut stop = false;
         let mut s = 0;
         while s < stops.len() {
@@ -501,13 +497,19 @@ const fn byte_classes(stops: &[u8]) -> [Byte; 256] {
     classes
 }
 
+/// The ASCII characters [`char::is_whitespace`] takes for whitespace (`\x0b` among them, which
+/// [`u8::is_ascii_whitespace`] is not).
+const fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t'..=b'\r')
+}
+
 /// The width of the character that starts at byte `i` of `text`, and whether it is whitespace
 /// ([`char::is_whitespace`]). An ASCII byte is looked at as it is, and only another character
 /// decoded: most of a site's text is short ASCII words, and this runs on every byte of it.
 #[inline]
 fn char_at(text: &str, i: usize) -> (usize, bool) {
     match text.as_bytes()[i] {
-        b' ' | b'\t'..=b'\r' => (1, true),
+        b if is_ascii_space(b) => (1, true),
         b if b < 0x80 => (1, false),
         _ => {
             let c = text[i..].chars().next().expect("a character starts here");
