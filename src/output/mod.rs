@@ -266,12 +266,13 @@ impl Output {
     ) -> Result<(), OutputError> {
         let root = match &self.mode {
             Mode::Staged(staging) => staging.path(),
-            Mode::InPlace { previous, .. } => {
-                self.clear_way(rel, previous)?;
-                &self.target
-            }
+            Mode::InPlace { .. } => &self.target,
         };
+        // Checked before anything is cleared out of its way.
         let path = path_in(root, rel)?;
+        if let Mode::InPlace { previous, .. } = &self.mode {
+            self.clear_way(rel, previous)?;
+        }
         let (temp, hash) = streamed(root, &path, contents)?;
         if let Mode::InPlace { intact, .. } = &self.mode {
             let first = !lock(&self.written).contains_key(rel);
@@ -321,10 +322,18 @@ impl Output {
         let path = self.target.join(rel);
         if path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
             let inside = format!("{rel}/");
-            if written.keys().any(|k| k.starts_with(&inside)) {
+            // Only a folder of the previous build's files goes (never what survives builds,
+            // such as `.git`, which the scan does not look into).
+            let previous_folder = previous
+                .range(inside.clone()..)
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&inside));
+            let kept = KEPT
+                .iter()
+                .any(|k| rel == *k || rel.starts_with(&format!("{k}/")));
+            if !previous_folder || kept || written.keys().any(|k| k.starts_with(&inside)) {
                 return Err(conflict());
             }
-            // The scan found nothing in the output but the previous build's files.
             std::fs::remove_dir_all(&path).map_err(io_error(&path))?;
         }
         Ok(())
