@@ -472,6 +472,9 @@ fn copy_student_folder(
             vocabulary,
         ));
     }
+    // In the order a single run gives them (its files are sorted by whole path; this walk sorts
+    // one folder at a time, which differs for `001/` and `001-retry/`).
+    search::in_index_order(&mut docs);
     Ok(docs)
 }
 

@@ -27,7 +27,7 @@ pub(super) fn write_up_docs<'a>(
     vocabulary: &Vocabulary,
 ) -> Vec<Doc> {
     let portfolio = crate::portfolio::PORTFOLIO;
-    files
+    let mut docs: Vec<Doc> = files
         .filter(|(rel, _)| {
             rel.starts_with(portfolio)
                 && rel.ends_with("index.html")
@@ -39,7 +39,16 @@ pub(super) fn write_up_docs<'a>(
             let path = format!("{STUDENTS}{slug}/{}", rel.trim_end_matches("index.html"));
             Doc::from_page(&path, &format!("{name} · {heading}"), &html, vocabulary)
         })
-        .collect()
+        .collect();
+    in_index_order(&mut docs);
+    docs
+}
+
+/// A student's documents in the order the dashboard's index lists them: by path, so that a
+/// single run and a sharded run's merge, which read the pages in different orders, write the
+/// same index.
+pub(super) fn in_index_order(docs: &mut [Doc]) {
+    docs.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
 /// The text of the page's first `<h1>`.
@@ -143,5 +152,37 @@ mod tests {
             docs[1].snippet,
             "Retiring new_checkout both branches deleted"
         );
+    }
+
+    #[test]
+    fn a_students_documents_come_in_one_order_however_the_pages_are_read() {
+        let page = b"<main><h1>R</h1><p>rollback</p></main>".as_slice();
+        let whole_paths = [
+            "portfolio/rehearsals/001-retry/index.html",
+            "portfolio/rehearsals/001/index.html",
+        ];
+        let paths_of = |files: &[&str]| -> Vec<String> {
+            let vocabulary = Vocabulary::default();
+            let docs = write_up_docs("ada", "Ada", files.iter().map(|f| (*f, page)), &vocabulary);
+            docs.into_iter().map(|d| d.path).collect()
+        };
+        // A single run reads them sorted by whole path; a merge's walk, folder by folder.
+        let folder_by_folder = [whole_paths[1], whole_paths[0]];
+        assert_eq!(paths_of(&whole_paths), paths_of(&folder_by_folder));
+        // The merge hands them over one page at a time, then orders them.
+        let mut one_at_a_time: Vec<Doc> = folder_by_folder
+            .iter()
+            .flat_map(|f| {
+                write_up_docs(
+                    "ada",
+                    "Ada",
+                    std::iter::once((*f, page)),
+                    &Vocabulary::default(),
+                )
+            })
+            .collect();
+        in_index_order(&mut one_at_a_time);
+        let merged: Vec<String> = one_at_a_time.into_iter().map(|d| d.path).collect();
+        assert_eq!(merged, paths_of(&whole_paths));
     }
 }
