@@ -423,11 +423,8 @@ fn regression_long_run_of_open_parens_is_refused_fast() {
         fuzzing::shell_smoke(text);
         fuzzing::shell_step(format!("\0{text}").as_bytes());
         fuzzing::shell_step(format!("\u{b}{text}").as_bytes());
-        assert!(
-            (thread_cpu() - start) < MAX_TIME,
-            "{:?} on {text:?}",
-            (thread_cpu() - start)
-        );
+        let took = thread_cpu() - start;
+        assert!(took < MAX_TIME, "{took:?} on {text:?}");
     }
 }
 
@@ -475,7 +472,8 @@ fn regression_here_doc_at_end_of_unclosed_substitution_is_bounded() {
         let start = thread_cpu();
         fuzzing::shell_smoke(text);
         fuzzing::shell_step(format!("\0{text}").as_bytes());
-        assert!((thread_cpu() - start) < MAX_TIME, "{:?} on {text:?}", (thread_cpu() - start));
+        let took = thread_cpu() - start;
+        assert!(took < MAX_TIME, "{took:?} on {text:?}");
     }
 }
 
@@ -488,9 +486,6 @@ fn regression_recursive_check_function_is_bounded() {
     let text = "check_home() {\n \u{01}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00} local commandcodefunction\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00} | '\\\"' | '$' | '`']KE_E/XTRE_EX*l   if # sc\n# Smoders || :\ncheck_home\nction \u{00}\u{00}\u{00}\u{03}usab\u{045d}timcc check~v\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00} | '\\\"' | '$' | '`']KE_E/XTRE_EX*l   if # sc\n# Smoders || :\ncheck_home\nction \u{00}\u{00}\u{00}\u{03}usab\u{045d}timcc\ncheeho\u{00}qq\n}\n\n";
     let start = thread_cpu();
     fuzzing::shell_smoke(text);
-    assert!(
-        (thread_cpu() - start) < MAX_TIME,
-        "{:?}",
-        (thread_cpu() - start)
-    );
+    let took = thread_cpu() - start;
+    assert!(took < MAX_TIME, "{took:?}");
 }

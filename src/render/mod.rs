@@ -385,9 +385,7 @@ pub(crate) fn render_site(
             (input.progress)(finished, total);
             Ok::<(), OutputError>(())
         })?;
-    let mut next = RenderCache {
-        ..RenderCache::default()
-    };
+    let mut next = RenderCache::default();
     let rendered = rendered.into_inner().unwrap_or_else(|p| p.into_inner());
     // In page order: the search index's key.
     let page_docs: Vec<Option<u128>> = rendered

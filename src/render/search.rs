@@ -8,10 +8,11 @@
 //! lol_html and thirty-odd other crates and re-parses every written page.
 //!
 //! elasticlunr-rs gives the words their terms (its English pipeline: trimmer, stop words,
-//! stemmer), but its `Index` is not built: on a large site it holds some 100 bytes per (term,
-//! page) pair, 300 MiB for the 10,000-page benchmark corpus. Pages keep their terms as numbers
-//! ([`Field`]) and [`write_index`] writes elasticlunr.js's format from them, the same bytes as
-//! elasticlunr-rs's `Index::to_json`, which the tests keep as the oracle. The measured index size
+//! stemmer), but its `Index` is not built: it holds a tree node per character of every term and
+//! a string and a float per (term, page) pair, 317 MiB with its JSON text for the 10,000-page
+//! benchmark corpus. Pages keep their terms as numbers ([`Field`]) and [`write_index`] writes
+//! elasticlunr.js's format from them, the same bytes as elasticlunr-rs's `Index::to_json`,
+//! which the tests keep as the oracle. The measured index size
 //! and build cost are in `content/reference/search.md`.
 //!
 //! The index holds text only: tags are stripped here, and the browser inserts titles and snippets
@@ -562,7 +563,7 @@ impl Stems {
     /// Appends to `numbers` the words of `text` as elasticlunr.js will look them up, by their
     /// numbers in `vocabulary`: split at spaces and hyphens, lower-cased, run through the
     /// English pipeline (trimmer, stop words, stemmer), as elasticlunr-rs would in `add_doc`,
-    /// but with each distinct word stemmed and numbered once per thread. Bare numbers are left
+    /// but with each distinct word stemmed and numbered once per thread while its cache holds it. Bare numbers are left
     /// out: nobody searches for `00042`, and on a large site they are most of the index's
     /// distinct terms.
     fn numbers_into(&mut self, text: &str, vocabulary: &Vocabulary, numbers: &mut Vec<u32>) {
@@ -606,7 +607,7 @@ const POSTINGS_PER_PASS: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 /// Writes [`index_json`] to `out` as it goes, the same bytes, byte for byte, as elasticlunr-rs's
 /// `Index::to_json` of the same pages (a test holds it to that), without building its `Index`:
 /// that holds a `BTreeMap` node per character of every term and a `String` ref and an `f64` per
-/// posting, some 100 bytes a posting, or 400 MiB for the 10,000-page benchmark corpus. Here the
+/// posting (317 MiB with its JSON text for the 10,000-page benchmark corpus). Here the
 /// terms are written in order from the pages' compact [`Field`]s.
 pub(crate) fn write_index(
     docs: &[&Doc],
