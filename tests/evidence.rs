@@ -411,6 +411,42 @@ fn a_file_too_large_to_read_that_does_not_name_the_flag_changes_nothing() {
     }
 }
 
+/// Gaming the cap: the demo's flag has a whole lifecycle, and a generated file too large to read
+/// line by line names it at HEAD (it may hold a live toggle): the badge must not verify.
+#[test]
+fn a_whole_lifecycle_does_not_verify_while_a_file_too_large_to_read_names_the_flag() {
+    let (_tmp, repo) = demo();
+    let filler = "x".repeat(clinic::history::walk::MAX_LINE_SCAN);
+    repo.write(
+        "app/generated/bundle.js",
+        &format!("{filler}\nif (flags.new_checkout) {{ oldCheckout(); }}\n"),
+    );
+    repo.commit("2026-11-20 10:00", "Bundle the storefront");
+    let e = evidence(repo.root());
+    let b = expect_state(&e, "flag", State::Incomplete);
+    expect_problem(b, "history.incomplete");
+    expect_others_verified(&e, "flag");
+}
+
+/// Honest work around the cap: a large data import that names the flag, tried on a branch that
+/// never reached the main line, is not part of the flag's history.
+#[test]
+fn a_file_too_large_to_read_on_a_branch_never_merged_changes_nothing() {
+    let (_tmp, repo) = demo();
+    let main = repo.current_branch().unwrap();
+    repo.branch("data-import");
+    let filler = "x".repeat(clinic::history::walk::MAX_LINE_SCAN);
+    repo.write(
+        "app/generated/import.json",
+        &format!("{filler}\n\"new_checkout\": true\n"),
+    );
+    repo.commit("2026-11-20 10:00", "Try importing the old orders");
+    repo.switch(&main);
+    let e = evidence(repo.root());
+    let b = badge(&e, "flag");
+    assert_eq!(b.state, State::Verified, "{}", describe(b));
+}
+
 // ---- Rollback rehearsals --------------------------------------------------------------------
 
 /// Edits the demo's rehearsal write-up and commits the edit.

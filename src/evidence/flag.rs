@@ -133,7 +133,7 @@ impl<'a> Lifecycle<'a> {
         let own = h
             .key_lines(key)
             .iter()
-            .filter(|e| h.reachable_from_head(e.commit as usize) && !h.is_merge(e.commit as usize))
+            .filter(|e| h.counts_for_flags(e.commit as usize))
             .collect();
         Lifecycle {
             h,

@@ -393,6 +393,12 @@ impl History {
         self.merged_by[index].is_some()
     }
 
+    /// A commit whose own changes count for a flag's lifecycle: HEAD reaches it and it is not a
+    /// merge (a merge repeats its pull request's changes).
+    pub fn counts_for_flags(&self, index: usize) -> bool {
+        self.reachable_from_head(index) && !self.is_merge(index)
+    }
+
     /// True when `ancestor` is `descendant` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: usize, descendant: usize) -> bool {
         let (a, d) = (
@@ -433,11 +439,14 @@ impl History {
 
     /// When the key's lines are incomplete: the first commit that changed a file holding the key
     /// in a version too large to read line by line, the file, and that version's size in bytes
-    /// (see [`walk::MAX_LINE_SCAN`]).
+    /// (see [`walk::MAX_LINE_SCAN`]). Only the commits whose lines the flag rules read count
+    /// ([`History::counts_for_flags`]): a branch never merged changes nothing.
     pub fn key_unscanned(&self, key: &str) -> Option<(usize, &str, u64)> {
         self.walked
             .unscanned
-            .get(key)
+            .get(key)?
+            .iter()
+            .find(|u| self.counts_for_flags(u.commit as usize))
             .map(|u| (u.commit as usize, self.path(u.path), u.bytes))
     }
 

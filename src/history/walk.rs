@@ -61,10 +61,10 @@ pub struct Walked {
     pub paths: Vec<String>,
     /// Per flag key, the commits whose diffs touch a line containing it.
     pub key_lines: BTreeMap<String, Vec<KeyLines>>,
-    /// Per flag key, the first commit (in walk order) that changed a file holding the key in a
-    /// version too large to read line by line ([`MAX_LINE_SCAN`]): the key's lines are
-    /// incomplete, and rules that need them cannot pass.
-    pub unscanned: BTreeMap<String, Unscanned>,
+    /// Per flag key, the commits (in walk order) that changed a file holding the key in a
+    /// version too large to read line by line ([`MAX_LINE_SCAN`]): the key's lines there are
+    /// unknown, and rules that need them cannot pass on the history those commits are part of.
+    pub unscanned: BTreeMap<String, Vec<Unscanned>>,
 }
 
 /// The largest file version whose lines are read for flag references. Every changed file
@@ -199,7 +199,7 @@ pub fn scan_keys(
                 });
             }
             for (key, bytes) in scan.unscanned {
-                walked.unscanned.entry(key).or_insert(Unscanned {
+                walked.unscanned.entry(key).or_default().push(Unscanned {
                     commit: index as u32,
                     path: change.path,
                     bytes,
@@ -248,7 +248,7 @@ fn append(walked: &mut Walked, commits: impl Iterator<Item = RawCommit>) {
         }
         for (key, path, bytes) in raw.unscanned {
             let path = intern(path, &mut walked.paths);
-            walked.unscanned.entry(key).or_insert(Unscanned {
+            walked.unscanned.entry(key).or_default().push(Unscanned {
                 commit: index,
                 path,
                 bytes,
@@ -902,13 +902,18 @@ mod tests {
             .iter()
             .position(|p| p == "data/big.json")
             .unwrap() as u32;
+        // Every commit that changed it: which of them count is the flag rules' call.
+        let version = |commit: u32, line: &str| Unscanned {
+            commit,
+            path: big,
+            bytes: (MAX_LINE_SCAN + line.len()) as u64,
+        };
         assert_eq!(
             walked.unscanned.get("big_flag"),
-            Some(&Unscanned {
-                commit: 0,
-                path: big,
-                bytes: (MAX_LINE_SCAN + "\nbig_flag: on\n".len()) as u64,
-            })
+            Some(&vec![
+                version(0, "\nbig_flag: on\n"),
+                version(1, "\nbig_flag: off\n")
+            ])
         );
         assert!(!walked.unscanned.contains_key("small_flag"));
         // The small file's lines are read for both keys; the big file's for neither.
