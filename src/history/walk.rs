@@ -776,21 +776,27 @@ mod tests {
         (dir, oids)
     }
 
+    /// The walk of `oids` in the repository at `path`, for `keys`, `chunk` commits a unit.
+    fn walked(path: &Path, oids: &[Oid], keys: &[String], chunk: usize) -> Walked {
+        let mut walked = Walked::default();
+        walk_oids(
+            Repository::open(path).unwrap(),
+            oids,
+            keys,
+            &mut walked,
+            chunk,
+        )
+        .unwrap();
+        walked
+    }
+
     #[test]
     fn chunking_does_not_change_the_walk() {
         let (dir, oids) = sample_repository();
         let repo = Repository::open(dir.path()).unwrap();
         let path = repo.path();
         let keys = vec!["go".to_string(), "new_checkout".to_string()];
-        let mut whole = Walked::default();
-        walk_oids(
-            Repository::open(repo.path()).unwrap(),
-            &oids,
-            &keys,
-            &mut whole,
-            oids.len(),
-        )
-        .unwrap();
+        let whole = walked(repo.path(), &oids, &keys, oids.len());
         assert_eq!(whole.commits.len(), 18);
         let lines = &whole.key_lines["new_checkout"];
         // Docs do not count, comments do not count, a deleted file's lines are removed.
@@ -819,27 +825,11 @@ mod tests {
             ]
         );
         for chunk in [1, 2, 3, 5, 8] {
-            let mut chunked = Walked::default();
-            walk_oids(
-                Repository::open(repo.path()).unwrap(),
-                &oids,
-                &keys,
-                &mut chunked,
-                chunk,
-            )
-            .unwrap();
+            let chunked = walked(repo.path(), &oids, &keys, chunk);
             assert_eq!(chunked, whole, "chunks of {chunk}");
         }
         // The walk's own scan and a scan of an already-walked index agree.
-        let mut later = Walked::default();
-        walk_oids(
-            Repository::open(repo.path()).unwrap(),
-            &oids,
-            &[],
-            &mut later,
-            4,
-        )
-        .unwrap();
+        let mut later = walked(repo.path(), &oids, &[], 4);
         assert!(later.key_lines.is_empty());
         scan_keys(path, &keys, &mut later).unwrap();
         assert_eq!(later, whole);
@@ -852,15 +842,7 @@ mod tests {
             .unwrap()
             .iter()
             .all(Option::is_none));
-        let mut via_libgit2 = Walked::default();
-        walk_oids(
-            Repository::open(repo.path()).unwrap(),
-            &oids,
-            &keys,
-            &mut via_libgit2,
-            3,
-        )
-        .unwrap();
+        let via_libgit2 = walked(repo.path(), &oids, &keys, 3);
         assert_eq!(via_libgit2, whole);
     }
 
@@ -888,16 +870,8 @@ mod tests {
         );
         let oids = vec![c1, c2];
         let keys = vec!["big_flag".to_string(), "small_flag".to_string()];
-        let mut walked = Walked::default();
-        walk_oids(
-            Repository::open(repo.path()).unwrap(),
-            &oids,
-            &keys,
-            &mut walked,
-            1,
-        )
-        .unwrap();
-        let big = walked
+        let whole = walked(repo.path(), &oids, &keys, 1);
+        let big = whole
             .paths
             .iter()
             .position(|p| p == "data/big.json")
@@ -909,28 +883,20 @@ mod tests {
             bytes: (MAX_LINE_SCAN + line.len()) as u64,
         };
         assert_eq!(
-            walked.unscanned.get("big_flag"),
+            whole.unscanned.get("big_flag"),
             Some(&vec![
                 version(0, "\nbig_flag: on\n"),
                 version(1, "\nbig_flag: off\n")
             ])
         );
-        assert!(!walked.unscanned.contains_key("small_flag"));
+        assert!(!whole.unscanned.contains_key("small_flag"));
         // The small file's lines are read for both keys; the big file's for neither.
-        assert_eq!(walked.key_lines["big_flag"].len(), 1);
-        assert_eq!(walked.key_lines["small_flag"].len(), 1);
-        assert!(walked.key_lines["big_flag"][0].path != big);
-        let mut later = Walked::default();
-        walk_oids(
-            Repository::open(repo.path()).unwrap(),
-            &oids,
-            &[],
-            &mut later,
-            1,
-        )
-        .unwrap();
+        assert_eq!(whole.key_lines["big_flag"].len(), 1);
+        assert_eq!(whole.key_lines["small_flag"].len(), 1);
+        assert!(whole.key_lines["big_flag"][0].path != big);
+        let mut later = walked(repo.path(), &oids, &[], 1);
         scan_keys(repo.path(), &keys, &mut later).unwrap();
-        assert_eq!(later, walked);
+        assert_eq!(later, whole);
     }
 
     #[test]
