@@ -4,14 +4,17 @@
 //! PowerShell, SCSS, GraphQL, protobuf. The set is loaded once per process and shared by all
 //! threads.
 
-use super::html::escape;
+use super::html::{escape, escape_into};
+use super::search;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use syntect::highlighting::ThemeSet;
-use syntect::html::{css_for_theme_with_class_style, line_tokens_to_classed_spans, ClassStyle};
-use syntect::parsing::{ParseState, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet};
+use syntect::html::{css_for_theme_with_class_style, ClassStyle};
+use syntect::parsing::{
+    BasicScopeStackOp, ParseState, Scope, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet,
+};
 use syntect::util::LinesWithEndings;
 
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
@@ -62,11 +65,35 @@ pub(crate) struct Highlighted {
 
 /// Renders a code block as `<pre class="code" data-lang=..><code>..</code></pre>`.
 pub(crate) fn highlight_block(code: &str, lang: &str) -> Highlighted {
+    highlight(code, lang, None)
+}
+
+/// [`highlight_block`], and the block's text appended to `text` as the search index reads it
+/// from the HTML (each tag a word break), without reading the HTML again.
+pub(crate) fn highlight_block_with_text(
+    code: &str,
+    lang: &str,
+    text: &mut search::Collapsed,
+) -> Highlighted {
+    highlight(code, lang, Some(text))
+}
+
+fn highlight(code: &str, lang: &str, text: Option<&mut search::Collapsed>) -> Highlighted {
     let lang = lang.trim().to_ascii_lowercase();
     let syntax = find_syntax(&lang);
-    let body = match syntax {
-        Some(syntax) => classed_html(code, syntax),
-        None => escape(code),
+    let body = match syntax.and_then(|syntax| classed_html(code, syntax, text.is_some())) {
+        Some((html, code_text)) => {
+            if let (Some(text), Some(code_text)) = (text, code_text) {
+                text.push_collapsed(&code_text);
+            }
+            html
+        }
+        None => {
+            if let Some(text) = text {
+                text.push_text(code);
+            }
+            escape(code)
+        }
     };
     let lang_attr = escape(&lang);
     Highlighted {
@@ -132,35 +159,126 @@ impl LineMemo {
     }
 }
 
-fn classed_html(code: &str, syntax: &SyntaxReference) -> String {
+/// The block's HTML, as syntect's `line_tokens_to_classed_spans` writes it line by line, and its
+/// text if `with_text`; `None` when the grammar fails mid-block (plain text is better than a
+/// broken page).
+fn classed_html(
+    code: &str,
+    syntax: &SyntaxReference,
+    with_text: bool,
+) -> Option<(String, Option<search::Collapsed>)> {
     let mut state = ParseState::new(syntax);
     let mut stack = ScopeStack::new();
     let mut html = String::with_capacity(code.len() * 3);
+    let mut text = with_text.then(search::Collapsed::default);
     let mut open_spans: isize = 0;
-    let ok = MEMO.with(|memo| {
+    MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         for line in LinesWithEndings::from(code) {
-            let Some(ops) = memo.parse(&mut state, line) else {
-                return false;
-            };
-            let Ok((formatted, delta)) =
-                line_tokens_to_classed_spans(line, &ops, CLASS_STYLE, &mut stack)
-            else {
-                return false;
-            };
-            open_spans += delta;
-            html.push_str(&formatted);
+            let ops = memo.parse(&mut state, line)?;
+            open_spans += classed_line(line, &ops, &mut stack, &mut html, text.as_mut()).ok()?;
         }
-        true
-    });
-    if !ok {
-        // A grammar that fails mid-block: plain text is better than a broken page.
-        return escape(code);
-    }
+        Some(())
+    })?;
     for _ in 0..open_spans {
         html.push_str("</span>");
     }
-    html
+    Some((html, text))
+}
+
+/// Appends one line to `html` as syntect's `line_tokens_to_classed_spans` (`SpacedPrefixed`
+/// with [`CLASS_STYLE`]'s prefix) writes it, byte for byte (a test holds it to that), and to
+/// `text` (if any) its text, a word break wherever a tag is left between two tokens. Returns the spans
+/// opened less those closed. Written here, not called, because syntect returns only the HTML:
+/// reading the text back from it took the search index more time than the rest of its page;
+/// and the classes of each scope are kept by the thread, where syntect locks its global scope
+/// repository for every span.
+fn classed_line(
+    line: &str,
+    ops: &[(usize, ScopeStackOp)],
+    stack: &mut ScopeStack,
+    html: &mut String,
+    mut text: Option<&mut search::Collapsed>,
+) -> Result<isize, syntect::parsing::ScopeError> {
+    let mut at = 0;
+    let mut delta = 0;
+    // Whether no text was written since the last span opened (an empty span is taken back),
+    // and where that span starts.
+    let mut span_empty = false;
+    let mut span_start = 0;
+    // Where the HTML stood after the text before the current position's operations.
+    let mut after_text = html.len();
+    for (i, op) in ops {
+        let i = *i;
+        if i > at {
+            if let Some(text) = text.as_deref_mut() {
+                if html.len() > after_text {
+                    text.break_word();
+                }
+                text.push_text(&line[at..i]);
+            }
+            span_empty = false;
+            escape_into(html, &line[at..i]);
+            after_text = html.len();
+            at = i;
+        }
+        stack.apply_with_hook(op, |basic, _| match basic {
+            BasicScopeStackOp::Push(scope) => {
+                span_start = html.len();
+                span_empty = true;
+                html.push_str("<span class=\"");
+                CLASSES.with(|classes| html.push_str(classes.borrow_mut().of(scope)));
+                html.push_str("\">");
+                delta += 1;
+            }
+            BasicScopeStackOp::Pop => {
+                if span_empty {
+                    html.truncate(span_start);
+                } else {
+                    html.push_str("</span>");
+                }
+                delta -= 1;
+                span_empty = false;
+            }
+        })?;
+    }
+    if let Some(text) = text {
+        if html.len() > after_text {
+            text.break_word();
+        }
+        text.push_text(&line[at..]);
+    }
+    escape_into(html, &line[at..]);
+    Ok(delta)
+}
+
+thread_local! {
+    static CLASSES: RefCell<Classes> = RefCell::new(Classes::default());
+}
+
+/// The `class` attribute of each scope met by a thread: `source.sql` is `hl-source hl-sql`.
+#[derive(Default)]
+struct Classes {
+    of: HashMap<Scope, String>,
+}
+
+impl Classes {
+    fn of(&mut self, scope: Scope) -> &str {
+        self.of.entry(scope).or_insert_with(|| {
+            let ClassStyle::SpacedPrefixed { prefix } = CLASS_STYLE else {
+                unreachable!("the classes are prefixed")
+            };
+            let mut classes = String::new();
+            for atom in scope.build_string().split('.') {
+                if !classes.is_empty() {
+                    classes.push(' ');
+                }
+                classes.push_str(prefix);
+                classes.push_str(atom);
+            }
+            classes
+        })
+    }
 }
 
 /// The code background of style.css (`--code-bg`), light and dark: token colours are checked
@@ -252,6 +370,66 @@ fn contrast(a: Rgb, b: Rgb) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Code in the languages a deploy course writes, with what makes a grammar push and pop
+    /// many scopes at one place: embedded languages, strings, comments, quotes, blank and
+    /// unterminated lines, carriage returns, markup characters.
+    const SAMPLES: &[(&str, &str)] = &[
+        ("sql", "ALTER TABLE orders ADD COLUMN note text; -- expand\nUPDATE orders SET note = 'it''s \"x\"' WHERE id < 3 AND a <> b;\n\n/* contract */ DROP TABLE old"),
+        ("bash", "#!/usr/bin/env bash\nset -euo pipefail\nkubectl rollout undo deployment/checkout --to-revision=3 # back\necho \"$(date -u +%s) ${REV:-none}\" <in >out 2>&1 &&\r\ncurl -fsS \"$URL/healthz\" || exit 1\n"),
+        ("yaml", "on:\n  push:\n    branches: [main]\njobs:\n  smoke:\n    steps:\n      - run: ./smoke.sh  # gate\n      - uses: actions/checkout@v4\n"),
+        ("html", "<!doctype html>\n<p class=\"x\">a &amp; b</p>\n<script>if (a < b && c) { alert('x'); }</script>\n<style>p { color: #fff; }</style>\n"),
+        ("rust", "fn main() {\n    let s = \"quote \\\" inside\"; // comment\n    println!(\"{s}\");\n}"),
+        ("python", "def f(x):\n    '''doc'''\n    return f\"{x!r}\" if x else None\n"),
+        ("dockerfile", "FROM rust:1 AS build\nRUN cargo build --release \\\n    && strip target/release/app\nCMD [\"/app\"]\n"),
+        ("json", "{\"a\": [1, 2.5, true, null], \"b\": \"<tag>\"}\n"),
+        ("hcl", "resource \"aws_instance\" \"web\" {\n  ami = \"${var.ami}\"\n}\n"),
+        ("diff", "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n"),
+        ("markdown", "# T\n\n```sql\nSELECT 1;\n```\n*em* <b>raw</b>\n"),
+    ];
+
+    #[test]
+    fn each_line_is_written_as_syntect_writes_it() {
+        for (lang, code) in SAMPLES {
+            let syntax = find_syntax(lang).expect("a known language");
+            let mut state = ParseState::new(syntax);
+            let (mut ours, mut theirs) = (ScopeStack::new(), ScopeStack::new());
+            for line in LinesWithEndings::from(code) {
+                let ops = state.parse_line(line, syntax_set()).expect("parsed");
+                let (expected, expected_delta) = syntect::html::line_tokens_to_classed_spans(
+                    line,
+                    &ops,
+                    CLASS_STYLE,
+                    &mut theirs,
+                )
+                .expect("written");
+                let mut html = String::new();
+                let mut text = search::Collapsed::default();
+                let delta = classed_line(line, &ops, &mut ours, &mut html, Some(&mut text))
+                    .expect("written");
+                assert_eq!(html, expected, "{lang}: {line:?}");
+                assert_eq!(delta, expected_delta, "{lang}: {line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_s_text_is_the_text_of_its_html() {
+        for (lang, code) in SAMPLES {
+            let mut text = search::Collapsed::default();
+            let highlighted = highlight_block_with_text(code, lang, &mut text);
+            assert!(highlighted.html.contains("<span class=\"hl-"), "{lang}");
+            assert_eq!(
+                text.into_string(),
+                search::text_of(&highlighted.html),
+                "{lang}: {code:?}"
+            );
+            assert_eq!(highlighted.html, highlight_block(code, lang).html);
+        }
+        let mut text = search::Collapsed::default();
+        highlight_block_with_text("qapla' <b>", "klingon", &mut text);
+        assert_eq!(text.into_string(), "qapla' <b>");
+    }
 
     #[test]
     fn sql_gets_classes() {

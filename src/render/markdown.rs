@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::diagnostics::Diagnostic;
 use crate::load::urls::slug;
-use crate::render::highlight;
 use crate::render::html::escape;
+use crate::render::{highlight, search};
 
 /// What the caller decided about one link or image target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,9 @@ pub(crate) struct Rendered {
     pub toc: Vec<TocEntry>,
     /// Problems with file lines but no file name: the caller knows the file.
     pub diagnostics: Vec<Diagnostic>,
+    /// The page's text for the search index, when it was asked for and the page holds no HTML
+    /// of its own (see [`render_with_text`]).
+    pub text: Option<String>,
 }
 
 fn parser_options() -> Options {
@@ -54,6 +57,24 @@ pub(crate) type Resolve<'r> = dyn Fn(&str, usize) -> Link + 'r;
 
 /// Renders `body`, whose first line is line `first_line` of its file.
 pub(crate) fn render(body: &str, first_line: usize, resolve: &Resolve<'_>) -> Rendered {
+    render_page(body, first_line, resolve, None)
+}
+
+/// [`render`], with the page's text for the search index: the text [`search::text_of`] reads
+/// from the HTML (the sanitised HTML too: ammonia keeps every element Markdown writes), gathered
+/// from the events instead, since highlighted code (a tag every few characters) is most of a
+/// page's HTML. A page with HTML of its own gets no text: only the sanitiser knows what is left
+/// of it, and the caller reads the text from its HTML.
+pub(crate) fn render_with_text(body: &str, first_line: usize, resolve: &Resolve<'_>) -> Rendered {
+    render_page(body, first_line, resolve, Some(EventText::default()))
+}
+
+fn render_page(
+    body: &str,
+    first_line: usize,
+    resolve: &Resolve<'_>,
+    text: Option<EventText>,
+) -> Rendered {
     let mut renderer = Renderer {
         lines: LineIndex::new(body, first_line),
         resolve,
@@ -63,6 +84,7 @@ pub(crate) fn render(body: &str, first_line: usize, resolve: &Resolve<'_>) -> Re
         ids: RESERVED_IDS.iter().map(|id| (id.to_string(), 1)).collect(),
         headings: Vec::new(),
         block: Block::None,
+        text,
     };
     for (event, range) in Parser::new_ext(body, parser_options()).into_offset_iter() {
         renderer.event(event, range.start);
@@ -97,11 +119,20 @@ struct Renderer<'a, 'r> {
     ids: HashMap<String, usize>,
     headings: Vec<(u8, String, String)>,
     block: Block<'a>,
+    text: Option<EventText>,
 }
 
 impl<'a> Renderer<'a, '_> {
     fn event(&mut self, event: Event<'a>, offset: usize) {
         let event = self.rewrite_links(event, offset);
+        if let Some(text) = &mut self.text {
+            match self.block {
+                Block::None => text.event(&event, false),
+                Block::Heading { .. } => text.event(&event, true),
+                // A code block's text is the highlighter's (see `finish_code`).
+                Block::Code { .. } => {}
+            }
+        }
         match (&mut self.block, event) {
             (Block::None, Event::Start(Tag::Heading { level, id, .. })) => {
                 self.block = Block::Heading {
@@ -227,7 +258,12 @@ impl<'a> Renderer<'a, '_> {
         else {
             return;
         };
-        let highlighted = highlight::highlight_block(&code, &lang);
+        let highlighted = match &mut self.text {
+            Some(text) => {
+                text.code_block(|text| highlight::highlight_block_with_text(&code, &lang, text))
+            }
+            None => highlight::highlight_block(&code, &lang),
+        };
         if !highlighted.known_language {
             self.out.diagnostics.push(
                 Diagnostic::warning(format!(
@@ -260,7 +296,88 @@ impl<'a> Renderer<'a, '_> {
     fn finish(mut self) -> Rendered {
         pulldown_cmark::html::push_html(&mut self.out.html, self.events.into_iter());
         self.out.toc = nest_toc(&self.headings);
+        self.out.text = self.text.and_then(EventText::finish);
         self.out
+    }
+}
+
+/// The page's text gathered from its events, as [`search::text_of`] would read it from the
+/// HTML that pulldown-cmark's writer makes of them: every tag a word break, an image's text
+/// left out (it is the `alt` attribute), a footnote's number written.
+#[derive(Default)]
+struct EventText {
+    text: search::Collapsed,
+    /// Inside an image, how deep.
+    image: usize,
+    /// Footnote numbers as the HTML writer gives them, in order of first use: one writer for
+    /// the page, and one for each heading (rendered on its own).
+    footnotes: HashMap<String, usize>,
+    heading_footnotes: HashMap<String, usize>,
+    /// The page holds HTML of its own.
+    raw_html: bool,
+}
+
+impl EventText {
+    fn event(&mut self, event: &Event<'_>, in_heading: bool) {
+        if self.image > 0 {
+            // The writer reads an image's events as its `alt` text, numbering its footnotes.
+            match event {
+                Event::Start(_) => self.image += 1,
+                Event::End(_) => self.image -= 1,
+                Event::FootnoteReference(name) => {
+                    self.footnote(name, in_heading);
+                }
+                _ => {}
+            }
+            return;
+        }
+        match event {
+            Event::Text(text) => self.text.push_text(text),
+            Event::Code(code) => {
+                self.text.break_word();
+                self.text.push_text(code);
+                self.text.break_word();
+            }
+            Event::Html(_) | Event::InlineHtml(_) => self.raw_html = true,
+            Event::Start(Tag::HtmlBlock) | Event::End(TagEnd::HtmlBlock) => {}
+            Event::Start(Tag::Heading { .. }) => {
+                self.heading_footnotes.clear();
+                self.text.break_word();
+            }
+            Event::Start(Tag::Image { .. }) => {
+                self.image = 1;
+                self.text.break_word();
+            }
+            Event::FootnoteReference(name) | Event::Start(Tag::FootnoteDefinition(name)) => {
+                let number = self.footnote(name, in_heading);
+                self.text.break_word();
+                self.text.push_text(&number.to_string());
+                self.text.break_word();
+            }
+            // Every other event is a tag (or a line break) in the HTML.
+            _ => self.text.break_word(),
+        }
+    }
+
+    /// A code block's text, written by `write` between the tags around it.
+    fn code_block<R>(&mut self, write: impl FnOnce(&mut search::Collapsed) -> R) -> R {
+        self.text.break_word();
+        let written = write(&mut self.text);
+        self.text.break_word();
+        written
+    }
+
+    fn footnote(&mut self, name: &str, in_heading: bool) -> usize {
+        let numbers = match in_heading {
+            true => &mut self.heading_footnotes,
+            false => &mut self.footnotes,
+        };
+        let next = numbers.len() + 1;
+        *numbers.entry(name.to_string()).or_insert(next)
+    }
+
+    fn finish(self) -> Option<String> {
+        (!self.raw_html).then(|| self.text.into_string())
     }
 }
 
@@ -317,6 +434,89 @@ mod tests {
 
     fn keep(_: &str, _: usize) -> Link {
         Link::Keep
+    }
+
+    /// Markdown of every kind a page holds but raw HTML, with what makes text and tags meet
+    /// without space: inline markup inside words, images, footnotes (in headings too, which are
+    /// numbered on their own), references, non-breaking and Unicode spaces, code of several
+    /// languages in lists.
+    const PIECES: &[&str] = &[
+        "# Title {#custom}\n",
+        "## Heading `code` and *em*[^n] ![i *x*[^m]](i.png)\n",
+        "Plain **bold**x, _em_y, ~~del~~z, \"quotes\" and it's smart -- yes...\n",
+        "A [link *em*](https://x.y \"title\")next and <https://auto.link/a?b=c&d>.\n",
+        "![alt *text* [^n]](img.png \"t\")after image\n",
+        "Ref[^n] again[^n] other[^m] missing[^zz].\n",
+        "[^n]: The note, with `code`.\n",
+        "Only[^m] here.\n",
+        "[^m]: Another\n    with a second line.\n",
+        "- item one\n- [ ] task\n- [x] done\n",
+        "1. first\n2. second\n   ```sql\n   SELECT 'a' || \"b\" FROM t; -- c\n   ```\n   after code\n",
+        "- tight\n  ```bash\n  kubectl rollout undo deployment/checkout --to-revision=3\n  ```\n  more\n",
+        "| a | b |\n|:--|--:|\n| `x` | y&amp;z |\n| | **w** |\n",
+        "> quote\n> more `q`\n>\n> - in list\n",
+        "```yaml\nkey: value # c\nlist:\n  - a\n```\n",
+        "    indented code x<y & z > w\n",
+        "```klingon\nqapla'\n```\n",
+        "```\nplain & <plain>\n```\n",
+        "Line one  \nhard break\\\nand backslash\\\n",
+        "***\n",
+        "Entities: &copy; &nbsp;x &#x41;&#66; &lt;tag&gt; a\u{a0}b c\u{2003}d e\u{85}f g\u{b}h\n",
+        "Unicode: été naïve ünïcödé 日本語\n",
+        "`` code with ` tick `` and `a`b`c`\n",
+        "Setext heading\n---\n",
+        "Term: x < y and a>b & c; \\<not html\\> 3<4\n",
+    ];
+
+    /// Raw HTML, which only the sanitiser knows what is left of.
+    const RAW: &[&str] = &[
+        "Term<sup>raw</sup>\n",
+        "<div>\nblock *md*\n</div>\n",
+        "<script>alert(1)</script>\n",
+        "a <!-- comment --> b\n",
+    ];
+
+    #[test]
+    fn a_page_s_text_from_its_events_is_the_text_of_its_html() {
+        let mut seed = 11u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for round in 0..3_000 {
+            let count = 1 + next(6);
+            let mut body = String::new();
+            let mut raw = false;
+            for _ in 0..count {
+                let piece = match round % 5 == 4 && next(3) == 0 {
+                    true => {
+                        raw = true;
+                        RAW[next(RAW.len())]
+                    }
+                    false => PIECES[next(PIECES.len())],
+                };
+                body.push_str(piece);
+                body.push_str(["\n", "", "\n\n"][next(3)]);
+            }
+            if round % 2 == 0 {
+                // References live only where their notes are defined.
+                body.push_str("\n[^n]: N.\n\n[^m]: M.\n");
+            }
+            let rendered = render_with_text(&body, 1, &keep);
+            if raw {
+                assert_eq!(rendered.text, None, "{body:?}");
+                continue;
+            }
+            let text = rendered
+                .text
+                .unwrap_or_else(|| panic!("no text for {body:?}"));
+            let sanitised = crate::render::html::sanitise_page(&rendered.html);
+            assert_eq!(text, search::text_of(&sanitised), "{body:?}");
+            assert_eq!(text, search::text_of(&rendered.html), "{body:?}");
+            assert_eq!(rendered.html, render(&body, 1, &keep).html, "{body:?}");
+        }
     }
 
     #[test]

@@ -633,24 +633,27 @@ fn render_page(
 ) -> RenderedPage {
     let page = &structure.pages[index];
     let resolve = |href: &str, _: usize| structure.resolve(input.urls, &page.source, href);
-    let markdown = markdown::render(body, page.body_first_line, &resolve);
+    let markdown = match input.config.search {
+        true => markdown::render_with_text(body, page.body_first_line, &resolve),
+        false => markdown::render(body, page.body_first_line, &resolve),
+    };
     let mut diagnostics: Vec<Diagnostic> = markdown
         .diagnostics
         .into_iter()
         .map(|d| d.in_file(&page.shown_path))
         .collect();
-    let (content, toc) = match page_body(markdown.html, input.config.unsafe_html) {
-        Ok(content) => (content, markdown.toc),
+    let (content, toc, text) = match page_body(markdown.html, input.config.unsafe_html) {
+        Ok(content) => (content, markdown.toc, markdown.text),
         Err((notice, problem)) => {
             diagnostics.push(problem.in_file(&page.shown_path));
-            (notice, Vec::new())
+            (notice, Vec::new(), None)
         }
     };
     let vocabulary = &shared.vocabulary;
-    let search = input
-        .config
-        .search
-        .then(|| search::Doc::from_fragment(&page.path, &page.title, &content, vocabulary));
+    let search = input.config.search.then(|| match &text {
+        Some(text) => search::Doc::from_text(&page.path, &page.title, text, vocabulary),
+        None => search::Doc::from_fragment(&page.path, &page.title, &content, vocabulary),
+    });
     let summary = |i: usize| {
         let p = &structure.pages[i];
         json!({"title": p.title, "description": p.description, "url": input.urls.url(&p.path)})

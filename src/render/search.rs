@@ -23,8 +23,6 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use fnv::FnvHashMap;
-
 use crate::load::urls::Urls;
 
 /// Pages rendered between two calls of [`return_freed_memory`].
@@ -260,9 +258,13 @@ impl Terms {
 }
 
 fn hash(term: &str) -> u64 {
+    hash_bytes(term.as_bytes())
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
     use std::hash::Hasher;
     let mut hasher = fnv::FnvHasher::default();
-    hasher.write(term.as_bytes());
+    hasher.write(bytes);
     hasher.finish()
 }
 
@@ -300,30 +302,38 @@ impl Vocabulary {
 }
 
 impl Doc {
-    /// A page whose body is the HTML fragment `html` (a content page's rendered Markdown).
-    /// Called from the parallel render: the costly part of indexing (stemming every word) runs
-    /// here, on every core, and only writing the index is left for one thread.
+    /// A page whose body is the HTML fragment `html`.
     pub(crate) fn from_fragment(
         path: &str,
         title: &str,
         html: &str,
         vocabulary: &Vocabulary,
     ) -> Doc {
+        let mut text = INDEXER.with(|indexer| std::mem::take(&mut indexer.borrow_mut().text));
+        text.clear();
+        text_into(html, &mut text);
+        let doc = Doc::from_text(path, title, &text, vocabulary);
+        INDEXER.with(|indexer| indexer.borrow_mut().text = text);
+        doc
+    }
+
+    /// A page whose body's text is `text` (a content page's, as the Markdown renderer gathered
+    /// it). Called from the parallel render: the costly part of indexing (stemming every word)
+    /// runs here, on every core, and only writing the index is left for one thread.
+    pub(crate) fn from_text(path: &str, title: &str, text: &str, vocabulary: &Vocabulary) -> Doc {
         INDEXER.with(|indexer| {
             let mut indexer = indexer.borrow_mut();
             let Indexer {
                 stems,
-                text,
                 numbers,
                 bytes,
+                ..
             } = &mut *indexer;
             stems.use_vocabulary(vocabulary);
-            text.clear();
-            text_into(html, text);
             let key = crate::output::manifest::Fingerprint::default()
                 .add(path)
                 .add(title)
-                .add(text.as_str())
+                .add(text)
                 .finish();
             let mut field = |words: &str| {
                 numbers.clear();
@@ -476,6 +486,8 @@ enum Byte {
 
 /// The bytes that are [`Byte::Plain`] in HTML text: ASCII but for whitespace, `<` and `&`.
 static HTML_BYTES: [Byte; 256] = byte_classes(b"<&");
+/// The bytes that are [`Byte::Plain`] in text: ASCII but for whitespace.
+static TEXT_BYTES: [Byte; 256] = byte_classes(b"");
 /// The bytes that are [`Byte::Plain`] in a word: ASCII but for whitespace and `-`.
 static WORD_BYTES: [Byte; 256] = byte_classes(b"-");
 
@@ -530,9 +542,9 @@ fn term(pipeline: &elasticlunr::Pipeline, word: &str) -> Option<String> {
 /// The English pipeline, with the number of what it made of each word in one vocabulary.
 struct Stems {
     pipeline: elasticlunr::Pipeline,
-    /// The [`Vocabulary::id`] that `numbers` are of.
+    /// The [`Vocabulary::id`] that `words` are numbered in.
     vocabulary: Option<u64>,
-    numbers: FnvHashMap<Box<str>, Option<u32>>,
+    words: Words,
 }
 
 impl Default for Stems {
@@ -541,7 +553,7 @@ impl Default for Stems {
         Stems {
             pipeline: elasticlunr::lang::English::new().make_pipeline(),
             vocabulary: None,
-            numbers: FnvHashMap::default(),
+            words: Words::default(),
         }
     }
 }
@@ -551,11 +563,13 @@ impl Stems {
     /// after a few pages, and a large site's one-off words (`walker_7088`: 76,000 of the 82,000
     /// distinct words of the benchmark corpus) do not fill it with megabytes.
     const LIMIT: usize = 16_384;
+    /// Bytes of long words kept at most (a page may hold a word of megabytes).
+    const LONG_LIMIT: usize = 1 << 20;
 
     /// Makes the numbers this cache holds those of `vocabulary` (a new build's starts empty).
     fn use_vocabulary(&mut self, vocabulary: &Vocabulary) {
         if self.vocabulary != Some(vocabulary.id) {
-            self.numbers.clear();
+            self.words.clear();
             self.vocabulary = Some(vocabulary.id);
         }
     }
@@ -575,15 +589,103 @@ impl Stems {
     }
 
     fn number(&mut self, word: &str, vocabulary: &Vocabulary) -> Option<u32> {
-        if let Some(&n) = self.numbers.get(word) {
+        let key = WordKey::new(word);
+        if let Some(n) = self.words.get(&key) {
             return n;
         }
-        if self.numbers.len() >= Self::LIMIT {
-            self.numbers.clear();
+        if self.words.len() >= Self::LIMIT || self.words.long.len() >= Self::LONG_LIMIT {
+            self.words.clear();
         }
         let n = term(&self.pipeline, word).map(|t| vocabulary.number(&t));
-        self.numbers.insert(word.into(), n);
+        self.words.insert(&key, n);
         n
+    }
+}
+
+/// A thread's words with their term numbers. Looking a word up is most of what indexing a page
+/// costs, so an entry holds a short word itself: a map of boxed strings followed a pointer
+/// to compare each word, and that memory read was a third of the lookup's time.
+#[derive(Default)]
+struct Words {
+    table: hashbrown::HashTable<Word>,
+    /// Words longer than [`WordKey::INLINE`] bytes, one after the other.
+    long: String,
+}
+
+/// One word of [`Words`].
+#[derive(Clone, Copy)]
+struct Word {
+    head: [u8; WordKey::INLINE],
+    len: u32,
+    /// Where the word is in [`Words::long`], when it is long.
+    at: u32,
+    number: Option<u32>,
+}
+
+/// A word as [`Words`] compares it: its first bytes zero-padded, so that a short word is
+/// compared in one go.
+struct WordKey<'w> {
+    word: &'w str,
+    head: [u8; WordKey::INLINE],
+    hash: u64,
+}
+
+impl<'w> WordKey<'w> {
+    const INLINE: usize = 16;
+
+    fn new(word: &'w str) -> WordKey<'w> {
+        let mut head = [0; WordKey::INLINE];
+        let inline = word.len().min(WordKey::INLINE);
+        head[..inline].copy_from_slice(&word.as_bytes()[..inline]);
+        WordKey {
+            word,
+            head,
+            hash: hash(word),
+        }
+    }
+}
+
+impl Words {
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn clear(&mut self) {
+        self.table.clear();
+        self.long.clear();
+    }
+
+    fn get(&self, key: &WordKey<'_>) -> Option<Option<u32>> {
+        let len = key.word.len();
+        let found = self.table.find(key.hash, |w| {
+            w.len as usize == len
+                && w.head == key.head
+                && (len <= WordKey::INLINE
+                    || &self.long[w.at as usize..w.at as usize + len] == key.word)
+        });
+        found.map(|w| w.number)
+    }
+
+    fn insert(&mut self, key: &WordKey<'_>, number: Option<u32>) {
+        let mut at = 0;
+        if key.word.len() > WordKey::INLINE {
+            at = u32::try_from(self.long.len()).unwrap_or(u32::MAX);
+            self.long.push_str(key.word);
+        }
+        let word = Word {
+            head: key.head,
+            len: u32::try_from(key.word.len()).unwrap_or(u32::MAX),
+            at,
+            number,
+        };
+        let long = self.long.as_bytes();
+        self.table.insert_unique(key.hash, word, |w| {
+            let len = w.len as usize;
+            hash_bytes(match len <= WordKey::INLINE {
+                true => &w.head[..len],
+                false => &long[w.at as usize..w.at as usize + len],
+            })
+        });
     }
 }
 
@@ -838,78 +940,87 @@ pub(crate) fn text_of(html: &str) -> String {
 
 /// [`text_of`], appended to `out`.
 fn text_into(html: &str, out: &mut String) {
-    let bytes = html.as_bytes();
-    out.reserve(html.len() / 2);
-    let mut text = Collapsed { out, space: false };
-    let mut skipping: Option<&str> = None;
-    // Where the text not yet written starts.
-    let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(name) = skipping {
-            // Only a tag can end what is skipped.
-            let Some(lt) = memchr::memchr(b'<', &bytes[i..]) else {
-                break;
-            };
-            let (tag, tag_end) = tag_at(html, i + lt);
-            if closes(tag, name) {
-                skipping = None;
-            }
-            text.break_word();
-            i = tag_end;
-            run = i;
-            continue;
-        }
-        // Letters, digits and punctuation are copied as they are, a run at a time.
-        while i < bytes.len() && HTML_BYTES[usize::from(bytes[i])] == Byte::Plain {
-            i += 1;
-        }
-        if i == bytes.len() {
-            break;
-        }
-        let (width, space) = match bytes[i] {
-            b'<' => {
-                text.push_run(&html[run..i]);
-                let (tag, tag_end) = tag_at(html, i);
-                skipping = skipped_from(tag);
+    let mut text = Collapsed::new(std::mem::take(out));
+    text.push_html(html);
+    *out = text.into_string();
+}
+
+impl Collapsed {
+    /// Appends the text of the HTML fragment `html` (see [`text_of`]).
+    pub(crate) fn push_html(&mut self, html: &str) {
+        let text = self;
+        let bytes = html.as_bytes();
+        text.out.reserve(html.len() / 2);
+        let mut skipping: Option<&str> = None;
+        // Where the text not yet written starts.
+        let mut run = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            if let Some(name) = skipping {
+                // Only a tag can end what is skipped.
+                let Some(lt) = memchr::memchr(b'<', &bytes[i..]) else {
+                    break;
+                };
+                let (tag, tag_end) = tag_at(html, i + lt);
+                if closes(tag, name) {
+                    skipping = None;
+                }
                 text.break_word();
                 i = tag_end;
                 run = i;
                 continue;
             }
-            b'&' => {
-                text.push_run(&html[run..i]);
-                let after = &html[i..];
-                let reference = memchr::memchr(b';', &after.as_bytes()[..after.len().min(11)])
-                    .map(|end| &after[..=end]);
-                match reference.and_then(decode_one) {
-                    Some(c) => {
-                        if c.is_whitespace() {
-                            text.break_word();
-                        } else {
-                            text.push_run(c.encode_utf8(&mut [0; 4]));
-                        }
-                        i += reference.map_or(1, str::len);
-                    }
-                    None => {
-                        text.push_run("&");
-                        i += 1;
-                    }
-                }
-                run = i;
-                continue;
+            // Letters, digits and punctuation are copied as they are, a run at a time.
+            while i < bytes.len() && HTML_BYTES[usize::from(bytes[i])] == Byte::Plain {
+                i += 1;
             }
-            _ => char_at(html, i),
-        };
-        if space {
-            text.push_run(&html[run..i]);
-            text.break_word();
-            run = i + width;
+            if i == bytes.len() {
+                break;
+            }
+            let (width, space) = match bytes[i] {
+                b'<' => {
+                    text.push_run(&html[run..i]);
+                    let (tag, tag_end) = tag_at(html, i);
+                    skipping = skipped_from(tag);
+                    text.break_word();
+                    i = tag_end;
+                    run = i;
+                    continue;
+                }
+                b'&' => {
+                    text.push_run(&html[run..i]);
+                    let after = &html[i..];
+                    let reference = memchr::memchr(b';', &after.as_bytes()[..after.len().min(11)])
+                        .map(|end| &after[..=end]);
+                    match reference.and_then(decode_one) {
+                        Some(c) => {
+                            if c.is_whitespace() {
+                                text.break_word();
+                            } else {
+                                text.push_run(c.encode_utf8(&mut [0; 4]));
+                            }
+                            i += reference.map_or(1, str::len);
+                        }
+                        None => {
+                            text.push_run("&");
+                            i += 1;
+                        }
+                    }
+                    run = i;
+                    continue;
+                }
+                _ => char_at(html, i),
+            };
+            if space {
+                text.push_run(&html[run..i]);
+                text.break_word();
+                run = i + width;
+            }
+            i += width;
         }
-        i += width;
-    }
-    if skipping.is_none() {
-        text.push_run(&html[run.min(html.len())..]);
+        if skipping.is_none() {
+            text.push_run(&html[run.min(html.len())..]);
+        }
     }
 }
 
@@ -939,17 +1050,56 @@ fn skipped_from(tag: &str) -> Option<&str> {
     }
 }
 
-/// Text with each run of whitespace made one space, and none at either end, as it is written
-/// (after what `out` held).
-struct Collapsed<'a> {
-    out: &'a mut String,
+/// A page's text as it is written: each run of whitespace made one space, and none at either
+/// end (after what it started with). The text is pushed as HTML ([`Collapsed::push_html`]) or,
+/// from the Markdown renderer's events, as it is ([`Collapsed::push_text`]).
+#[derive(Default)]
+pub(crate) struct Collapsed {
+    out: String,
     /// A word break (whitespace or a tag) was met since the last character written.
     space: bool,
 }
 
-impl Collapsed<'_> {
-    fn break_word(&mut self) {
+impl Collapsed {
+    fn new(out: String) -> Collapsed {
+        Collapsed { out, space: false }
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.out
+    }
+
+    /// Where a tag would be in the HTML: words on either side are two words.
+    pub(crate) fn break_word(&mut self) {
         self.space = true;
+    }
+
+    /// Appends another collapsed text (a code block's, say).
+    pub(crate) fn push_collapsed(&mut self, other: &Collapsed) {
+        self.push_run(&other.out);
+    }
+
+    /// Appends text (not HTML: nothing in it is markup).
+    pub(crate) fn push_text(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut run = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            while i < bytes.len() && TEXT_BYTES[usize::from(bytes[i])] == Byte::Plain {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break;
+            }
+            let (width, space) = char_at(text, i);
+            if space {
+                self.push_run(&text[run..i]);
+                self.break_word();
+                run = i + width;
+            }
+            i += width;
+        }
+        self.push_run(&text[run..]);
     }
 
     /// Appends text without whitespace, after one space if a break came before it.
@@ -1267,6 +1417,37 @@ pub(crate) mod tests {
                 .collect();
             assert_eq!(words(text).collect::<Vec<_>>(), expected, "for {text:?}");
         }
+    }
+
+    #[test]
+    fn the_word_cache_answers_as_a_map_of_the_same_words() {
+        // Short words, and long ones that share their first 16 bytes and differ in length or
+        // after them (kept out of the entry).
+        let mut words = Words::default();
+        let mut model = std::collections::HashMap::new();
+        let mut seed = 7u64;
+        for i in 0..20_000u32 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let prefix = ["", "é", "deployment", "deployment/checkout"][(seed >> 60) as usize % 4];
+            let tail =
+                (0..(seed >> 40) % 9).map(|k| ["a", "b", "é"][((seed >> (3 * k)) % 3) as usize]);
+            let word: String = std::iter::once(prefix).chain(tail).collect();
+            if word.is_empty() {
+                continue;
+            }
+            let key = WordKey::new(&word);
+            assert_eq!(words.get(&key), model.get(&word).copied(), "for {word:?}");
+            if let std::collections::hash_map::Entry::Vacant(entry) = model.entry(word.clone()) {
+                let number = (i % 3 != 0).then_some(i);
+                words.insert(&key, number);
+                entry.insert(number);
+            }
+        }
+        assert_eq!(words.len(), model.len());
+        words.clear();
+        assert_eq!(words.get(&WordKey::new("ab")), None);
     }
 
     #[test]
