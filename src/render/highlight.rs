@@ -188,11 +188,11 @@ fn classed_html(
 
 /// Appends one line to `html` as syntect's `line_tokens_to_classed_spans` (`SpacedPrefixed`
 /// with [`CLASS_STYLE`]'s prefix) writes it, byte for byte (a test holds it to that), and to
-/// `text` (if any) its text, a word break wherever a tag is left between two tokens. Returns the spans
-/// opened less those closed. Written here, not called, because syntect returns only the HTML:
-/// reading the text back from it took the search index more time than the rest of its page;
-/// and the classes of each scope are kept by the thread, where syntect locks its global scope
-/// repository for every span.
+/// `text` (if any) its text, a word break wherever a tag is left between two tokens. Returns
+/// the spans opened less those closed. Written here, not called, because syntect returns only
+/// the HTML: reading the text back from it took the search index more time than the rest of
+/// its page. And the classes of each scope are kept by the thread, where syntect locks its
+/// global scope repository for every span.
 fn classed_line(
     line: &str,
     ops: &[(usize, ScopeStackOp)],

@@ -61,10 +61,11 @@ pub(crate) fn render(body: &str, first_line: usize, resolve: &Resolve<'_>) -> Re
 }
 
 /// [`render`], with the page's text for the search index: the text [`search::text_of`] reads
-/// from the HTML (the sanitised HTML too: ammonia keeps every element Markdown writes), gathered
-/// from the events instead, since highlighted code (a tag every few characters) is most of a
-/// page's HTML. A page with HTML of its own gets no text: only the sanitiser knows what is left
-/// of it, and the caller reads the text from its HTML.
+/// from the HTML, gathered from the events instead, since highlighted code (a tag every few
+/// characters) is most of a page's HTML. It is the text of the sanitised HTML too: ammonia keeps
+/// every element Markdown writes, and html5ever changes none of its text but a NUL. A page
+/// with HTML of its own or a NUL gets no text: only the sanitiser knows what is left of it, and
+/// the caller reads the text from its HTML. A test holds the two texts equal on generated pages.
 pub(crate) fn render_with_text(body: &str, first_line: usize, resolve: &Resolve<'_>) -> Rendered {
     render_page(body, first_line, resolve, Some(EventText::default()))
 }
@@ -126,12 +127,12 @@ impl<'a> Renderer<'a, '_> {
     fn event(&mut self, event: Event<'a>, offset: usize) {
         let event = self.rewrite_links(event, offset);
         if let Some(text) = &mut self.text {
-            match self.block {
-                Block::None => text.event(&event, false),
-                Block::Heading { .. } => text.event(&event, true),
-                // A code block's text is the highlighter's (see `finish_code`).
-                Block::Code { .. } => {}
-            }
+            let within = match self.block {
+                Block::None => Within::Page,
+                Block::Heading { .. } => Within::Heading,
+                Block::Code { .. } => Within::Code,
+            };
+            text.event(&event, within);
         }
         match (&mut self.block, event) {
             (Block::None, Event::Start(Tag::Heading { level, id, .. })) => {
@@ -313,12 +314,30 @@ struct EventText {
     /// the page, and one for each heading (rendered on its own).
     footnotes: HashMap<String, usize>,
     heading_footnotes: HashMap<String, usize>,
-    /// The page holds HTML of its own.
-    raw_html: bool,
+    /// The page holds what only its HTML tells: HTML of its own, or a NUL character (which the
+    /// sanitiser drops and `unsafe_html: true` keeps).
+    fall_back: bool,
+}
+
+/// Where an event is: a heading's and a code block's are rendered on their own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Within {
+    Page,
+    Heading,
+    Code,
 }
 
 impl EventText {
-    fn event(&mut self, event: &Event<'_>, in_heading: bool) {
+    fn event(&mut self, event: &Event<'_>, within: Within) {
+        if let Event::Text(text) | Event::Code(text) = event {
+            self.fall_back |= memchr::memchr(0, text.as_bytes()).is_some();
+        }
+        let in_heading = match within {
+            Within::Page => false,
+            Within::Heading => true,
+            // A code block's text is the highlighter's (see `code_block`).
+            Within::Code => return,
+        };
         if self.image > 0 {
             // The writer reads an image's events as its `alt` text, numbering its footnotes.
             match event {
@@ -338,7 +357,7 @@ impl EventText {
                 self.text.push_text(code);
                 self.text.break_word();
             }
-            Event::Html(_) | Event::InlineHtml(_) => self.raw_html = true,
+            Event::Html(_) | Event::InlineHtml(_) => self.fall_back = true,
             Event::Start(Tag::HtmlBlock) | Event::End(TagEnd::HtmlBlock) => {}
             Event::Start(Tag::Heading { .. }) => {
                 self.heading_footnotes.clear();
@@ -372,12 +391,16 @@ impl EventText {
             true => &mut self.heading_footnotes,
             false => &mut self.footnotes,
         };
-        let next = numbers.len() + 1;
-        *numbers.entry(name.to_string()).or_insert(next)
+        if let Some(&number) = numbers.get(name) {
+            return number;
+        }
+        let number = numbers.len() + 1;
+        numbers.insert(name.to_string(), number);
+        number
     }
 
     fn finish(self) -> Option<String> {
-        (!self.raw_html).then(|| self.text.into_string())
+        (!self.fall_back).then(|| self.text.into_string())
     }
 }
 
@@ -466,14 +489,24 @@ mod tests {
         "`` code with ` tick `` and `a`b`c`\n",
         "Setext heading\n---\n",
         "Term: x < y and a>b & c; \\<not html\\> 3<4\n",
+        "[see[^n] ![img *i*](x.png)](u)x and ![outer ![inner](i.png) `c`](o.png)y\n",
+        "![a <b>bold</b> c](x.png) HTML in an image is its alt text\n",
+        "| a[^n] | `b` |\n|---|---|\n| c[^m] ![i](i.png) | d |\n",
+        "[^q]: A note with code\n\n    ```bash\n    echo \"hi\" # c\n    ```\n\nRef[^q].\n",
+        // The theme's attribute for what is not text, as text in attributes Markdown writes.
+        "## How `data-search-skip` works\n",
+        "![x](data-search-skip.png)after [a](data-search-skip \"data-search-skip\")b\n",
     ];
 
-    /// Raw HTML, which only the sanitiser knows what is left of.
+    /// Raw HTML, which only the sanitiser knows what is left of, and NUL.
     const RAW: &[&str] = &[
         "Term<sup>raw</sup>\n",
         "<div>\nblock *md*\n</div>\n",
         "<script>alert(1)</script>\n",
         "a <!-- comment --> b\n",
+        // Not HTML, but the sanitiser drops it.
+        "a\0b `c\0d`\n",
+        "```sql\nx\0y\n```\n",
     ];
 
     #[test]

@@ -563,7 +563,8 @@ impl Stems {
     /// after a few pages, and a large site's one-off words (`walker_7088`: 76,000 of the 82,000
     /// distinct words of the benchmark corpus) do not fill it with megabytes.
     const LIMIT: usize = 16_384;
-    /// Bytes of long words kept at most (a page may hold a word of megabytes).
+    /// Bytes of long words past which the cache starts again (a page may hold a word of
+    /// megabytes).
     const LONG_LIMIT: usize = 1 << 20;
 
     /// Makes the numbers this cache holds those of `vocabulary` (a new build's starts empty).
@@ -930,8 +931,10 @@ fn snippet(text: &str) -> String {
 
 /// The text of an HTML fragment: tags dropped (each one a word break), the contents of
 /// [`SKIPPED`] elements dropped, the common character references decoded, whitespace collapsed.
-/// One pass over the bytes into one string: it runs on every page of the site, and the three
-/// passes it once took (strip, decode, collapse) were half of what the search added to a build.
+/// One pass over the bytes into one string. A content page's text is gathered from its
+/// Markdown's events instead (`markdown::render_with_text`, which the tests hold to this
+/// function's text of the same page); this reads the rest: generated pages, pages with HTML of
+/// their own, a cohort's write-ups.
 pub(crate) fn text_of(html: &str) -> String {
     let mut text = String::new();
     text_into(html, &mut text);
@@ -1035,19 +1038,59 @@ fn tag_at(html: &str, lt: usize) -> (&str, usize) {
 
 /// The element whose contents are not text that the tag `tag` opens, if it opens one.
 fn skipped_from(tag: &str) -> Option<&str> {
-    use memchr::memmem::Finder;
-    use std::sync::LazyLock;
-    static SKIP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(SKIP_ATTRIBUTE));
     if tag.starts_with(HEADING_ANCHOR) {
         // A heading's `#` link to itself is not part of its text.
         Some("a")
-    } else if SKIP.find(tag.as_bytes()).is_some() {
+    } else if has_attribute(tag, SKIP_ATTRIBUTE) {
         // Nor is what the theme marks as no text of the page (the portfolio's stamp, whose
         // build time would change the index on every build).
         tag.split(|c: char| c.is_ascii_whitespace()).next()
     } else {
         SKIPPED.iter().copied().find(|name| opens(tag, name))
     }
+}
+
+/// Whether a tag's text (between `<` and `>`) has the attribute `name`. Only names count, not
+/// values: a heading about the attribute has it in its `id`, an image may be named after it.
+fn has_attribute(tag: &str, name: &str) -> bool {
+    let bytes = tag.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'=' => {
+                // Past the value: quoted, or up to whitespace.
+                i += 1;
+                while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                match bytes.get(i) {
+                    Some(&quote @ (b'"' | b'\'')) => {
+                        i = memchr::memchr(quote, &bytes[i + 1..])
+                            .map_or(bytes.len(), |end| i + 1 + end + 1);
+                    }
+                    _ => {
+                        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            b if b.is_ascii_whitespace() || b == b'/' => {
+                i += 1;
+                let rest = &bytes[i..];
+                if rest.len() >= name.len()
+                    && rest[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                    && rest
+                        .get(name.len())
+                        .is_none_or(|&c| c.is_ascii_whitespace() || c == b'=' || c == b'/')
+                {
+                    return true;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// A page's text as it is written: each run of whitespace made one space, and none at either
@@ -1074,7 +1117,8 @@ impl Collapsed {
         self.space = true;
     }
 
-    /// Appends another collapsed text (a code block's, say).
+    /// Appends another collapsed text (a code block's), without the word breaks it had at
+    /// either end: the caller breaks words around it where tags are.
     pub(crate) fn push_collapsed(&mut self, other: &Collapsed) {
         self.push_run(&other.out);
     }
@@ -1304,7 +1348,7 @@ pub(crate) mod tests {
                 Some(name) if closes(tag, name) => skipping = None,
                 Some(_) => {}
                 None if tag.starts_with(HEADING_ANCHOR) => skipping = Some("a"),
-                None if tag.contains(SKIP_ATTRIBUTE) => {
+                None if has_attribute(tag, SKIP_ATTRIBUTE) => {
                     skipping = tag.split(|c: char| c.is_ascii_whitespace()).next()
                 }
                 None => skipping = SKIPPED.iter().copied().find(|name| opens(tag, name)),
@@ -1448,6 +1492,34 @@ pub(crate) mod tests {
         assert_eq!(words.len(), model.len());
         words.clear();
         assert_eq!(words.get(&WordKey::new("ab")), None);
+    }
+
+    #[test]
+    fn only_an_attribute_named_so_marks_an_element() {
+        for (tag, marked) in [
+            ("p class=\"stamp\" data-search-skip", true),
+            ("p data-search-skip class=\"stamp\"", true),
+            ("p data-search-skip=\"\"", true),
+            ("p DATA-SEARCH-SKIP /", true),
+            ("p\tdata-search-skip", true),
+            ("h2 id=\"how-data-search-skip-works\"", false),
+            ("h2 id=\"data-search-skip\"", false),
+            ("img src='data-search-skip.png' alt=x", false),
+            (
+                "a href=data-search-skip title=\"x data-search-skip\"",
+                false,
+            ),
+            ("p data-search-skipped", false),
+            ("data-search-skip", false),
+        ] {
+            assert_eq!(has_attribute(tag, SKIP_ATTRIBUTE), marked, "{tag}");
+        }
+        assert_eq!(
+            text_of(
+                "<h2 id=\"data-search-skip\">About it</h2><img src=\"data-search-skip.png\">after"
+            ),
+            "About it after"
+        );
     }
 
     #[test]
