@@ -3,7 +3,7 @@
 //! in one change, within two sprints.
 
 use crate::evidence::catalogue::{common, flag as rule};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::facts::{DeployedOff, Facts, FlagFacts};
 use super::records::{Artifact, Flag};
@@ -87,23 +87,9 @@ pub(crate) fn check(a: &Artifact<Flag>, cx: Context<'_>) -> Item {
         ..FlagFacts::default()
     };
     match cx.usable_history() {
-        Ok(h) if problems.is_empty() => match h.key_unscanned(key) {
-            // Lines that were not read could hold any part of the lifecycle: fail closed.
-            Some((commit, path, bytes)) => problems.push(
-                Problem::new(
-                    common::HISTORY_INCOMPLETE,
-                    format!(
-                        "`{path}` (in commit {}) names `{key}` in a version of {} MiB, over the {} MiB that clinic reads line by line, so the flag's history is incomplete",
-                        h.commit(commit).id.short(),
-                        bytes.div_ceil(1 << 20),
-                        crate::history::walk::MAX_LINE_SCAN >> 20,
-                    ),
-                    "keep generated or vendored files that name the flag out of the repository, or under the limit",
-                )
-                .at(&a.path, a.line_of("flag")),
-            ),
-            None => Lifecycle::new(h, cx, key, kind, limit_days, a).check(&mut problems, &mut facts),
-        },
+        Ok(h) if problems.is_empty() => {
+            Lifecycle::new(h, cx, key, kind, limit_days, a).check(&mut problems, &mut facts)
+        }
         Ok(_) => {}
         Err(problem) => problems.push(problem),
     }
@@ -248,6 +234,27 @@ impl<'a> Lifecycle<'a> {
         (count, zeroed_at)
     }
 
+    /// The files that still hold references at HEAD (by the same count, file by file), so that
+    /// the student is told where to look: a generated bundle is easy to forget.
+    fn files_at_head(&self) -> String {
+        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+        for e in self.h.key_lines(self.key) {
+            if self.h.is_on_main_line(e.commit as usize) {
+                *counts.entry(self.h.path(e.path)).or_default() +=
+                    e.added.len() as i64 - e.removed.len() as i64;
+            }
+        }
+        let files: Vec<String> = counts
+            .into_iter()
+            .filter(|&(_, n)| n > 0)
+            .map(|(path, _)| format!("`{path}`"))
+            .collect();
+        match files.len() {
+            0..=3 => files.join(", "),
+            n => format!("{} and {} more", files[..3].join(", "), n - 3),
+        }
+    }
+
     fn check_retirement(
         &self,
         intro: usize,
@@ -260,7 +267,7 @@ impl<'a> Lifecycle<'a> {
         problems.ran(rule::NOT_RETIRED);
         let Some(retired) = retired.filter(|_| count <= 0) else {
             problems.push(
-                self.problem(rule::NOT_RETIRED, format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs)"), "retire it: delete the toggle point, the off branch and the flag's config in one change")
+                self.problem(rule::NOT_RETIRED, format!("`{key}` is still referenced at HEAD ({count} lines outside library/ and docs: {})", self.files_at_head()), "retire it: delete the toggle point, the off branch and the flag's config in one change")
                     .mistake("a flag left in place"),
             );
             self.stale(intro, problems, facts);

@@ -13,7 +13,7 @@ use super::walk::Walked;
 use super::Id;
 
 /// Bump when the stored shape or the walk's meaning changes.
-const VERSION: u32 = 7;
+const VERSION: u32 = 8;
 /// Inside the git directory.
 const CACHE_DIR: &str = "clinic";
 const FILE: &str = "history.bin";

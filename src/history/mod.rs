@@ -437,19 +437,6 @@ impl History {
         self.walked.key_lines.get(key).map_or(&[], Vec::as_slice)
     }
 
-    /// When the key's lines are incomplete: the first commit that changed a file holding the key
-    /// in a version too large to read line by line, the file, and that version's size in bytes
-    /// (see [`walk::MAX_LINE_SCAN`]). Only the commits whose lines the flag rules read count
-    /// ([`History::counts_for_flags`]): a branch never merged changes nothing.
-    pub fn key_unscanned(&self, key: &str) -> Option<(usize, &str, u64)> {
-        self.walked
-            .unscanned
-            .get(key)?
-            .iter()
-            .find(|u| self.counts_for_flags(u.commit as usize))
-            .map(|u| (u.commit as usize, self.path(u.path), u.bytes))
-    }
-
     /// A file's bytes and mode at a commit.
     pub fn file_at(&self, index: usize, path: &str) -> Option<(Vec<u8>, u32)> {
         let commit = self

@@ -57,10 +57,29 @@ fn occurrences<'a>(line: &'a str, key: &'a str) -> impl Iterator<Item = usize> +
     whole_identifier_hits(line.as_bytes(), key)
 }
 
-/// Whether `text` (a whole file's bytes, not split into lines) names `key` as a whole
-/// identifier anywhere: the walk's test of whether a file version can hold the key's lines.
-pub(crate) fn names_anywhere(text: &[u8], key: &str) -> bool {
-    whole_identifier_hits(text, key).next().is_some()
+/// The lines of `text` (a whole file's bytes) that refer to `key` ([`is_reference`]), trimmed,
+/// in the file's order, a line as many times as it is there; `None` when the text does not name
+/// the key at all, not even in a comment. The lines are found from where the key is in the
+/// bytes, so a file of any size costs one byte search. A line ends at `\n` or `\r` (a lone
+/// `\r` ends one in old Mac files, and YAML and Python read it so).
+pub(crate) fn reference_lines(text: &[u8], key: &str) -> Option<Vec<String>> {
+    let mut hits = whole_identifier_hits(text, key).peekable();
+    hits.peek()?;
+    let mut lines = Vec::new();
+    // Where the line of the last hit ends: later hits before it are on the same line.
+    let mut line_end = 0;
+    for at in hits {
+        if at < line_end {
+            continue;
+        }
+        let start = memchr::memrchr2(b'\n', b'\r', &text[..at]).map_or(0, |i| i + 1);
+        line_end = memchr::memchr2(b'\n', b'\r', &text[at..]).map_or(text.len(), |i| at + i);
+        let line = String::from_utf8_lossy(&text[start..line_end]);
+        if is_reference(&line, key) {
+            lines.push(line.trim().to_string());
+        }
+    }
+    Some(lines)
 }
 
 /// Byte offsets of `key` in `text` where the bytes around it do not continue its name. The
@@ -110,34 +129,50 @@ pub(crate) fn value_of(line: &str, key: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
+    /// The lines found from where the key is in the bytes are the lines of the file, split at
+    /// `\n` and `\r`, that refer to the key: the same lines, as often, in the same order.
     #[test]
-    fn a_whole_file_names_the_key_where_one_of_its_lines_does() {
-        let lines = [
-            "flags.new_checkout = true",
-            "new_checkout_v2: true",
-            "enable-new_checkout",
-            "--new_checkout",
-            "été_new_checkout",
-            "x-new_checkout-",
-            "(new_checkout)",
-            "NEW_CHECKOUT",
-            "new_checkout",
+    fn reference_lines_are_the_file_s_lines_that_refer_to_the_key() {
+        let pieces: [&[u8]; 16] = [
+            b"flags.new_checkout = true",
+            b"new_checkout_v2: true",
+            b"enable-new_checkout",
+            b"  --new_checkout  ",
+            "été_new_checkout".as_bytes(),
+            b"x-new_checkout-",
+            b"(new_checkout) new_checkout",
+            b"NEW_CHECKOUT",
+            b"# new_checkout: off",
+            b"/* new_checkout */ x",
+            b"\xff\xfenew_checkout\xc3",
+            b"new_checkout",
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b"",
         ];
-        for line in lines {
-            for text in [
-                line.to_string(),
-                format!("a\n{line}\rb"),
-                format!("é{line}é"),
-            ] {
-                let per_line = text
-                    .split(['\n', '\r'])
-                    .any(|l| mentions(l, "new_checkout"));
-                assert_eq!(
-                    names_anywhere(text.as_bytes(), "new_checkout"),
-                    per_line,
-                    "{text:?}"
-                );
+        let mut seed = 3u64;
+        for _ in 0..5_000 {
+            let mut text = Vec::new();
+            for _ in 0..(seed % 7) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
             }
+            seed = seed.wrapping_add(1);
+            let lossy = String::from_utf8_lossy(&text);
+            let expected = lossy
+                .split(['\n', '\r'])
+                .any(|l| mentions(l, KEY))
+                .then(|| {
+                    lossy
+                        .split(['\n', '\r'])
+                        .filter(|l| is_reference(l, KEY))
+                        .map(|l| l.trim().to_string())
+                        .collect::<Vec<_>>()
+                });
+            assert_eq!(reference_lines(&text, KEY), expected, "{lossy:?}");
         }
     }
 

@@ -7,13 +7,14 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use git2::{Oid, Repository, Sort};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::raw;
-use super::references::{is_reference, names_anywhere};
+use super::references;
 use super::{is_documentation, Id, IdMap};
 
 /// A commit as the rules need it.
@@ -61,27 +62,6 @@ pub struct Walked {
     pub paths: Vec<String>,
     /// Per flag key, the commits whose diffs touch a line containing it.
     pub key_lines: BTreeMap<String, Vec<KeyLines>>,
-    /// Per flag key, the commits (in walk order) that changed a file holding the key in a
-    /// version too large to read line by line ([`MAX_LINE_SCAN`]): the key's lines there are
-    /// unknown, and rules that need them cannot pass on the history those commits are part of.
-    pub unscanned: BTreeMap<String, Vec<Unscanned>>,
-}
-
-/// The largest file version whose lines are read for flag references. Every changed file
-/// version is searched for the keys as raw bytes (fast, as whole identifiers: a file that names
-/// only `new_checkout_v2` does not hold `new_checkout`), but one that holds a key is then read
-/// line by line, once more per key; past this size (generated or vendored files, data dumps) that
-/// is left undone and the key's history is marked incomplete instead (see
-/// [`Walked::unscanned`]), so a pathological file costs one inflate and one byte search per
-/// version.
-pub const MAX_LINE_SCAN: usize = 16 << 20;
-
-/// A file version that holds a key but was not read line by line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unscanned {
-    pub commit: u32,
-    pub path: u32,
-    pub bytes: u64,
 }
 
 /// A change before path interning (each worker thread has its own strings).
@@ -96,8 +76,6 @@ struct RawCommit {
     changes: Vec<RawChange>,
     /// (key, path, added, removed)
     key_lines: Vec<(String, String, Vec<String>, Vec<String>)>,
-    /// (key, path, bytes): see [`Walked::unscanned`].
-    unscanned: Vec<(String, String, u64)>,
 }
 
 /// Walks the commits reachable from `tips` but not from `known` and appends them to `walked`.
@@ -189,20 +167,12 @@ pub fn scan_keys(
     for (index, changes) in walked.changes.iter().enumerate() {
         for change in changes {
             let path = &walked.paths[change.path as usize];
-            let scan = scanner.scan(path, change.old, change.new)?;
-            for (key, added, removed) in scan.lines {
+            for (key, added, removed) in scanner.scan(path, change.old, change.new)? {
                 walked.key_lines.entry(key).or_default().push(KeyLines {
                     commit: index as u32,
                     path: change.path,
                     added,
                     removed,
-                });
-            }
-            for (key, bytes) in scan.unscanned {
-                walked.unscanned.entry(key).or_default().push(Unscanned {
-                    commit: index as u32,
-                    path: change.path,
-                    bytes,
                 });
             }
         }
@@ -244,14 +214,6 @@ fn append(walked: &mut Walked, commits: impl Iterator<Item = RawCommit>) {
                 path,
                 added,
                 removed,
-            });
-        }
-        for (key, path, bytes) in raw.unscanned {
-            let path = intern(path, &mut walked.paths);
-            walked.unscanned.entry(key).or_default().push(Unscanned {
-                commit: index,
-                path,
-                bytes,
             });
         }
         walked.commits.push(raw.info);
@@ -319,15 +281,11 @@ fn walk_chunk(
             "",
             &mut changes,
         )?;
-        let (mut key_lines, mut unscanned) = (Vec::new(), Vec::new());
+        let mut key_lines = Vec::new();
         if !keys.is_empty() {
             for change in &changes {
-                let scan = scanner.scan(&change.path, change.old, change.new)?;
-                for (key, added, removed) in scan.lines {
+                for (key, added, removed) in scanner.scan(&change.path, change.old, change.new)? {
                     key_lines.push((key, change.path.clone(), added, removed));
-                }
-                for (key, bytes) in scan.unscanned {
-                    unscanned.push((key, change.path.clone(), bytes));
                 }
             }
         }
@@ -335,7 +293,6 @@ fn walk_chunk(
             info,
             changes,
             key_lines,
-            unscanned,
         });
     }
     Ok(out)
@@ -550,21 +507,15 @@ struct KeyScanner<'r> {
     holds: IdMap<Id, Held>,
 }
 
-/// What a blob holds: per key, whether its bytes contain it; and its size.
+/// What a blob holds: per key, `None` when its bytes do not name the key, else its lines that
+/// refer to it (see [`references::reference_lines`]).
 #[derive(Clone)]
 struct Held {
-    keys: Vec<bool>,
-    bytes: usize,
+    lines: Vec<Option<Arc<[String]>>>,
 }
 
-/// What one file's change holds for the keys.
-#[derive(Default)]
-struct Scan {
-    /// (key, added lines, removed lines)
-    lines: Vec<(String, Vec<String>, Vec<String>)>,
-    /// (key, size of the largest version holding it): versions over [`MAX_LINE_SCAN`].
-    unscanned: Vec<(String, u64)>,
-}
+/// (key, added lines, removed lines) of one file's change.
+type Scan = Vec<(String, Vec<String>, Vec<String>)>;
 
 impl<'r> KeyScanner<'r> {
     fn new(repo: &'r Repository, keys: &'r [String]) -> Self {
@@ -576,7 +527,7 @@ impl<'r> KeyScanner<'r> {
         }
     }
 
-    /// For each key in either version of the file: the lines containing it that were added
+    /// For each key in either version of the file: the lines referring to it that were added
     /// and removed (a multiset difference, which is all the rules need).
     fn scan(
         &mut self,
@@ -590,35 +541,25 @@ impl<'r> KeyScanner<'r> {
         }
         let old_held = self.keys_in(old)?;
         let new_held = self.keys_in(new)?;
+        let lines = |held: &Option<Held>, k: usize| held.as_ref().and_then(|h| h.lines[k].clone());
         for (k, key) in self.keys.iter().enumerate() {
-            let in_old = old_held.as_ref().filter(|h| h.keys[k]);
-            let in_new = new_held.as_ref().filter(|h| h.keys[k]);
-            if in_old.is_none() && in_new.is_none() {
+            let (old_lines, new_lines) = (lines(&old_held, k), lines(&new_held, k));
+            if old_lines.is_none() && new_lines.is_none() {
                 continue;
             }
-            let largest = in_old.into_iter().chain(in_new).map(|h| h.bytes).max();
-            if let Some(bytes) = largest.filter(|&b| b > MAX_LINE_SCAN) {
-                scan.unscanned.push((key.clone(), bytes as u64));
-                continue;
-            }
-            let old_lines = if in_old.is_some() {
-                self.lines_with(old, key)?
-            } else {
-                Vec::new()
-            };
-            let new_lines = if in_new.is_some() {
-                self.lines_with(new, key)?
-            } else {
-                Vec::new()
-            };
-            let (added, removed) = multiset_diff(&old_lines, &new_lines);
+            let (added, removed) = multiset_diff(
+                old_lines.as_deref().unwrap_or_default(),
+                new_lines.as_deref().unwrap_or_default(),
+            );
             if !added.is_empty() || !removed.is_empty() {
-                scan.lines.push((key.clone(), added, removed));
+                scan.push((key.clone(), added, removed));
             }
         }
         Ok(scan)
     }
 
+    /// Each blob is read once, whatever its size: the lines that refer to a key are found from
+    /// where the key is in its bytes, so a large generated file costs one byte search per key.
     fn keys_in(&mut self, blob: Option<BlobRef>) -> Result<Option<Held>, git2::Error> {
         let Some(blob) = blob.filter(|b| b.mode != MODE_SUBMODULE) else {
             return Ok(None);
@@ -630,8 +571,11 @@ impl<'r> KeyScanner<'r> {
             let content = self.read(blob)?;
             let bytes = content.data();
             Held {
-                keys: self.keys.iter().map(|k| names_anywhere(bytes, k)).collect(),
-                bytes: bytes.len(),
+                lines: self
+                    .keys
+                    .iter()
+                    .map(|k| references::reference_lines(bytes, k).map(Arc::from))
+                    .collect(),
             }
         };
         self.holds.insert(blob.id, held.clone());
@@ -643,19 +587,6 @@ impl<'r> KeyScanner<'r> {
             Some(odb) => odb.read(blob.id.into()),
             None => Err(git2::Error::from_str("cannot open the object database")),
         }
-    }
-
-    fn lines_with(&self, blob: Option<BlobRef>, key: &str) -> Result<Vec<String>, git2::Error> {
-        let Some(blob) = blob else {
-            return Ok(Vec::new());
-        };
-        let content = self.read(blob)?;
-        // A lone `\r` ends a line too (old Mac line endings): YAML and Python read it so.
-        Ok(String::from_utf8_lossy(content.data())
-            .split(['\n', '\r'])
-            .filter(|line| is_reference(line, key))
-            .map(|line| line.trim().to_string())
-            .collect())
     }
 }
 
@@ -846,54 +777,55 @@ mod tests {
         assert_eq!(via_libgit2, whole);
     }
 
-    /// A file version over the line-scan limit that holds a key marks the key incomplete (from
-    /// the first commit that changed it), whether the walk or a later scan found it; one that
-    /// does not hold the key costs nothing more, and other keys are still read.
+    /// A large file version (a generated bundle, a data dump) is read for its reference lines
+    /// like any other, from where the key is in its bytes: a comment naming the key is not a
+    /// reference, and a version that does not name it gives nothing; whether the walk or a later
+    /// scan reads it.
     #[test]
-    fn oversized_versions_mark_their_keys_unscanned() {
+    fn large_versions_are_read_for_their_reference_lines() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::init(dir.path()).unwrap();
-        let filler = "x".repeat(MAX_LINE_SCAN);
+        let filler = "x".repeat(20 << 20);
         let c1 = commit(
             &repo,
             &[],
             &[
                 ("data/big.json", Some(&format!("{filler}\nbig_flag: on\n"))),
-                ("data/quiet.json", Some(&format!("{filler}\n"))),
+                ("data/quiet.json", Some(&format!("{filler}\n// big_flag\n"))),
                 ("src/app.py", Some("if small_flag and big_flag:\n")),
             ],
         );
         let c2 = commit(
             &repo,
             &[c1],
-            &[("data/big.json", Some(&format!("{filler}\nbig_flag: off\n")))],
+            &[(
+                "data/big.json",
+                Some(&format!("{filler}\r big_flag: off \rtail")),
+            )],
         );
         let oids = vec![c1, c2];
         let keys = vec!["big_flag".to_string(), "small_flag".to_string()];
         let whole = walked(repo.path(), &oids, &keys, 1);
-        let big = whole
-            .paths
-            .iter()
-            .position(|p| p == "data/big.json")
-            .unwrap() as u32;
-        // Every commit that changed it: which of them count is the flag rules' call.
-        let version = |commit: u32, line: &str| Unscanned {
-            commit,
-            path: big,
-            bytes: (MAX_LINE_SCAN + line.len()) as u64,
+        let path = |name: &str| whole.paths.iter().position(|p| p == name).unwrap() as u32;
+        let lines = |key: &str, commit: u32, path: u32| {
+            whole.key_lines[key]
+                .iter()
+                .find(|l| l.commit == commit && l.path == path)
+                .map(|l| (l.added.clone(), l.removed.clone()))
         };
+        let big = path("data/big.json");
         assert_eq!(
-            whole.unscanned.get("big_flag"),
-            Some(&vec![
-                version(0, "\nbig_flag: on\n"),
-                version(1, "\nbig_flag: off\n")
-            ])
+            lines("big_flag", 0, big),
+            Some((vec!["big_flag: on".into()], vec![]))
         );
-        assert!(!whole.unscanned.contains_key("small_flag"));
-        // The small file's lines are read for both keys; the big file's for neither.
-        assert_eq!(whole.key_lines["big_flag"].len(), 1);
+        assert_eq!(
+            lines("big_flag", 1, big),
+            Some((vec!["big_flag: off".into()], vec!["big_flag: on".into()]))
+        );
+        // A comment names the key: no reference.
+        assert_eq!(lines("big_flag", 0, path("data/quiet.json")), None);
+        assert_eq!(whole.key_lines["big_flag"].len(), 3);
         assert_eq!(whole.key_lines["small_flag"].len(), 1);
-        assert!(whole.key_lines["big_flag"][0].path != big);
         let mut later = walked(repo.path(), &oids, &[], 1);
         scan_keys(repo.path(), &keys, &mut later).unwrap();
         assert_eq!(later, whole);
