@@ -269,7 +269,8 @@ impl Classes {
                 unreachable!("the classes are prefixed")
             };
             let mut classes = String::new();
-            for atom in scope.build_string().split('.') {
+            // The empty scope has no atoms (and syntect writes no class for it).
+            for atom in scope.build_string().split('.').filter(|a| !a.is_empty()) {
                 if !classes.is_empty() {
                     classes.push(' ');
                 }
@@ -411,6 +412,55 @@ mod tests {
                 assert_eq!(delta, expected_delta, "{lang}: {line:?}");
             }
         }
+    }
+
+    /// Operations no sample may make: every kind of them, at one place and at a line's ends,
+    /// the empty scope, clearing and restoring, spans opened and closed with no text between.
+    #[test]
+    fn every_kind_of_operation_is_written_as_syntect_writes_it() {
+        use syntect::parsing::ClearAmount;
+        let scope = |s: &str| Scope::new(s).expect("a scope");
+        let (a, b, empty) = (
+            scope("source.sql"),
+            scope("string.quoted.single"),
+            scope(""),
+        );
+        let ops = vec![
+            (0, ScopeStackOp::Push(a)),
+            (0, ScopeStackOp::Push(empty)),
+            (0, ScopeStackOp::Pop(1)),
+            (2, ScopeStackOp::Push(b)),
+            (2, ScopeStackOp::Clear(ClearAmount::TopN(1))),
+            (3, ScopeStackOp::Restore),
+            (3, ScopeStackOp::Noop),
+            (4, ScopeStackOp::Pop(1)),
+            (4, ScopeStackOp::Push(empty)),
+            (6, ScopeStackOp::Clear(ClearAmount::All)),
+            (6, ScopeStackOp::Restore),
+            (9, ScopeStackOp::Pop(2)),
+            (9, ScopeStackOp::Push(b)),
+        ];
+        let line = "ab c'd e f\n";
+        let (expected, expected_delta) = syntect::html::line_tokens_to_classed_spans(
+            line,
+            &ops,
+            CLASS_STYLE,
+            &mut ScopeStack::new(),
+        )
+        .expect("written");
+        let mut html = String::new();
+        let mut text = search::Collapsed::default();
+        let delta = classed_line(
+            line,
+            &ops,
+            &mut ScopeStack::new(),
+            &mut html,
+            Some(&mut text),
+        )
+        .expect("written");
+        assert_eq!(html, expected);
+        assert_eq!(delta, expected_delta);
+        assert_eq!(text.into_string(), search::text_of(&expected));
     }
 
     #[test]
