@@ -259,7 +259,7 @@ thread_local! {
 /// The `class` attribute of each scope met by a thread: `source.sql` is `hl-source hl-sql`.
 #[derive(Default)]
 struct Classes {
-    of: HashMap<Scope, String>,
+    of: fnv::FnvHashMap<Scope, String>,
 }
 
 impl Classes {
