@@ -439,6 +439,27 @@ fn a_whole_lifecycle_does_not_verify_while_a_large_bundle_still_toggles_on_the_f
     expect_others_verified(&e, "flag");
 }
 
+/// Gaming with a minified bundle: one line that opens with a licence comment and toggles on the
+/// flag after it is code, not a comment.
+#[test]
+fn a_minified_bundle_behind_a_licence_comment_still_refers_to_the_flag() {
+    let (_tmp, repo) = demo();
+    repo.write(
+        "app/static/app.min.js",
+        "/*! storefront v2 | MIT */ !function(){if(flags.new_checkout){oldCheckout()}}();\n",
+    );
+    repo.commit("2026-11-20 10:00", "Ship the minified storefront");
+    let e = evidence(repo.root());
+    let b = expect_state(&e, "flag", State::Incomplete);
+    let p = expect_problem(b, "flag.not-retired");
+    assert!(
+        p.message.contains("`app/static/app.min.js`"),
+        "{}",
+        p.message
+    );
+    expect_others_verified(&e, "flag");
+}
+
 /// Honest work: a large data import that names the flag, tried on a branch that never reached
 /// the main line, is not part of the flag's history.
 #[test]
