@@ -418,46 +418,40 @@ fn a_large_file_that_does_not_refer_to_the_flag_changes_nothing() {
     }
 }
 
-/// Gaming with size: the demo's flag has a whole lifecycle, and a generated bundle too large to
-/// read by eye still toggles on it at HEAD: the flag is not retired.
-#[test]
-fn a_whole_lifecycle_does_not_verify_while_a_large_bundle_still_toggles_on_the_flag() {
+/// The demo's whole flag lifecycle, then `contents` committed at `path` at HEAD: the flag must
+/// not count as retired, and the reason names the file.
+fn expect_still_referenced_in(path: &str, contents: &str) {
     let (_tmp, repo) = demo();
-    repo.write(
-        "app/generated/bundle.js",
-        &large("if (flags.new_checkout) { oldCheckout(); }\n"),
-    );
-    repo.commit("2026-11-20 10:00", "Bundle the storefront");
+    repo.write(path, contents);
+    repo.commit("2026-11-20 10:00", "Ship the storefront's bundle");
     let e = evidence(repo.root());
     let b = expect_state(&e, "flag", State::Incomplete);
     let p = expect_problem(b, "flag.not-retired");
     assert!(
-        p.message.contains("`app/generated/bundle.js`"),
-        "names the bundle: {}",
+        p.message.contains(&format!("`{path}`")),
+        "names {path}: {}",
         p.message
     );
     expect_others_verified(&e, "flag");
+}
+
+/// Gaming with size: a generated bundle too large to read by eye still toggles on the flag.
+#[test]
+fn a_whole_lifecycle_does_not_verify_while_a_large_bundle_still_toggles_on_the_flag() {
+    expect_still_referenced_in(
+        "app/generated/bundle.js",
+        &large("if (flags.new_checkout) { oldCheckout(); }\n"),
+    );
 }
 
 /// Gaming with a minified bundle: one line that opens with a licence comment and toggles on the
 /// flag after it is code, not a comment.
 #[test]
 fn a_minified_bundle_behind_a_licence_comment_still_refers_to_the_flag() {
-    let (_tmp, repo) = demo();
-    repo.write(
+    expect_still_referenced_in(
         "app/static/app.min.js",
         "/*! storefront v2 | MIT */ !function(){if(flags.new_checkout){oldCheckout()}}();\n",
     );
-    repo.commit("2026-11-20 10:00", "Ship the minified storefront");
-    let e = evidence(repo.root());
-    let b = expect_state(&e, "flag", State::Incomplete);
-    let p = expect_problem(b, "flag.not-retired");
-    assert!(
-        p.message.contains("`app/static/app.min.js`"),
-        "{}",
-        p.message
-    );
-    expect_others_verified(&e, "flag");
 }
 
 /// Honest work: a large data import that names the flag, tried on a branch that never reached
